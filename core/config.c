@@ -1,0 +1,552 @@
+/*
+ * config.c — read the admin's libconfig file into cg_config (see config.h).
+ *
+ * Every error names the file and line: libconfig gives them for syntax
+ * errors, config_setting_source_line() for settings we refuse. Unknown keys
+ * are refused too: a typo in a city's config should stop startup, not be
+ * silently ignored.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const mode_names[] = {"thread", "process", "remote"};
+
+const char *cg_plugin_mode_name(cg_plugin_mode mode)
+{
+    return (unsigned)mode < 3 ? mode_names[mode] : "?";
+}
+
+/* Error reporting: "file:line: message". */
+typedef struct cfg_ctx {
+    const char *file;   /* the file being read */
+    char *dir;          /* its directory, for relative paths */
+    char *err;
+    size_t errlen;
+} cfg_ctx;
+
+__attribute__((format(printf, 3, 4)))
+static int fail_at(cfg_ctx *cx, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : cx->file;
+    int line = s ? (int)config_setting_source_line(s) : 0;
+    snprintf(cx->err, cx->errlen, "%s:%d: %s", file, line, msg);
+    return -1;
+}
+
+static char *dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    char *slash = strrchr(copy, '/');
+    if (!slash) {
+        free(copy);
+        return strdup(".");
+    }
+    if (slash == copy)
+        slash[1] = 0;
+    else
+        *slash = 0;
+    return copy;
+}
+
+/* Resolve `path` against `dir` unless it is absolute. */
+static char *resolve(const char *dir, const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    snprintf(out, n, "%s/%s", dir, path);
+    return out;
+}
+
+int cg_config_parse_listen(const char *text, char **host, int *port)
+{
+    const char *colon = text ? strrchr(text, ':') : NULL;
+    if (!colon || colon == text)
+        return -1;
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+        return -1;
+    const char *h = text;
+    size_t hlen = (size_t)(colon - text);
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') { /* [::1]:8080 */
+        h++;
+        hlen -= 2;
+    }
+    *host = strndup(h, hlen);
+    *port = (int)p;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int check_keys(cfg_ctx *cx, const config_setting_t *group, const char *const *allowed,
+                      const char *where)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        int known = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (name && strcmp(name, *a) == 0)
+                known = 1;
+        if (!known)
+            return fail_at(cx, s, "unknown setting '%s' in %s", name ? name : "?", where);
+    }
+    return 0;
+}
+
+/* Optional string member; returns -1 (error set) if present with another type. */
+static int get_string(cfg_ctx *cx, const config_setting_t *group, const char *key, char **out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail_at(cx, s, "'%s' must be a string", key);
+    free(*out);
+    *out = strdup(config_setting_get_string(s));
+    return 0;
+}
+
+static int get_int(cfg_ctx *cx, const config_setting_t *group, const char *key, int *out,
+                   int min, int max)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+        return fail_at(cx, s, "'%s' must be an integer", key);
+    long long v = config_setting_get_int64(s);
+    if (v < min || v > max)
+        return fail_at(cx, s, "'%s' must be between %d and %d (got %lld)", key, min, max, v);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_bool(cfg_ctx *cx, const config_setting_t *group, const char *key, int *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return fail_at(cx, s, "'%s' must be true or false", key);
+    *out = config_setting_get_bool(s);
+    return 0;
+}
+
+static int get_double(cfg_ctx *cx, const config_setting_t *group, const char *key, double *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_FLOAT)
+        *out = config_setting_get_float(s);
+    else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        *out = (double)config_setting_get_int64(s);
+    else
+        return fail_at(cx, s, "'%s' must be a number", key);
+    return 0;
+}
+
+/* A libconfig setting as JSON, for plugin settings (the runtime reads JSON). */
+static json_t *setting_to_json(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return json_integer(config_setting_get_int64(s));
+    case CONFIG_TYPE_FLOAT:
+        return json_real(config_setting_get_float(s));
+    case CONFIG_TYPE_STRING:
+        return json_string(config_setting_get_string(s));
+    case CONFIG_TYPE_BOOL:
+        return json_boolean(config_setting_get_bool(s));
+    case CONFIG_TYPE_GROUP: {
+        json_t *obj = json_object();
+        for (int i = 0; i < config_setting_length(s); i++) {
+            config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+            json_object_set_new(obj, config_setting_name(m), setting_to_json(m));
+        }
+        return obj;
+    }
+    case CONFIG_TYPE_ARRAY:
+    case CONFIG_TYPE_LIST: {
+        json_t *arr = json_array();
+        for (int i = 0; i < config_setting_length(s); i++)
+            json_array_append_new(arr, setting_to_json(config_setting_get_elem(s, (unsigned)i)));
+        return arr;
+    }
+    default:
+        return json_null();
+    }
+}
+
+/* ---------------------------------------------------------------- plugins */
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 48)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
+{
+    static const char *const keys[] = {"name", "path", "enabled", "required", "mode",
+                                       "settings", NULL};
+    memset(p, 0, sizeof *p);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "a plugin must be a group { name = ...; path = ...; }");
+    if (check_keys(cx, g, keys, "a plugin group") < 0)
+        return -1;
+    p->enabled = 1;
+    p->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
+    p->line = (int)config_setting_source_line(g);
+    char *mode = NULL, *path = NULL;
+    if (get_string(cx, g, "name", &p->name) < 0 || get_string(cx, g, "path", &path) < 0 ||
+        get_bool(cx, g, "enabled", &p->enabled) < 0 ||
+        get_bool(cx, g, "required", &p->required) < 0 || get_string(cx, g, "mode", &mode) < 0)
+        goto bad;
+    if (!p->name) {
+        fail_at(cx, g, "plugin without a 'name'");
+        goto bad;
+    }
+    if (!valid_name(p->name)) {
+        fail_at(cx, g, "plugin name '%s' must be 1-48 characters of a-z, 0-9, '_' or '-'",
+                p->name);
+        goto bad;
+    }
+    if (!path || !*path) {
+        fail_at(cx, g, "plugin '%s' has no 'path' to its .so", p->name);
+        goto bad;
+    }
+    p->path = resolve(cx->dir, path);
+    p->mode = CG_MODE_THREAD;
+    if (mode) {
+        int found = -1;
+        for (int m = 0; m < 3; m++)
+            if (strcmp(mode, mode_names[m]) == 0)
+                found = m;
+        if (found < 0) {
+            fail_at(cx, config_setting_get_member(g, "mode"),
+                    "plugin '%s': mode '%s' is not one of thread, process, remote", p->name, mode);
+            goto bad;
+        }
+        if (found != CG_MODE_THREAD) {
+            fail_at(cx, config_setting_get_member(g, "mode"),
+                    "plugin '%s': mode '%s' is not available in this build (only 'thread')",
+                    p->name, mode);
+            goto bad;
+        }
+        p->mode = (cg_plugin_mode)found;
+    }
+    config_setting_t *settings = config_setting_get_member(g, "settings");
+    if (settings && config_setting_type(settings) != CONFIG_TYPE_GROUP) {
+        fail_at(cx, settings, "plugin '%s': 'settings' must be a group { ... }", p->name);
+        goto bad;
+    }
+    json_t *js = settings ? setting_to_json(settings) : json_object();
+    p->settings_json = json_dumps(js, JSON_COMPACT);
+    json_decref(js);
+    free(mode);
+    free(path);
+    return 0;
+bad:
+    free(mode);
+    free(path);
+    return -1;
+}
+
+static int add_plugin(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    cg_plugin_conf p;
+    if (parse_plugin(cx, g, &p) < 0) {
+        free(p.name); free(p.path); free(p.file); free(p.settings_json);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        if (strcmp(cfg->plugins[i].name, p.name) == 0) {
+            fail_at(cx, g, "plugin '%s' is defined twice (first at %s:%d)", p.name,
+                    cfg->plugins[i].file, cfg->plugins[i].line);
+            free(p.name); free(p.path); free(p.file); free(p.settings_json);
+            return -1;
+        }
+    cfg->plugins = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof *cfg->plugins);
+    cfg->plugins[cfg->n_plugins++] = p;
+    return 0;
+}
+
+static int read_plugin_list(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
+{
+    int t = config_setting_type(list);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail_at(cx, list, "'plugins' must be a list ( { ... }, { ... } )");
+    for (int i = 0; i < config_setting_length(list); i++)
+        if (add_plugin(cx, cfg, config_setting_get_elem(list, (unsigned)i)) < 0)
+            return -1;
+    return 0;
+}
+
+static int cfg_file_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".cfg") == 0;
+}
+
+/* Each *.cfg in the directory holds one `plugin = { ... };` group. */
+static int read_plugin_dir(cfg_ctx *parent, cg_config *cfg, const char *dir)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, cfg_file_filter, alphasort);
+    if (n < 0) {
+        snprintf(parent->err, parent->errlen, "%s: cannot read plugin_conf_dir %s: %s",
+                 parent->file, dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *path = resolve(dir, names[i]->d_name);
+        config_t lc;
+        config_init(&lc);
+        cfg_ctx cx = {.file = path, .dir = dir_of(path), .err = parent->err, .errlen = parent->errlen};
+        if (config_read_file(&lc, path) != CONFIG_TRUE) {
+            snprintf(cx.err, cx.errlen, "%s:%d: %s",
+                     config_error_file(&lc) ? config_error_file(&lc) : path,
+                     config_error_line(&lc), config_error_text(&lc));
+            rc = -1;
+        } else {
+            static const char *const keys[] = {"plugin", NULL};
+            config_setting_t *root = config_root_setting(&lc);
+            config_setting_t *g = config_setting_get_member(root, "plugin");
+            if (check_keys(&cx, root, keys, path) < 0)
+                rc = -1;
+            else if (!g)
+                rc = fail_at(&cx, NULL, "no 'plugin = { ... };' group in this file");
+            else
+                rc = add_plugin(&cx, cfg, g);
+        }
+        config_destroy(&lc);
+        free(cx.dir);
+        free(path);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static int read_routes(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
+{
+    static const char *const keys[] = {"category", "department", "sla_hours", "name", "name_zh",
+                                       NULL};
+    int t = config_setting_type(list);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail_at(cx, list, "'routes' must be a list ( { category = ...; }, ... )");
+    int n = config_setting_length(list);
+    cfg->routes = calloc((size_t)n + 1, sizeof *cfg->routes);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+            return fail_at(cx, g, "a route must be a group { category = ...; }");
+        cg_route_conf *r = &cfg->routes[cfg->n_routes++];
+        r->sla_hours = -1;
+        r->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
+        r->line = (int)config_setting_source_line(g);
+        if (check_keys(cx, g, keys, "a route") < 0 ||
+            get_string(cx, g, "category", &r->category) < 0 ||
+            get_string(cx, g, "department", &r->department) < 0 ||
+            get_double(cx, g, "sla_hours", &r->sla_hours) < 0 ||
+            get_string(cx, g, "name", &r->name) < 0 || get_string(cx, g, "name_zh", &r->name_zh) < 0)
+            return -1;
+        if (!r->category || !valid_name(r->category))
+            return fail_at(cx, g, "a route needs a 'category' code of a-z, 0-9, '_' or '-'");
+        if (config_setting_get_member(g, "sla_hours") && !(r->sla_hours > 0))
+            return fail_at(cx, config_setting_get_member(g, "sla_hours"),
+                           "'sla_hours' must be above 0 (fractions allowed)");
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main file */
+
+static int read_bus(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"endpoint", "heartbeat_ms", "lease_ms", "retry_base_ms",
+                                       "retry_max_ms", "plugin_credit", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'bus' must be a group { ... }");
+    if (check_keys(cx, g, keys, "bus") < 0 || get_string(cx, g, "endpoint", &cfg->bus_endpoint) < 0 ||
+        get_int(cx, g, "heartbeat_ms", &cfg->heartbeat_ms, 20, 60000) < 0 ||
+        get_int(cx, g, "lease_ms", &cfg->lease_ms, 50, 3600000) < 0 ||
+        get_int(cx, g, "retry_base_ms", &cfg->retry_base_ms, 1, 600000) < 0 ||
+        get_int(cx, g, "retry_max_ms", &cfg->retry_max_ms, 1, 3600000) < 0 ||
+        get_int(cx, g, "plugin_credit", &cfg->plugin_credit, 1, 100000) < 0)
+        return -1;
+    if (strncmp(cfg->bus_endpoint, "inproc://", 9) != 0)
+        return fail_at(cx, config_setting_get_member(g, "endpoint"),
+                       "bus endpoint must be inproc://NAME for thread-mode plugins");
+    return 0;
+}
+
+static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
+{
+    static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
+                                       "routes", "plugins", "plugin_conf_dir", NULL};
+    config_setting_t *root = config_root_setting(lc);
+    if (check_keys(cx, root, keys, "the top level") < 0)
+        return -1;
+
+    char *listen = NULL, *state_dir = NULL, *level = NULL, *plugin_dir = NULL;
+    int rc = -1;
+    if (get_string(cx, root, "listen", &listen) < 0 || get_string(cx, root, "state_dir", &state_dir) < 0 ||
+        get_string(cx, root, "log_level", &level) < 0 ||
+        get_string(cx, root, "plugin_conf_dir", &plugin_dir) < 0)
+        goto out;
+    if (listen) {
+        free(cfg->listen_host);
+        cfg->listen_host = NULL;
+        if (cg_config_parse_listen(listen, &cfg->listen_host, &cfg->listen_port) < 0) {
+            fail_at(cx, config_setting_get_member(root, "listen"),
+                    "'listen' must be HOST:PORT with a port 0-65535 (got '%s')", listen);
+            goto out;
+        }
+    }
+    if (state_dir) {
+        free(cfg->state_dir);
+        cfg->state_dir = resolve(cx->dir, state_dir);
+    }
+    if (level) {
+        cfg->log_level = cg_log_level_parse(level);
+        if (cfg->log_level < 0) {
+            fail_at(cx, config_setting_get_member(root, "log_level"),
+                    "log_level '%s' is not one of error, warning, notice, info, debug", level);
+            goto out;
+        }
+    }
+    config_setting_t *s;
+    if ((s = config_setting_get_member(root, "bus")) && read_bus(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "http"))) {
+        static const char *const hkeys[] = {"max_body_bytes", NULL};
+        int max_body = (int)cfg->max_body_bytes;
+        if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+            fail_at(cx, s, "'http' must be a group { ... }");
+            goto out;
+        }
+        if (check_keys(cx, s, hkeys, "http") < 0 ||
+            get_int(cx, s, "max_body_bytes", &max_body, 1024, 64 * 1024 * 1024) < 0)
+            goto out;
+        cfg->max_body_bytes = (size_t)max_body;
+    }
+    if ((s = config_setting_get_member(root, "routes")) && read_routes(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "plugins")) && read_plugin_list(cx, cfg, s) < 0)
+        goto out;
+    if (plugin_dir) {
+        char *abs = resolve(cx->dir, plugin_dir);
+        int r = read_plugin_dir(cx, cfg, abs);
+        free(abs);
+        if (r < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(listen);
+    free(state_dir);
+    free(level);
+    free(plugin_dir);
+    return rc;
+}
+
+static void set_defaults(cg_config *cfg)
+{
+    cfg->listen_host = strdup("127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->state_dir = strdup("/var/lib/citygrid");
+    cfg->log_level = CITYGRID_LOG_INFO;
+    cfg->bus_endpoint = strdup("inproc://citygrid-bus");
+    cfg->heartbeat_ms = 1000;
+    cfg->lease_ms = 10000;
+    cfg->retry_base_ms = 500;
+    cfg->retry_max_ms = 30000;
+    cfg->plugin_credit = 64;
+    cfg->max_body_bytes = 65536;
+}
+
+int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    set_defaults(out);
+    char abs[PATH_MAX];
+    if (!realpath(path, abs)) {
+        snprintf(err, errlen, "%s:0: cannot open the config file: %s", path, strerror(errno));
+        cg_config_free(out);
+        return -1;
+    }
+    out->path = strdup(abs);
+    cfg_ctx cx = {.file = out->path, .dir = dir_of(out->path), .err = err, .errlen = errlen};
+    config_t lc;
+    config_init(&lc);
+    config_set_include_dir(&lc, cx.dir);
+    int rc = -1;
+    if (config_read_file(&lc, out->path) != CONFIG_TRUE)
+        snprintf(err, errlen, "%s:%d: %s",
+                 config_error_file(&lc) ? config_error_file(&lc) : out->path,
+                 config_error_line(&lc), config_error_text(&lc));
+    else
+        rc = read_main(&cx, out, &lc);
+    config_destroy(&lc);
+    free(cx.dir);
+    if (rc < 0)
+        cg_config_free(out);
+    return rc;
+}
+
+void cg_config_free(cg_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        cg_plugin_conf *p = &cfg->plugins[i];
+        free(p->name); free(p->path); free(p->settings_json); free(p->file);
+    }
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        cg_route_conf *r = &cfg->routes[i];
+        free(r->category); free(r->department); free(r->name); free(r->name_zh); free(r->file);
+    }
+    free(cfg->routes);
+    free(cfg->plugins);
+    free(cfg->path);
+    free(cfg->listen_host);
+    free(cfg->state_dir);
+    free(cfg->bus_endpoint);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,342 @@
+/*
+ * main.c — citygridd: read the config, open the store, start the bus and the
+ * plugins, serve HTTP, and shut all of it down in order on SIGTERM/SIGINT.
+ *
+ *   citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level L]
+ *
+ * Flags override the file. SIGHUP re-reads the file and applies what can
+ * change live (today: log_level), logging what changed and what needs a
+ * restart.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "app.h"
+#include "auth.h"
+#include "batch.h"
+#include "bus.h"
+#include "catalog.h"
+#include "config.h"
+#include "flow.h"
+#include "http.h"
+#include "log.h"
+#include "plugins.h"
+#include "store.h"
+#include "timeutil.h"
+
+#ifndef CITYGRID_VERSION
+#define CITYGRID_VERSION "0.0.0"
+#endif
+
+/* How long a shutdown waits for plugins to answer what they hold. */
+#define DRAIN_LIMIT_MS 3000
+
+typedef struct cli_options {
+    const char *config_path;
+    const char *listen;
+    const char *state_dir;
+    const char *log_level;
+} cli_options;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level LEVEL]\n"
+            "  --config FILE        libconfig file (see etc/citygrid.cfg)\n"
+            "  --listen ADDR:PORT   HTTP address, overrides `listen`\n"
+            "  --state-dir DIR      database and admin token, overrides `state_dir`\n"
+            "  --log-level LEVEL    error, warning, notice, info or debug\n"
+            "  --version            print the version\n");
+}
+
+static int parse_cli(int argc, char **argv, cli_options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
+        {"state-dir", required_argument, NULL, 's'}, {"log-level", required_argument, NULL, 'L'},
+        {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:l:s:L:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config_path = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 's': o->state_dir = optarg; break;
+        case 'L': o->log_level = optarg; break;
+        case 'V': printf("citygridd %s\n", CITYGRID_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "citygridd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    if (!o->config_path) {
+        fprintf(stderr, "citygridd: --config FILE is required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Command-line flags win over the file. */
+static int apply_overrides(const cli_options *o, cg_config *cfg)
+{
+    if (o->listen) {
+        char *host;
+        int port;
+        if (cg_config_parse_listen(o->listen, &host, &port) < 0) {
+            fprintf(stderr, "citygridd: --listen '%s' is not HOST:PORT\n", o->listen);
+            return -1;
+        }
+        free(cfg->listen_host);
+        cfg->listen_host = host;
+        cfg->listen_port = port;
+    }
+    if (o->state_dir) {
+        free(cfg->state_dir);
+        cfg->state_dir = strdup(o->state_dir);
+    }
+    if (o->log_level) {
+        int level = cg_log_level_parse(o->log_level);
+        if (level < 0) {
+            fprintf(stderr, "citygridd: --log-level '%s' is not one of error, warning, notice, "
+                            "info, debug\n", o->log_level);
+            return -1;
+        }
+        cfg->log_level = level;
+    }
+    return 0;
+}
+
+static int make_state_dir(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- signals */
+
+typedef struct daemon_state {
+    cg_app app;
+    cli_options cli;
+    struct event *sigterm, *sigint, *sighup, *drain_timer;
+    int64_t drain_deadline;
+    int stopping;
+} daemon_state;
+
+static size_t deliveries_in_flight(const cg_bus *bus)
+{
+    cg_bus_peer_stats peers[64];
+    size_t n = cg_bus_stats(bus, peers, 64), total = 0;
+    for (size_t i = 0; i < n && i < 64; i++)
+        total += peers[i].in_flight;
+    return total;
+}
+
+/* Let plugins finish what they hold (their results get committed and
+ * acknowledged) before the loop stops; anything left stays in the outbox. */
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    daemon_state *ds = arg;
+    size_t left = deliveries_in_flight(ds->app.bus);
+    if (left == 0 || cg_monotonic_ms() >= ds->drain_deadline) {
+        if (left)
+            CG_NOTICE("core", "%zu delivery(ies) still in flight: kept in the outbox for the next start",
+                      left);
+        event_base_loopexit(ds->app.base, NULL);
+        return;
+    }
+    struct timeval tv = {0, 50 * 1000};
+    evtimer_add(ds->drain_timer, &tv);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_state *ds = arg;
+    if (ds->stopping++) {
+        CG_WARN("core", "second signal: stopping now");
+        event_base_loopbreak(ds->app.base);
+        return;
+    }
+    CG_NOTICE("core", "%s: shutting down (HTTP closed, draining the bus)", strsignal((int)sig));
+    cg_batch_flush(ds->app.batch); /* answer requests already taken in */
+    cg_http_free(ds->app.http);
+    ds->app.http = NULL;
+    ds->drain_deadline = cg_monotonic_ms() + DRAIN_LIMIT_MS;
+    ds->drain_timer = evtimer_new(ds->app.base, drain_tick, ds);
+    drain_tick(-1, 0, ds);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_state *ds = arg;
+    cg_config fresh;
+    char err[1024];
+    if (cg_config_load(ds->app.config->path, &fresh, err, sizeof err) < 0) {
+        CG_ERROR("core", "SIGHUP: config not reloaded: %s", err);
+        return;
+    }
+    /* The command line still wins over the file. */
+    if (ds->cli.log_level)
+        fresh.log_level = ds->app.config->log_level;
+    if (fresh.log_level != ds->app.config->log_level) {
+        CG_NOTICE("core", "SIGHUP: log_level %s -> %s", cg_log_level_name(ds->app.config->log_level),
+                  cg_log_level_name(fresh.log_level));
+        ds->app.config->log_level = fresh.log_level;
+        cg_log_set_level(fresh.log_level);
+    } else {
+        CG_NOTICE("core", "SIGHUP: config re-read, log_level unchanged");
+    }
+    if (fresh.n_plugins != ds->app.config->n_plugins || fresh.n_routes != ds->app.config->n_routes)
+        CG_NOTICE("core", "SIGHUP: plugin and route changes take effect after a restart");
+    cg_config_free(&fresh);
+}
+
+/* ---------------------------------------------------------------- start/stop */
+
+static int start(daemon_state *ds, char *err, size_t errlen)
+{
+    cg_app *app = &ds->app;
+    if (make_state_dir(app->config->state_dir) < 0) {
+        snprintf(err, errlen, "cannot create state directory %s: %s", app->config->state_dir,
+                 strerror(errno));
+        return -1;
+    }
+    app->catalog = cg_catalog_new(app->config, err, errlen);
+    if (!app->catalog)
+        return -1;
+    char db_path[4096];
+    snprintf(db_path, sizeof db_path, "%s/citygrid.db", app->config->state_dir);
+    if (cg_store_open(db_path, &app->store, err, errlen) < 0)
+        return -1;
+    if (cg_auth_bootstrap(app->store, app->config->state_dir, err, errlen) < 0)
+        return -1;
+
+    app->base = event_base_new();
+    if (!app->base || event_base_priority_init(app->base, 3) < 0) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    app->batch = cg_batch_new(app->base, app->store);
+    app->zmq_ctx = zmq_ctx_new();
+    const char *endpoints[] = {app->config->bus_endpoint};
+    cg_bus_options bopt = {
+        .endpoints = endpoints,
+        .n_endpoints = 1,
+        .heartbeat_ms = app->config->heartbeat_ms,
+        .heartbeat_misses = 3,
+        .lease_ms = app->config->lease_ms,
+        .retry_base_ms = app->config->retry_base_ms,
+        .retry_max_ms = app->config->retry_max_ms,
+    };
+    app->bus = cg_bus_new(app->base, app->zmq_ctx, &bopt, &cg_flow_bus_handlers, app, err, errlen);
+    if (!app->bus)
+        return -1;
+    if (cg_plugins_start(app->config, app->zmq_ctx, app->catalog, &app->plugins, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < app->config->n_routes; i++) {
+        const cg_route_conf *r = &app->config->routes[i];
+        if (r->department && !cg_plugins_for_department(app->plugins, r->department))
+            CG_WARN("core", "%s:%d: route %s -> %s: no running plugin serves %s%s", r->file, r->line,
+                    r->category, r->department, r->department,
+                    cg_catalog_department(app->catalog, r->department)->mandatory
+                        ? ": cases wait in the outbox until one does"
+                        : ": its cases go to enforcement");
+    }
+    if (cg_flow_resume(app) < 0) {
+        snprintf(err, errlen, "cannot read the outbox");
+        return -1;
+    }
+    app->http = cg_http_start(app, app->config->listen_host, app->config->listen_port, err, errlen);
+    if (!app->http)
+        return -1;
+    CG_NOTICE("core", "citygridd %s serving http://%s:%d (state in %s; admin token in %s/admin.token)",
+              CITYGRID_VERSION, app->config->listen_host, cg_http_port(app->http),
+              app->config->state_dir, app->config->state_dir);
+    return 0;
+}
+
+static void stop(daemon_state *ds)
+{
+    cg_app *app = &ds->app;
+    /* Replies and bus deliveries wait on the batch: flush it while both exist. */
+    if (app->batch)
+        cg_batch_flush(app->batch);
+    cg_http_free(app->http);
+    cg_plugins_stop(app->plugins);
+    cg_batch_free(app->batch);
+    cg_bus_free(app->bus);
+    if (app->zmq_ctx)
+        zmq_ctx_term(app->zmq_ctx);
+    cg_store_close(app->store);
+    cg_catalog_free(app->catalog);
+    if (ds->drain_timer)
+        event_free(ds->drain_timer);
+    if (ds->sigterm) event_free(ds->sigterm);
+    if (ds->sigint) event_free(ds->sigint);
+    if (ds->sighup) event_free(ds->sighup);
+    if (app->base)
+        event_base_free(app->base);
+}
+
+int main(int argc, char **argv)
+{
+    static daemon_state ds;
+    static cg_config config;
+    if (parse_cli(argc, argv, &ds.cli) < 0)
+        return 2;
+    char err[1024] = "";
+    if (cg_config_load(ds.cli.config_path, &config, err, sizeof err) < 0) {
+        fprintf(stderr, "citygridd: config error: %s\n", err);
+        return 1;
+    }
+    if (apply_overrides(&ds.cli, &config) < 0) {
+        cg_config_free(&config);
+        return 1;
+    }
+    cg_log_set_level(config.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    ds.app.config = &config;
+    ds.app.version = CITYGRID_VERSION;
+    ds.app.started_ms = cg_now_ms();
+
+    int rc = 0;
+    if (start(&ds, err, sizeof err) < 0) {
+        CG_ERROR("core", "cannot start: %s", err);
+        fprintf(stderr, "citygridd: cannot start: %s\n", err);
+        rc = 1;
+    } else {
+        ds.sigterm = evsignal_new(ds.app.base, SIGTERM, on_stop_signal, &ds);
+        ds.sigint = evsignal_new(ds.app.base, SIGINT, on_stop_signal, &ds);
+        ds.sighup = evsignal_new(ds.app.base, SIGHUP, on_sighup, &ds);
+        evsignal_add(ds.sigterm, NULL);
+        evsignal_add(ds.sigint, NULL);
+        evsignal_add(ds.sighup, NULL);
+        event_base_dispatch(ds.app.base);
+        CG_NOTICE("core", "stopped serving; closing plugins, bus and database");
+    }
+    stop(&ds);
+    cg_config_free(&config);
+    if (rc == 0)
+        CG_NOTICE("core", "shut down cleanly");
+    return rc;
+}

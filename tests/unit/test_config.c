@@ -1,0 +1,206 @@
+/* test_config.c — the admin's config: good files load, every mistake is
+ * refused with the file, the line and what is wrong. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <citygrid/plugin.h>
+#include "config.h"
+#include "support/testutil.h"
+
+static char *dir;
+
+static void setup(void) { dir = tu_tempdir("config"); }
+static void teardown(void)
+{
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Write `text` to dir/name and return the path. */
+static char *file_with(const char *name, const char *text)
+{
+    char *path = tu_sprintf("%s/%s", dir, name);
+    ck_assert_int_eq(tu_write_file(path, text), 0);
+    return path;
+}
+
+/* Load text expecting failure; the message must contain each needle. */
+static void expect_error(const char *text, const char *const needles[])
+{
+    char *path = file_with("bad.cfg", text);
+    cg_config cfg;
+    char err[1024] = "";
+    ck_assert_int_eq(cg_config_load(path, &cfg, err, sizeof err), -1);
+    for (int i = 0; needles[i]; i++)
+        ck_assert_msg(strstr(err, needles[i]) != NULL, "error '%s' lacks '%s'", err, needles[i]);
+    free(path);
+}
+
+START_TEST(loads_a_full_config)
+{
+    char *pdir = tu_sprintf("%s/plugins.d", dir);
+    mkdir(pdir, 0755);
+    char *p1 = tu_sprintf("%s/plugins.d/20-police.cfg", dir);
+    tu_write_file(p1, "plugin = { name = \"police\"; path = \"police.so\"; required = true;\n"
+                      "  settings = { cap = 2; name = \"交警\"; on = true; ratio = 0.5; list = [1, 2]; }; };\n");
+    char *path = file_with("main.cfg",
+        "listen = \"0.0.0.0:9090\";\n"
+        "state_dir = \"state\";\n"
+        "log_level = \"debug\";\n"
+        "bus = { heartbeat_ms = 250; lease_ms = 2000; plugin_credit = 8; };\n"
+        "http = { max_body_bytes = 2048; };\n"
+        "routes = ( { category = \"landscaping\"; department = \"enforcement\"; sla_hours = 0.5; },\n"
+        "           { category = \"noise\"; department = \"eco\"; name_zh = \"噪声\"; } );\n"
+        "plugins = ( { name = \"sanitation\"; path = \"/opt/s.so\"; enabled = false; mode = \"thread\"; } );\n"
+        "plugin_conf_dir = \"plugins.d\";\n");
+    cg_config cfg;
+    char err[1024] = "";
+    ck_assert_msg(cg_config_load(path, &cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(cfg.listen_host, "0.0.0.0");
+    ck_assert_int_eq(cfg.listen_port, 9090);
+    char *state = tu_sprintf("%s/state", dir);
+    char real_state[4096];
+    ck_assert_ptr_nonnull(realpath(dir, real_state));
+    char *expect_state = tu_sprintf("%s/state", real_state);
+    ck_assert_str_eq(cfg.state_dir, expect_state);
+    ck_assert_int_eq(cfg.log_level, CITYGRID_LOG_DEBUG);
+    ck_assert_int_eq(cfg.heartbeat_ms, 250);
+    ck_assert_int_eq(cfg.lease_ms, 2000);
+    ck_assert_int_eq(cfg.retry_base_ms, 500); /* default kept */
+    ck_assert_int_eq(cfg.plugin_credit, 8);
+    ck_assert_uint_eq(cfg.max_body_bytes, 2048);
+    ck_assert_uint_eq(cfg.n_routes, 2);
+    ck_assert_str_eq(cfg.routes[0].department, "enforcement");
+    ck_assert(cfg.routes[0].sla_hours == 0.5);
+    ck_assert(cfg.routes[1].sla_hours < 0);
+    ck_assert_str_eq(cfg.routes[1].name_zh, "噪声");
+    ck_assert_uint_eq(cfg.n_plugins, 2);
+    ck_assert_str_eq(cfg.plugins[0].name, "sanitation");
+    ck_assert_int_eq(cfg.plugins[0].enabled, 0);
+    ck_assert_str_eq(cfg.plugins[0].settings_json, "{}");
+    ck_assert_str_eq(cfg.plugins[1].name, "police");
+    ck_assert_int_eq(cfg.plugins[1].required, 1);
+    ck_assert_int_eq(cfg.plugins[1].mode, CG_MODE_THREAD);
+    char *expect_plugin = tu_sprintf("%s/plugins.d/police.so", real_state);
+    ck_assert_str_eq(cfg.plugins[1].path, expect_plugin);
+    ck_assert_int_eq(cfg.plugins[1].line, 1);
+    ck_assert_str_eq(cfg.plugins[1].settings_json,
+                     "{\"cap\":2,\"name\":\"交警\",\"on\":true,\"ratio\":0.5,\"list\":[1,2]}");
+    cg_config_free(&cfg);
+    free(state); free(expect_state); free(expect_plugin); free(path); free(p1); free(pdir);
+}
+END_TEST
+
+START_TEST(defaults_for_an_empty_file)
+{
+    char *path = file_with("empty.cfg", "# nothing\n");
+    cg_config cfg;
+    char err[256];
+    ck_assert_int_eq(cg_config_load(path, &cfg, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
+    ck_assert_int_eq(cfg.listen_port, 8080);
+    ck_assert_str_eq(cfg.bus_endpoint, "inproc://citygrid-bus");
+    ck_assert_int_eq(cfg.heartbeat_ms, 1000);
+    ck_assert_uint_eq(cfg.n_plugins, 0);
+    cg_config_free(&cfg);
+    free(path);
+}
+END_TEST
+
+START_TEST(syntax_error_names_file_and_line)
+{
+    expect_error("listen = \"127.0.0.1:1\";\n\nstate_dir = ;\n",
+                 (const char *[]){"bad.cfg:3:", NULL});
+}
+END_TEST
+
+START_TEST(refuses_each_mistake_with_its_line)
+{
+    expect_error("lisen = \"x:1\";\n", (const char *[]){"bad.cfg:1:", "unknown setting 'lisen'", NULL});
+    expect_error("\nlisten = \"nowhere\";\n", (const char *[]){"bad.cfg:2:", "HOST:PORT", NULL});
+    expect_error("listen = \"a:70000\";\n", (const char *[]){"bad.cfg:1:", NULL});
+    expect_error("log_level = \"loud\";\n", (const char *[]){"bad.cfg:1:", "loud", NULL});
+    expect_error("listen = 8080;\n", (const char *[]){"bad.cfg:1:", "'listen' must be a string", NULL});
+    expect_error("plugins = (\n { name = \"a\"; path = \"a.so\"; mode = \"teleport\"; } );\n",
+                 (const char *[]){"bad.cfg:2:", "teleport", "thread, process, remote", NULL});
+    expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; mode = \"process\"; } );\n",
+                 (const char *[]){"bad.cfg:1:", "not available", NULL});
+    expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; enabled = \"yes\"; } );\n",
+                 (const char *[]){"'enabled' must be true or false", NULL});
+    expect_error("plugins = ( { name = \"a\"; } );\n", (const char *[]){"has no 'path'", NULL});
+    expect_error("plugins = ( { path = \"a.so\"; } );\n", (const char *[]){"without a 'name'", NULL});
+    expect_error("plugins = ( { name = \"Bad Name\"; path = \"a.so\"; } );\n",
+                 (const char *[]){"'Bad Name'", NULL});
+    expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; },\n"
+                 "            { name = \"a\"; path = \"b.so\"; } );\n",
+                 (const char *[]){"bad.cfg:2:", "defined twice", "bad.cfg:1", NULL});
+    expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; colour = 1; } );\n",
+                 (const char *[]){"unknown setting 'colour'", NULL});
+    expect_error("routes = ( { category = \"noise\"; department = \"eco\"; sla_hours = 0; } );\n",
+                 (const char *[]){"above 0", NULL});
+    expect_error("bus = { heartbeat_ms = 5; };\n", (const char *[]){"between", NULL});
+    expect_error("bus = { endpoint = \"tcp://0.0.0.0:1\"; };\n", (const char *[]){"inproc://", NULL});
+    expect_error("plugin_conf_dir = \"missing.d\";\n", (const char *[]){"missing.d", NULL});
+}
+END_TEST
+
+START_TEST(plugin_dir_file_errors_name_that_file)
+{
+    char *pdir = tu_sprintf("%s/p.d", dir);
+    mkdir(pdir, 0755);
+    char *f = tu_sprintf("%s/p.d/a.cfg", dir);
+    tu_write_file(f, "# a plugin\nplugin = { name = \"a\"; path = \"a.so\"; mode = \"teleport\"; };\n");
+    expect_error("plugin_conf_dir = \"p.d\";\n", (const char *[]){"a.cfg:2:", "teleport", NULL});
+    tu_write_file(f, "plugin = { name = \"a\";\n");
+    expect_error("plugin_conf_dir = \"p.d\";\n", (const char *[]){"a.cfg:", NULL});
+    tu_write_file(f, "plugins = 1;\n");
+    expect_error("plugin_conf_dir = \"p.d\";\n", (const char *[]){"a.cfg:1:", "unknown setting 'plugins'", NULL});
+    free(f);
+    free(pdir);
+}
+END_TEST
+
+START_TEST(missing_file_is_an_error)
+{
+    cg_config cfg;
+    char err[512];
+    ck_assert_int_eq(cg_config_load("/nonexistent/citygrid.cfg", &cfg, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/citygrid.cfg"));
+}
+END_TEST
+
+START_TEST(parses_listen)
+{
+    char *host;
+    int port;
+    ck_assert_int_eq(cg_config_parse_listen("[::1]:80", &host, &port), 0);
+    ck_assert_str_eq(host, "::1");
+    ck_assert_int_eq(port, 80);
+    free(host);
+    ck_assert_int_eq(cg_config_parse_listen(":80", &host, &port), -1);
+    ck_assert_int_eq(cg_config_parse_listen("a:", &host, &port), -1);
+    ck_assert_int_eq(cg_config_parse_listen("a:8x", &host, &port), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, loads_a_full_config);
+    tcase_add_test(tc, defaults_for_an_empty_file);
+    tcase_add_test(tc, syntax_error_names_file_and_line);
+    tcase_add_test(tc, refuses_each_mistake_with_its_line);
+    tcase_add_test(tc, plugin_dir_file_errors_name_that_file);
+    tcase_add_test(tc, missing_file_is_an_error);
+    tcase_add_test(tc, parses_listen);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
