@@ -157,12 +157,15 @@ static size_t deliveries_in_flight(const cg_bus *bus)
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     daemon_state *ds = arg;
-    size_t left = deliveries_in_flight(ds->app.bus);
+    size_t left = deliveries_in_flight(ds->app.bus) + cg_http_pending(ds->app.http);
     if (left == 0 || cg_monotonic_ms() >= ds->drain_deadline) {
         if (left)
-            CG_NOTICE("core", "%zu delivery(ies) still in flight: kept in the outbox for the next start",
-                      left);
-        event_base_loopexit(ds->app.base, NULL);
+            CG_NOTICE("core", "%zu delivery(ies) or answer(s) still pending: dispatches stay in "
+                      "the outbox for the next start", left);
+        /* A short grace so that answers already queued get written; the cache
+         * update makes the 100 ms count from now, not from before the flush. */
+        event_base_update_cache_time(ds->app.base);
+        event_base_loopexit(ds->app.base, &(struct timeval){0, 100 * 1000});
         return;
     }
     struct timeval tv = {0, 50 * 1000};
@@ -177,10 +180,10 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(ds->app.base);
         return;
     }
-    CG_NOTICE("core", "%s: shutting down (HTTP closed, draining the bus)", strsignal((int)sig));
+    CG_NOTICE("core", "%s: shutting down (no new requests, draining answers and the bus)",
+              strsignal((int)sig));
     cg_batch_flush(ds->app.batch); /* answer requests already taken in */
-    cg_http_free(ds->app.http);
-    ds->app.http = NULL;
+    cg_http_drain(ds->app.http);
     ds->drain_deadline = cg_monotonic_ms() + DRAIN_LIMIT_MS;
     ds->drain_timer = evtimer_new(ds->app.base, drain_tick, ds);
     drain_tick(-1, 0, ds);

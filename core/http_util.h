@@ -1,0 +1,90 @@
+/*
+ * http_util.h — small helpers for the HTTP API: JSON replies, the one error
+ * shape {"error":{"code","message"}}, request bodies with a size limit and a
+ * content-type check, bearer tokens, path patterns and query parameters.
+ *
+ * The pure parsers (content type, bearer token, path match, JSON body, query
+ * values) touch no connection, so the unit tests call them directly. The
+ * reply functions write to an evhttp request; like all of evhttp they run on
+ * the main (libevent) thread only.
+ */
+#ifndef CG_HTTP_UTIL_H
+#define CG_HTTP_UTIL_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+struct evhttp_request;
+struct evkeyvalq;
+
+#define CG_JSON_CONTENT_TYPE "application/json; charset=utf-8"
+
+/* Why a request was refused: an HTTP status, a snake_case code, a message
+ * for people. Filled by the parsers below, sent by cg_http_reply_err(). */
+typedef struct cg_http_error {
+    int status;
+    char code[48];
+    char message[256];
+} cg_http_error;
+
+void cg_http_error_set(cg_http_error *e, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* {"error":{"code":code,"message":message}} (new reference). */
+json_t *cg_http_error_json(const char *code, const char *message);
+
+/* Send `body` (stolen; NULL sends {}) with `status` and the JSON content type.
+ * Other headers (Location, Allow, ...) are added by the caller before. */
+void cg_http_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* Send the error shape. A 401 also gets WWW-Authenticate: Bearer. */
+void cg_http_reply_error(struct evhttp_request *req, int status, const char *code,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e);
+
+/* 1 if a Content-Type value is application/json (case-insensitive), with
+ * optional parameters; a charset other than utf-8 is refused (RFC 8259). */
+int cg_http_is_json_content_type(const char *value);
+
+/* Authorization header -> token ("Bearer TOKEN", scheme case-insensitive,
+ * token68 characters). 0 ok, -1 absent, malformed or longer than outlen-1. */
+int cg_http_bearer_token(const char *header, char *out, size_t outlen);
+
+/* A decoded request path is safe to route: starts with '/', no NUL (len is
+ * the decoded length), no "." or ".." segment, no control characters. */
+int cg_http_path_is_safe(const char *path, size_t len);
+
+#define CG_PATH_MAX_PARAMS 4
+#define CG_PATH_PARAM_MAX 128
+typedef struct cg_path_params {
+    size_t n;
+    char value[CG_PATH_MAX_PARAMS][CG_PATH_PARAM_MAX];
+} cg_path_params;
+/* Match a path against a pattern like "/v1/members/{id}/tokens": segment by
+ * segment, "{name}" takes one non-empty segment. 1 match (params filled in
+ * order), 0 no match (also when a parameter is too long). */
+int cg_path_match(const char *pattern, const char *path, cg_path_params *params);
+
+/* Parse a request body: at most `max` bytes, valid JSON (no duplicate keys),
+ * a JSON object. New reference, or NULL with err (413 body_too_large,
+ * 400 invalid_json, 400 body_not_object). */
+json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_http_error *err);
+
+/* The whole check for a request with a JSON body: Content-Type (415
+ * unsupported_media_type), size, parse. An empty body is an error when
+ * `required`, else *out = NULL and 0. 0 ok (*out is a new reference), -1 err. */
+int cg_http_read_json_body(struct evhttp_request *req, size_t max, int required, json_t **out,
+                           cg_http_error *err);
+
+/* Query parameters (as parsed by evhttp_parse_query_str). Each returns 0 and
+ * the default when the parameter is absent or empty, 0 and the value when it
+ * is valid, -1 with err (400 invalid_field naming the parameter) otherwise. */
+int cg_query_long(const struct evkeyvalq *q, const char *name, long def, long min, long max,
+                  long *out, cg_http_error *err);
+/* "true"/"false" (also "1"/"0"). */
+int cg_query_bool(const struct evkeyvalq *q, const char *name, int def, int *out,
+                  cg_http_error *err);
+/* A printable string of at most maxlen bytes; *out NULL when absent. */
+int cg_query_string(const struct evkeyvalq *q, const char *name, size_t maxlen, const char **out,
+                    cg_http_error *err);
+
+#endif

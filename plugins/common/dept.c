@@ -1,0 +1,620 @@
+/*
+ * dept.c — the code every department plugin shares (see dept.h).
+ *
+ * Why a registry instead of one static host pointer: handle() only gets the
+ * ctx, and two instances of the same .so (a hot reload dlopens the same file
+ * while the old instance drains) would overwrite each other's static. A small
+ * locked list keyed by ctx keeps each instance's host table and settings.
+ */
+#include "dept.h"
+
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A deadline further away than ten years is a configuration mistake. */
+#define DEPT_MAX_HOURS (24.0 * 366.0 * 10.0)
+/* Float noise (0.1 h * 3600 = 360.00000000000006) must not add a second. */
+#define DEPT_SECOND_EPSILON 1e-6
+#define DEPT_NOTE_MAX 1024
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static dept *registry;
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *str_or_empty(const char *s) { return s ? s : ""; }
+
+/* Department codes: the loader's alphabet [a-z0-9_-], at most as long as
+ * the host takes in a transfer. */
+static int valid_code(const char *s)
+{
+    size_t n = 0;
+    if (!s)
+        return 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return n >= 1 && n < DEPT_CODE_MAX;
+}
+
+/* Display names of the built-in departments, for human-readable reasons. */
+static const char *department_zh(const char *code)
+{
+    static const struct { const char *code, *zh; } known[] = {
+        {"enforcement", "综合行政执法"}, {"municipal", "市政和园林"},
+        {"sanitation", "环卫"},          {"market", "市场监管"},
+        {"police", "公安/交警"},         {"volunteer", "志愿者"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i].code, code) == 0)
+            return known[i].zh;
+    return code;
+}
+
+/* Cut `buf` (of length len) back to a whole UTF-8 sequence. */
+static void utf8_trim_tail(char *buf, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
+    if (len - (i - 1) < need)
+        buf[i - 1] = '\0';
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates): the host refuses
+ * anything else, so a setting that is not would fail every case. */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        size_t n;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80) { p++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+        else return 0;
+        p++;
+        for (size_t i = 0; i < n; i++, p++) {
+            if (*p < (i == 0 ? lo : 0x80) || *p > (i == 0 ? hi : 0xBF))
+                return 0; /* also stops at the NUL */
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static dept *registry_find_locked(citygrid_plugin_ctx *ctx)
+{
+    for (dept *d = registry; d; d = d->next)
+        if (d->ctx == ctx)
+            return d;
+    return NULL;
+}
+
+dept *dept_of(citygrid_plugin_ctx *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    dept *d = registry_find_locked(ctx);
+    pthread_mutex_unlock(&registry_lock);
+    return d;
+}
+
+/* "queue" setting: "zone-1" means "queue:zone-1"; "queue:zone-1" is kept. */
+static int read_queue_setting(dept *d)
+{
+    const char *q = d->host->setting_string(d->ctx, "queue", NULL);
+    if (!q) {
+        snprintf(d->queue, sizeof d->queue, "queue:%s", d->desc->department);
+        return CITYGRID_OK;
+    }
+    const char *name = strncmp(q, "queue:", 6) == 0 ? q + 6 : q;
+    int usable = *name != '\0' && utf8_valid(name);
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            usable = 0;
+    int n = snprintf(d->queue, sizeof d->queue, "queue:%s", name);
+    if (!usable || n < 0 || (size_t)n >= sizeof d->queue) {
+        d->host->log(d->ctx, CITYGRID_LOG_ERROR,
+                     "setting \"queue\" must be a non-empty UTF-8 name of at most %zu bytes "
+                     "without control characters",
+                     sizeof d->queue - 7);
+        return CITYGRID_E_INVALID;
+    }
+    return CITYGRID_OK;
+}
+
+int dept_init(citygrid_plugin_ctx *ctx, const citygrid_host *host, const citygrid_plugin *desc)
+{
+    if (!ctx || !host || !desc || !desc->department)
+        return CITYGRID_E_INVALID;
+    /* Everything this file calls exists in ABI 1.0's table. */
+    if (host->size < sizeof(citygrid_host) || host->abi.major != CITYGRID_ABI_MAJOR) {
+        if (host->size >= offsetof(citygrid_host, log) + sizeof host->log && host->log)
+            host->log(ctx, CITYGRID_LOG_ERROR, "host table too old or of another major ABI (%u.%u)",
+                      host->abi.major, host->abi.minor);
+        return CITYGRID_E_INVALID;
+    }
+    if (dept_of(ctx))
+        return CITYGRID_E_STATE;
+
+    dept *d = calloc(1, sizeof *d);
+    if (!d)
+        return CITYGRID_E_NOMEM;
+    d->ctx = ctx;
+    d->host = host;
+    d->desc = desc;
+    snprintf(d->penalty_department, sizeof d->penalty_department, "enforcement");
+    int rc = read_queue_setting(d);
+    if (rc != CITYGRID_OK) {
+        free(d);
+        return rc;
+    }
+
+    pthread_mutex_lock(&registry_lock);
+    d->next = registry;
+    registry = d;
+    pthread_mutex_unlock(&registry_lock);
+    host->log(ctx, CITYGRID_LOG_INFO, "%s %s (%s) ready; unassigned cases go to %s",
+              str_or_empty(desc->name), str_or_empty(desc->version),
+              str_or_empty(desc->department_zh), d->queue);
+    return CITYGRID_OK;
+}
+
+int dept_read_penalty_department(dept *d)
+{
+    const char *code = d->host->setting_string(d->ctx, "penalty_department", "enforcement");
+    if (!valid_code(code) || strcmp(code, d->desc->department) == 0) {
+        d->host->log(d->ctx, CITYGRID_LOG_ERROR,
+                     "setting \"penalty_department\" must be another department's code "
+                     "([a-z0-9_-]{1,%d}), got \"%s\"", DEPT_CODE_MAX - 1, str_or_empty(code));
+        return CITYGRID_E_INVALID;
+    }
+    snprintf(d->penalty_department, sizeof d->penalty_department, "%s", code);
+    return CITYGRID_OK;
+}
+
+void dept_set_own(dept *d, void *own, void (*own_free)(void *own))
+{
+    d->own = own;
+    d->own_free = own_free;
+}
+
+void dept_shutdown(citygrid_plugin_ctx *ctx)
+{
+    pthread_mutex_lock(&registry_lock);
+    dept **link = &registry;
+    while (*link && (*link)->ctx != ctx)
+        link = &(*link)->next;
+    dept *d = *link;
+    if (d)
+        *link = d->next;
+    pthread_mutex_unlock(&registry_lock);
+    if (!d)
+        return;
+    if (d->own_free)
+        d->own_free(d->own);
+    free(d);
+}
+
+/* ------------------------------------------------------------ handling */
+
+int dept_begin(citygrid_plugin_ctx *ctx, const citygrid_case *c, dept **out)
+{
+    dept *d = dept_of(ctx);
+    if (!d)
+        return CITYGRID_E_STATE;
+    if (!c || c->struct_size < sizeof(citygrid_case) || !c->id || !*c->id) {
+        d->host->log(ctx, CITYGRID_LOG_WARNING, "handle() got no case, a case without id, "
+                     "or a case struct older than ABI 1.0");
+        return CITYGRID_E_INVALID;
+    }
+    *out = d;
+    return CITYGRID_OK;
+}
+
+const citygrid_member *dept_pick_member(const citygrid_case *c)
+{
+    const citygrid_member *best = NULL;
+    if (!c->members)
+        return NULL;
+    for (size_t i = 0; i < c->n_members; i++) {
+        const citygrid_member *m = &c->members[i];
+        if (!m->id || !*m->id)
+            continue;
+        if (!best || m->open_cases < best->open_cases ||
+            (m->open_cases == best->open_cases && strcmp(m->id, best->id) < 0))
+            best = m;
+    }
+    return best;
+}
+
+int64_t dept_deadline_after(const dept *d, const citygrid_case *c, double hours)
+{
+    if (!isfinite(hours) || !(hours > 0) || hours > DEPT_MAX_HOURS)
+        return 0;
+    double secs = hours * 3600.0;
+    int64_t whole = (int64_t)secs;
+    if ((double)whole < secs - DEPT_SECOND_EPSILON)
+        whole++;
+    int64_t start = c->reported_at > 0 ? c->reported_at : d->host->now(d->ctx);
+    return start + whole;
+}
+
+int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
+{
+    char text[DEPT_NOTE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return CITYGRID_E_INVALID;
+    if ((size_t)n >= sizeof text)
+        utf8_trim_tail(text, sizeof text - 1);
+    return d->host->case_note(d->ctx, c->id, text);
+}
+
+int dept_take(dept *d, const citygrid_case *c, int64_t deadline)
+{
+    const citygrid_host *h = d->host;
+    int rc = h->case_accept(d->ctx, c->id);
+    if (rc != CITYGRID_OK)
+        return rc;
+
+    const citygrid_member *m = dept_pick_member(c);
+    const char *assignee = m ? m->id : d->queue;
+    rc = h->case_assign(d->ctx, c->id, assignee);
+    if (rc != CITYGRID_OK)
+        return rc;
+
+    if (deadline > 0) {
+        rc = h->case_set_deadline(d->ctx, c->id, deadline);
+        if (rc != CITYGRID_OK)
+            return rc;
+    }
+
+    const char *zh = d->desc->department_zh && *d->desc->department_zh
+                         ? d->desc->department_zh : d->desc->department;
+    if (m && m->name && *m->name)
+        return dept_note(d, c, "%s accepted; assigned to %s (%s)", zh, assignee, m->name);
+    return dept_note(d, c, "%s accepted; assigned to %s", zh, assignee);
+}
+
+int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc)
+{
+    *rc = CITYGRID_OK;
+    if (!c->needs_penalty)
+        return 0;
+    /* Never bounce a case back to where it already is. */
+    if (strcmp(d->penalty_department, str_or_empty(c->department)) == 0) {
+        d->host->log(d->ctx, CITYGRID_LOG_WARNING,
+                     "%s needs a penalty but is already at %s: handling it here",
+                     c->id, d->penalty_department);
+        return 0;
+    }
+    char reason[256];
+    snprintf(reason, sizeof reason, "需要行政处罚，移交%s; administrative penalty needed: "
+             "transferred to %s", department_zh(d->penalty_department), d->penalty_department);
+    *rc = d->host->case_transfer(d->ctx, c->id, d->penalty_department, reason);
+    return 1;
+}
+
+/* ------------------------------------------------------------ settings */
+
+double dept_setting_number(const dept *d, const char *key, double def)
+{
+    double real = d->host->setting_double(d->ctx, key, NAN);
+    if (!isnan(real))
+        return real;
+    long long whole = d->host->setting_int(d->ctx, key, LLONG_MIN);
+    if (whole != LLONG_MIN)
+        return (double)whole;
+    return def;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+/* A forward-only reader over NUL-terminated text. Every step checks the
+ * current byte, so reaching the NUL simply fails the step. */
+typedef struct json_reader {
+    const char *p;
+    int depth;
+} json_reader;
+
+#define JSON_MAX_DEPTH 64
+
+static void json_ws(json_reader *r)
+{
+    while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+        r->p++;
+}
+
+static int hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char ch = s[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9') v |= (unsigned)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f') v |= (unsigned)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F') v |= (unsigned)(ch - 'A' + 10);
+        else return -1; /* also stops at the NUL */
+    }
+    *out = v;
+    return 0;
+}
+
+/* Append bytes to out if they fit; remember overflow in *too_long. */
+static void put_bytes(char *out, size_t outlen, size_t *len, int *too_long,
+                      const char *bytes, size_t n)
+{
+    if (!out)
+        return;
+    if (*too_long || *len + n >= outlen) {
+        *too_long = 1;
+        return;
+    }
+    memcpy(out + *len, bytes, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+static size_t utf8_encode(unsigned cp, char *b)
+{
+    if (cp < 0x80) { b[0] = (char)cp; return 1; }
+    if (cp < 0x800) { b[0] = (char)(0xC0 | (cp >> 6)); b[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | (cp >> 12)); b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F)); return 3;
+    }
+    b[0] = (char)(0xF0 | (cp >> 18)); b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); b[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Reads one "\u" escape (r->p just past the 'u'), pairing surrogates. */
+static int json_unicode_escape(json_reader *r, unsigned *cp)
+{
+    unsigned hi;
+    if (hex4(r->p, &hi) != 0)
+        return -1;
+    r->p += 4;
+    if (hi >= 0xDC00 && hi <= 0xDFFF)
+        return -1;
+    if (hi >= 0xD800 && hi <= 0xDBFF) {
+        unsigned lo;
+        if (r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) != 0 ||
+            lo < 0xDC00 || lo > 0xDFFF)
+            return -1;
+        r->p += 6;
+        hi = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    if (hi == 0) /* a NUL cannot live in a C string */
+        return -1;
+    *cp = hi;
+    return 0;
+}
+
+/* Reads a string (r->p at the opening quote), decoding into out when out is
+ * not NULL. 0 ok, -1 malformed; *too_long set when out was too small. */
+static int json_string(json_reader *r, char *out, size_t outlen, int *too_long)
+{
+    size_t len = 0;
+    *too_long = 0;
+    if (out && outlen)
+        out[0] = '\0';
+    if (*r->p != '"')
+        return -1;
+    r->p++;
+    for (;;) {
+        unsigned char ch = (unsigned char)*r->p;
+        if (ch == '"') {
+            r->p++;
+            return 0;
+        }
+        if (ch < 0x20) /* the NUL (truncated text) or a raw control char */
+            return -1;
+        if (ch != '\\') {
+            put_bytes(out, outlen, &len, too_long, r->p, 1);
+            r->p++;
+            continue;
+        }
+        r->p++;
+        char esc = *r->p++, b[4];
+        size_t n = 1;
+        switch (esc) {
+        case '"': b[0] = '"'; break;
+        case '\\': b[0] = '\\'; break;
+        case '/': b[0] = '/'; break;
+        case 'b': b[0] = '\b'; break;
+        case 'f': b[0] = '\f'; break;
+        case 'n': b[0] = '\n'; break;
+        case 'r': b[0] = '\r'; break;
+        case 't': b[0] = '\t'; break;
+        case 'u': {
+            unsigned cp;
+            if (json_unicode_escape(r, &cp) != 0)
+                return -1;
+            n = utf8_encode(cp, b);
+            break;
+        }
+        default:
+            return -1;
+        }
+        put_bytes(out, outlen, &len, too_long, b, n);
+    }
+}
+
+static int json_digits(json_reader *r)
+{
+    if (*r->p < '0' || *r->p > '9')
+        return -1;
+    while (*r->p >= '0' && *r->p <= '9')
+        r->p++;
+    return 0;
+}
+
+static int json_number(json_reader *r)
+{
+    if (*r->p == '-')
+        r->p++;
+    if (*r->p == '0')
+        r->p++;
+    else if (json_digits(r) != 0)
+        return -1;
+    if (*r->p == '.') {
+        r->p++;
+        if (json_digits(r) != 0)
+            return -1;
+    }
+    if (*r->p == 'e' || *r->p == 'E') {
+        r->p++;
+        if (*r->p == '+' || *r->p == '-')
+            r->p++;
+        if (json_digits(r) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int json_literal(json_reader *r, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp(r->p, word, n) != 0) /* strncmp stops at the text's NUL */
+        return -1;
+    r->p += n;
+    return 0;
+}
+
+static int json_skip_value(json_reader *r);
+
+/* Walks an object (r->p at '{'). With `key`, stops at that member's value
+ * (returns 1, r->p at the value); otherwise skips the whole object.
+ * 0: walked to the end without a match; -1 malformed. */
+static int json_object(json_reader *r, const char *key)
+{
+    if (*r->p != '{' || ++r->depth > JSON_MAX_DEPTH)
+        return -1;
+    r->p++;
+    json_ws(r);
+    if (*r->p == '}') {
+        r->p++;
+        r->depth--;
+        return 0;
+    }
+    for (;;) {
+        char name[128];
+        int too_long;
+        json_ws(r);
+        if (json_string(r, key ? name : NULL, sizeof name, &too_long) != 0)
+            return -1;
+        json_ws(r);
+        if (*r->p != ':')
+            return -1;
+        r->p++;
+        json_ws(r);
+        if (key && !too_long && strcmp(name, key) == 0)
+            return 1;
+        if (json_skip_value(r) != 0)
+            return -1;
+        json_ws(r);
+        if (*r->p == ',') {
+            r->p++;
+            continue;
+        }
+        if (*r->p != '}')
+            return -1;
+        r->p++;
+        r->depth--;
+        return 0;
+    }
+}
+
+static int json_array(json_reader *r)
+{
+    if (*r->p != '[' || ++r->depth > JSON_MAX_DEPTH)
+        return -1;
+    r->p++;
+    json_ws(r);
+    if (*r->p == ']') {
+        r->p++;
+        r->depth--;
+        return 0;
+    }
+    for (;;) {
+        json_ws(r);
+        if (json_skip_value(r) != 0)
+            return -1;
+        json_ws(r);
+        if (*r->p == ',') {
+            r->p++;
+            continue;
+        }
+        if (*r->p != ']')
+            return -1;
+        r->p++;
+        r->depth--;
+        return 0;
+    }
+}
+
+static int json_skip_value(json_reader *r)
+{
+    int too_long;
+    switch (*r->p) {
+    case '{': return json_object(r, NULL) == 0 ? 0 : -1;
+    case '[': return json_array(r);
+    case '"': return json_string(r, NULL, 0, &too_long);
+    case 't': return json_literal(r, "true");
+    case 'f': return json_literal(r, "false");
+    case 'n': return json_literal(r, "null");
+    default: return json_number(r);
+    }
+}
+
+int dept_json_extra_string(const char *json, const char *key, char *out, size_t outlen)
+{
+    if (!out || outlen == 0)
+        return DEPT_JSON_TOO_LONG;
+    out[0] = '\0';
+    if (!json || !key)
+        return DEPT_JSON_MALFORMED;
+    json_reader r = {json, 0};
+    json_ws(&r);
+    int found = json_object(&r, "extra");
+    if (found < 0)
+        return DEPT_JSON_MALFORMED;
+    if (found == 0 || *r.p != '{')
+        return DEPT_JSON_ABSENT; /* no "extra", or it is not an object */
+    found = json_object(&r, key);
+    if (found < 0)
+        return DEPT_JSON_MALFORMED;
+    if (found == 0)
+        return DEPT_JSON_ABSENT;
+    if (*r.p != '"')
+        return json_skip_value(&r) == 0 ? DEPT_JSON_NOT_STRING : DEPT_JSON_MALFORMED;
+    int too_long;
+    if (json_string(&r, out, outlen, &too_long) != 0) {
+        out[0] = '\0';
+        return DEPT_JSON_MALFORMED;
+    }
+    if (too_long) {
+        out[0] = '\0';
+        return DEPT_JSON_TOO_LONG;
+    }
+    return DEPT_JSON_FOUND;
+}

@@ -1,0 +1,110 @@
+/*
+ * dept.h — what the department plugins share: per-instance state, the
+ * common "take the case" step (accept, choose an assignee, set the deadline,
+ * say who took it), the penalty hand-over to enforcement, safe reading of
+ * settings, and a tiny read-only lookup into the dispatch JSON.
+ *
+ * Compiled into every department .so with -fvisibility=hidden: nothing here
+ * is exported, each plugin keeps its own copy. Only <citygrid/plugin.h> and
+ * libc are used, so a department can build its plugin with a C compiler alone.
+ *
+ * Threading: an instance's functions run on that instance's thread (see
+ * plugin.h). The ctx -> state registry is the only shared data and is locked,
+ * because two instances of one .so (hot reload) run on two threads.
+ */
+#ifndef CITYGRID_DEPT_H
+#define CITYGRID_DEPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <citygrid/plugin.h>
+
+/* The host refuses longer values (an assignee of 63 bytes, a transfer's
+ * department of 31), so settings are checked against them at init. */
+#define DEPT_CODE_MAX 32      /* department code + NUL */
+#define DEPT_ASSIGNEE_MAX 64  /* "queue:NAME" + NUL */
+
+/* One plugin instance. Created by dept_init(), freed by dept_shutdown(). */
+typedef struct dept {
+    citygrid_plugin_ctx *ctx;
+    const citygrid_host *host;
+    const citygrid_plugin *desc;
+    char queue[DEPT_ASSIGNEE_MAX];              /* "queue:CODE", or setting "queue" */
+    char penalty_department[DEPT_CODE_MAX];     /* setting "penalty_department" */
+    void *own;                                  /* the department's own settings */
+    void (*own_free)(void *own);
+    struct dept *next;                          /* registry link */
+} dept;
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* Check the host, read the common setting "queue", register the instance.
+ * CITYGRID_E_INVALID (logged) for a host too old or a bad setting;
+ * CITYGRID_E_STATE if ctx is already initialised; CITYGRID_E_NOMEM. */
+int dept_init(citygrid_plugin_ctx *ctx, const citygrid_host *host,
+              const citygrid_plugin *desc);
+/* Read setting "penalty_department" (default "enforcement"): a department
+ * code ([a-z0-9_-]{1,31}) other than our own, else CITYGRID_E_INVALID
+ * (logged). */
+int dept_read_penalty_department(dept *d);
+/* The instance for ctx, or NULL before init / after shutdown. */
+dept *dept_of(citygrid_plugin_ctx *ctx);
+/* Give the instance its department's own settings; `own_free` (may be NULL)
+ * is called on them at shutdown. */
+void dept_set_own(dept *d, void *own, void (*own_free)(void *own));
+/* Unregister and free. Safe to call for an unknown ctx. */
+void dept_shutdown(citygrid_plugin_ctx *ctx);
+
+/* ------------------------------------------------------------ handling */
+
+/* Start handle(): the instance and a sanity check of the case.
+ * CITYGRID_OK with *out set; CITYGRID_E_STATE (not initialised) or
+ * CITYGRID_E_INVALID (no case, no id, a struct older than ABI 1.0). */
+int dept_begin(citygrid_plugin_ctx *ctx, const citygrid_case *c, dept **out);
+
+/* The member with the fewest open cases (ties: the smallest id by strcmp);
+ * NULL when there is none with an id. */
+const citygrid_member *dept_pick_member(const citygrid_case *c);
+
+/* The case's deadline: reported_at + hours*3600, rounded up to the second.
+ * 0 when hours is not a positive finite number (no deadline is set). When
+ * reported_at is unknown (<= 0) the host's now() is the start. */
+int64_t dept_deadline_after(const dept *d, const citygrid_case *c, double hours);
+
+/* Take the case: accept, assign (dept_pick_member or the queue), set the
+ * deadline (skipped when 0) and note who took it, e.g.
+ * "综合行政执法 accepted; assigned to queue:enforcement". The first host
+ * error stops and is returned (handle() must return it: nothing commits). */
+int dept_take(dept *d, const citygrid_case *c, int64_t deadline);
+
+/* Municipal and sanitation: a violation that needs an administrative
+ * penalty goes to d->penalty_department. Returns 1 when it applies (the case
+ * must then not be accepted), 0 when not; *rc gets the host's answer. */
+int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc);
+
+/* Add a note; returns the host's code. printf-style, truncated at 1 KiB. */
+int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------ settings */
+
+/* A number setting written either as an integer or as a real ("2" or "2.5"
+ * in the config); `def` when missing or of another type. */
+double dept_setting_number(const dept *d, const char *key, double def);
+
+/* ------------------------------------------------------------ JSON */
+
+enum dept_json_result {
+    DEPT_JSON_FOUND = 1,      /* a string value, copied into out */
+    DEPT_JSON_ABSENT = 0,     /* no such key (or no "extra" object)   */
+    DEPT_JSON_NOT_STRING = -1,/* the key holds another type           */
+    DEPT_JSON_TOO_LONG = -2,  /* the string does not fit in out       */
+    DEPT_JSON_MALFORMED = -3  /* the text is not valid JSON as far as read */
+};
+
+/* Look up a string member `key` of the object `"extra"` at the top level of
+ * the dispatch JSON text. Escapes are decoded (\uXXXX to UTF-8). Never reads
+ * past the terminating NUL; nesting deeper than 64 counts as malformed. */
+int dept_json_extra_string(const char *json, const char *key, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * enforcement.c — the 综合行政执法 (comprehensive administrative law
+ * enforcement) department plugin: road stalls, outside-shop trading and the
+ * ten disorders, plus eco_environment when no eco plugin runs (the core
+ * routes it here; it is not in our default list). Penalties are decided
+ * here, so cases other departments transfer for a penalty end up here too.
+ * See README.md beside this file.
+ */
+#include <citygrid/plugin.h>
+
+#include "../common/dept.h"
+
+static const char *const enforcement_categories[] = {
+    "street_stall", "outside_shop_trading", "posting", "graffiti", "splashing",
+    "dumping", "stringing", "hanging", "illegal_structure", "illegal_building",
+    "illegal_placement", NULL,
+};
+
+static const citygrid_plugin enforcement_plugin;
+
+/* A penalty must be decided before the case is handled; until the penalty
+ * step exists the case carries a reminder. */
+static int note_penalty_pending(dept *d, const citygrid_case *c)
+{
+    if (!c->needs_penalty)
+        return CITYGRID_OK;
+    return dept_note(d, c, "处罚决定待定：处置前须记录; "
+                           "penalty decision pending: to be recorded before handling");
+}
+
+static int enforcement_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
+{
+    return dept_init(ctx, host, &enforcement_plugin);
+}
+
+static int enforcement_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    if (rc == CITYGRID_OK)
+        rc = note_penalty_pending(d, c);
+    return rc;
+}
+
+static const citygrid_plugin enforcement_plugin = {
+    .struct_size = sizeof(citygrid_plugin),
+    .name = "enforcement",
+    .version = "1.0.0",
+    .department = "enforcement",
+    .department_zh = "综合行政执法",
+    .categories = enforcement_categories,
+    .init = enforcement_init,
+    .handle = enforcement_handle,
+    .shutdown = dept_shutdown,
+};
+
+CITYGRID_PLUGIN_DEFINE(enforcement_plugin)

@@ -1,0 +1,95 @@
+/*
+ * market.c — the 市场监管 (market regulation) department plugin: farmers'
+ * markets, food hygiene, drug safety, the six small trades. When the
+ * reporter sent the business's unified social credit code (统一社会信用代码,
+ * extra "licence_no"), the case notes the link to the licence registry; an
+ * invalid code is noted too, and never fails the case.
+ * See README.md beside this file.
+ */
+#include <citygrid/plugin.h>
+
+#include <string.h>
+
+#include "../common/dept.h"
+
+#define LICENCE_NO_LEN 18
+
+static const char *const market_categories[] = {
+    "food_hygiene", "six_small_trades", NULL,
+};
+
+static const citygrid_plugin market_plugin;
+
+/* A unified social credit code: 18 characters, digits and capital letters. */
+static int licence_no_valid(const char *s)
+{
+    if (strlen(s) != LICENCE_NO_LEN)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
+            return 0;
+    return 1;
+}
+
+/* Only quote a rejected value when it is short plain ASCII. */
+static int quotable(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (s[n] < 0x20 || s[n] > 0x7e || s[n] == '"')
+            return 0;
+    return n > 0 && n <= 40;
+}
+
+static int note_licence(dept *d, const citygrid_case *c)
+{
+    char no[64];
+    int found = dept_json_extra_string(c->json, "licence_no", no, sizeof no);
+    if (found == DEPT_JSON_ABSENT)
+        return CITYGRID_OK;
+    if (found == DEPT_JSON_MALFORMED) {
+        d->host->log(d->ctx, CITYGRID_LOG_WARNING,
+                     "%s: dispatch JSON unreadable, licence_no not checked", c->id);
+        return CITYGRID_OK;
+    }
+    if (found == DEPT_JSON_FOUND && licence_no_valid(no))
+        return dept_note(d, c, "已关联营业执照（统一社会信用代码 %s）; business licence %s linked",
+                         no, no);
+    if (found == DEPT_JSON_FOUND && quotable(no))
+        return dept_note(d, c, "统一社会信用代码无效，未关联营业执照; licence_no \"%s\" is not a "
+                               "valid unified social credit code (18 characters 0-9, A-Z): not linked",
+                         no);
+    return dept_note(d, c, "统一社会信用代码无效，未关联营业执照; licence_no is not a valid "
+                           "unified social credit code (18 characters 0-9, A-Z): not linked");
+}
+
+static int market_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
+{
+    return dept_init(ctx, host, &market_plugin);
+}
+
+static int market_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    if (rc == CITYGRID_OK)
+        rc = note_licence(d, c);
+    return rc;
+}
+
+static const citygrid_plugin market_plugin = {
+    .struct_size = sizeof(citygrid_plugin),
+    .name = "market",
+    .version = "1.0.0",
+    .department = "market",
+    .department_zh = "市场监管",
+    .categories = market_categories,
+    .init = market_init,
+    .handle = market_handle,
+    .shutdown = dept_shutdown,
+};
+
+CITYGRID_PLUGIN_DEFINE(market_plugin)

@@ -1,0 +1,52 @@
+/*
+ * municipal.c — the 市政和园林 (municipal facilities, parks and greening)
+ * department plugin. The plan: a violation that needs an administrative
+ * penalty is reported or transferred to enforcement, so such a case is
+ * transferred (setting "penalty_department") instead of accepted.
+ * See README.md beside this file.
+ */
+#include <citygrid/plugin.h>
+
+#include "../common/dept.h"
+
+static const char *const municipal_categories[] = {
+    "municipal_facility", "landscaping", NULL,
+};
+
+static const citygrid_plugin municipal_plugin;
+
+static int municipal_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
+{
+    int rc = dept_init(ctx, host, &municipal_plugin);
+    if (rc != CITYGRID_OK)
+        return rc;
+    rc = dept_read_penalty_department(dept_of(ctx));
+    if (rc != CITYGRID_OK)
+        dept_shutdown(ctx);
+    return rc;
+}
+
+static int municipal_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (dept_transfer_for_penalty(d, c, &rc))
+        return rc;
+    return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+}
+
+static const citygrid_plugin municipal_plugin = {
+    .struct_size = sizeof(citygrid_plugin),
+    .name = "municipal",
+    .version = "1.0.0",
+    .department = "municipal",
+    .department_zh = "市政和园林",
+    .categories = municipal_categories,
+    .init = municipal_init,
+    .handle = municipal_handle,
+    .shutdown = dept_shutdown,
+};
+
+CITYGRID_PLUGIN_DEFINE(municipal_plugin)

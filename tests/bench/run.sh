@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh — `make bench`: citygridd's intake and dispatch rates next
+# to the ceilings of what it is built from (a bare libevent HTTP server, raw
+# SQLite inserts, raw ZeroMQ). See tests/bench/README.md for what each figure
+# means.
+#
+# Environment: CG_BUILDDIR (set by `make bench`; CG_SRCDIR is not needed); BENCH_SECONDS (10)
+# and BENCH_CONNECTIONS (64) per HTTP load; BENCH_CATEGORIES (street_stall);
+# BENCH_CONFIG: a citygridd config to use instead of the generated one;
+# BENCH_TMPDIR: where the state directory and the SQLite files go (default
+# $TMPDIR or /tmp: put it on the disk you care about); BENCH_STRICT=1: exit 1
+# when a goal is not met. Needs bash, curl and the sqlite3 CLI.
+set -u
+
+BUILDDIR=${CG_BUILDDIR:-$(pwd)}
+SECONDS_PER_LOAD=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+CATEGORIES=${BENCH_CATEGORIES:-street_stall}
+BENCHBIN=$BUILDDIR/tests/bench
+DAEMON=$BUILDDIR/core/citygridd
+PLUGINS="enforcement municipal sanitation market police volunteer"
+GOAL_INTAKE=0.5
+GOAL_DISPATCH=0.9
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+case $SECONDS_PER_LOAD in ''|*[!0-9]*) die "BENCH_SECONDS must be a whole number of seconds" ;; esac
+case $CONNECTIONS in ''|*[!0-9]*) die "BENCH_CONNECTIONS must be a number" ;; esac
+[ "$SECONDS_PER_LOAD" -ge 1 ] && [ "$SECONDS_PER_LOAD" -le 600 ] || die "BENCH_SECONDS must be 1..600"
+for prog in raw_http raw_sqlite raw_zmq load_post; do
+    [ -x "$BENCHBIN/$prog" ] || die "$BENCHBIN/$prog is not built (run 'make bench', which builds it)"
+done
+for tool in curl sqlite3; do
+    command -v "$tool" >/dev/null || die "needs '$tool' on PATH"
+done
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/citygrid-bench.XXXXXX") || die "cannot create a temporary directory"
+RAW_HTTP_PID=
+DAEMON_PID=
+
+# Stop what we started (by pid), politely first; bounded waits only.
+stop_pid() {
+    local pid=$1 name=$2
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name did not stop within 15 s of SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+cleanup() {
+    stop_pid "$RAW_HTTP_PID" raw_http
+    stop_pid "$DAEMON_PID" citygridd
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# "name: value" from a file of such lines; "n/a" when absent.
+field() { local v; v=$(sed -n "s/^$2: //p" "$1" | head -n1); printf '%s' "${v:-n/a}"; }
+# a / b with 2 decimals, "n/a" unless both are numbers and b > 0.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && a + 0 >= b + 0) }'; }
+now_ms() { date +%s%3N; }
+# CPU seconds (user+system) a process has used so far; "n/a" without /proc.
+cpu_s() {
+    [ -r "/proc/$1/stat" ] || { printf 'n/a'; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+cpu_percent() {  # before after window_ms
+    awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && w > 0) printf "%.0f", (b - a) * 100000 / w; else printf "n/a" }'
+}
+
+# One HTTP load: load_post URL OUTFILE [extra args...]
+run_load() {
+    local url=$1 out=$2
+    shift 2
+    "$BENCHBIN/load_post" --url "$url" --connections "$CONNECTIONS" \
+        --seconds "$SECONDS_PER_LOAD" --categories "$CATEGORIES" "$@" >"$out" 2>"$out.err"
+    local rc=$?
+    [ $rc -eq 0 ] || say "load_post against $url: exit $rc: $(cat "$out.err")"
+    return $rc
+}
+
+# ---------------------------------------------------------------- raw_http
+say "raw_http: ${CONNECTIONS} connections, ${SECONDS_PER_LOAD} s"
+"$BENCHBIN/raw_http" --listen 127.0.0.1:0 >"$WORK/raw_http.out" 2>"$WORK/raw_http.err" &
+RAW_HTTP_PID=$!
+RAW_PORT=
+for _ in $(seq 1 50); do
+    RAW_PORT=$(sed -n 's/^listening //p' "$WORK/raw_http.out")
+    [ -n "$RAW_PORT" ] && break
+    kill -0 "$RAW_HTTP_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$RAW_PORT" ] || die "raw_http did not start: $(cat "$WORK/raw_http.err")"
+raw_cpu0=$(cpu_s "$RAW_HTTP_PID"); t0=$(now_ms)
+run_load "http://127.0.0.1:$RAW_PORT/v1/cases" "$WORK/load_raw.txt" \
+    --header "Authorization: Bearer bench"
+t1=$(now_ms); raw_cpu1=$(cpu_s "$RAW_HTTP_PID")
+stop_pid "$RAW_HTTP_PID" raw_http
+RAW_HTTP_PID=
+raw_http_rps=$(field "$WORK/load_raw.txt" req_per_s)
+raw_http_p99=$(field "$WORK/load_raw.txt" latency_p99_ms)
+raw_http_cpu=$(cpu_percent "$raw_cpu0" "$raw_cpu1" $((t1 - t0)))
+
+# ---------------------------------------------------------------- citygridd
+intake_rps=n/a intake_p50=n/a intake_p99=n/a intake_non2xx=n/a intake_errors=n/a
+accepted_per_s=n/a outbox_after_load=n/a outbox_after_drain=n/a daemon_cpu=n/a
+cases_after_load=n/a accepted_after_load=n/a
+daemon_note=
+
+# count(*) query on the daemon's database; "n/a" if the query fails.
+db_count() {
+    local v
+    v=$(sqlite3 -cmd '.timeout 5000' "$STATE/citygrid.db" "$1" 2>>"$WORK/sqlite.err") || v=
+    case $v in ''|*[!0-9]*) printf 'n/a' ;; *) printf '%s' "$v" ;; esac
+}
+
+write_config() {
+    local cfg=$1 name so first=1
+    {
+        printf '# generated by tests/bench/run.sh\n'
+        printf 'listen = "127.0.0.1:%s";\nstate_dir = "%s";\nlog_level = "warning";\n' "$PORT" "$STATE"
+        printf 'plugins = (\n'
+        for name in $PLUGINS; do
+            so=$BUILDDIR/plugins/$name/.libs/$name.so
+            if [ ! -f "$so" ]; then
+                say "plugin $name not built ($so): left out"
+                continue
+            fi
+            [ $first -eq 1 ] || printf ',\n'
+            first=0
+            printf '  { name = "%s"; path = "%s"; enabled = true; mode = "thread"; settings = { }; }' "$name" "$so"
+        done
+        printf '\n);\n'
+    } >"$cfg"
+}
+
+run_daemon() {
+    [ -x "$DAEMON" ] || { daemon_note="citygridd not built ($DAEMON)"; return 1; }
+    STATE=$WORK/state
+    mkdir -p "$STATE"
+    PORT=$("$BENCHBIN/load_post" --free-port) || { daemon_note="no free port"; return 1; }
+    local cfg=${BENCH_CONFIG:-$WORK/citygrid.cfg}
+    [ -n "${BENCH_CONFIG:-}" ] || write_config "$cfg"
+    say "citygridd: $DAEMON --config $cfg --listen 127.0.0.1:$PORT --state-dir $STATE"
+    "$DAEMON" --config "$cfg" --listen "127.0.0.1:$PORT" --state-dir "$STATE" \
+        >"$WORK/citygridd.log" 2>&1 &
+    DAEMON_PID=$!
+    local base=http://127.0.0.1:$PORT health=
+    for _ in $(seq 1 150); do
+        health=$(curl -fsS --max-time 1 "$base/v1/health" 2>/dev/null) && break
+        health=
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$health" ]; then
+        daemon_note="citygridd did not answer GET /v1/health within 15 s"
+        say "$daemon_note; its log ends with:"; tail -n 20 "$WORK/citygridd.log" >&2
+        return 1
+    fi
+    # Give the plugins up to 10 s to report READY before loading.
+    local want ready
+    want=$(grep -c '^  { name' "$cfg" 2>/dev/null || true)
+    [ -n "${BENCH_CONFIG:-}" ] && want=0
+    for _ in $(seq 1 100); do
+        ready=$(printf '%s' "$health" | grep -o '"state" *: *"ready"' | wc -l)
+        [ "$ready" -ge "$want" ] && break
+        sleep 0.1
+        health=$(curl -fsS --max-time 1 "$base/v1/health" 2>/dev/null) || health=
+    done
+    [ "$ready" -ge "$want" ] || say "only $ready of $want plugins ready; health says: $health"
+    [ -s "$STATE/admin.token" ] || { daemon_note="no $STATE/admin.token"; say "$daemon_note"; return 1; }
+    local token
+    token=$(tr -d '\r\n' <"$STATE/admin.token")
+
+    # One request by hand first: a load of 401s or 400s measures nothing.
+    local probe code
+    probe='{"category":"street_stall","lat":28.45,"lon":119.92,"description":"bench probe"}'
+    code=$(curl -sS -o "$WORK/probe.json" -w '%{http_code}' --max-time 5 -X POST \
+        -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data "$probe" "$base/v1/cases" 2>&1)
+    if [ "$code" != 201 ]; then
+        daemon_note="probe POST /v1/cases answered $code: $(head -c 300 "$WORK/probe.json" 2>/dev/null)"
+        say "$daemon_note"
+        return 1
+    fi
+
+    say "citygridd: ${CONNECTIONS} connections, ${SECONDS_PER_LOAD} s"
+    local acc0 acc1 cpu0 cpu1 w0 w1
+    acc0=$(db_count "SELECT count(*) FROM cases WHERE status = 'accepted'")
+    cpu0=$(cpu_s "$DAEMON_PID"); w0=$(now_ms)
+    run_load "$base/v1/cases" "$WORK/load_daemon.txt" --header "Authorization: Bearer $token"
+    w1=$(now_ms); cpu1=$(cpu_s "$DAEMON_PID")
+    acc1=$(db_count "SELECT count(*) FROM cases WHERE status = 'accepted'")
+    outbox_after_load=$(db_count "SELECT count(*) FROM outbox")
+    cases_after_load=$(db_count "SELECT count(*) FROM cases")
+    accepted_after_load=$acc1
+    daemon_cpu=$(cpu_percent "$cpu0" "$cpu1" $((w1 - w0)))
+    if [ "$acc0" != n/a ] && [ "$acc1" != n/a ]; then
+        accepted_per_s=$(awk -v a="$acc0" -v b="$acc1" -v w="$((w1 - w0))" 'BEGIN { printf "%.0f", (b - a) * 1000 / w }')
+    else
+        say "could not count accepted cases in $STATE/citygrid.db: $(tail -n 2 "$WORK/sqlite.err" 2>/dev/null)"
+    fi
+    # Intake counts what was durably accepted (201), over the load's own clock.
+    local secs ok
+    secs=$(field "$WORK/load_daemon.txt" seconds)
+    ok=$(field "$WORK/load_daemon.txt" status_201)
+    [ "$ok" = n/a ] && ok=0
+    intake_rps=$(awk -v n="$ok" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "n/a" }')
+    intake_p50=$(field "$WORK/load_daemon.txt" latency_p50_ms)
+    intake_p99=$(field "$WORK/load_daemon.txt" latency_p99_ms)
+    intake_non2xx=$(field "$WORK/load_daemon.txt" non_2xx)
+    intake_errors=$(field "$WORK/load_daemon.txt" errors)
+    [ "$intake_non2xx" = 0 ] || [ "$intake_non2xx" = n/a ] ||
+        say "citygridd answered $intake_non2xx requests with other than 2xx: $(grep '^status_' "$WORK/load_daemon.txt" | tr '\n' ' ')"
+    # How much is still waiting for a plugin two seconds later.
+    sleep 2
+    outbox_after_drain=$(db_count "SELECT count(*) FROM outbox")
+    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+        daemon_note="citygridd exited during the load"
+        say "$daemon_note; its log ends with:"; tail -n 20 "$WORK/citygridd.log" >&2
+    fi
+    stop_pid "$DAEMON_PID" citygridd
+    DAEMON_PID=
+    return 0
+}
+daemon_ok=1
+run_daemon || daemon_ok=0
+
+# ---------------------------------------------------------------- raw storage and bus
+say "raw_sqlite (about 8 s)"
+"$BENCHBIN/raw_sqlite" --dir "$WORK" --seconds 2 >"$WORK/raw_sqlite.txt" 2>"$WORK/raw_sqlite.err" ||
+    say "raw_sqlite failed: $(cat "$WORK/raw_sqlite.err")"
+say "raw_zmq (about 5 s)"
+TMPDIR=$WORK "$BENCHBIN/raw_zmq" >"$WORK/raw_zmq.txt" 2>"$WORK/raw_zmq.err" ||
+    say "raw_zmq failed: $(cat "$WORK/raw_zmq.err")"
+
+intake_vs_raw=$(ratio "$intake_rps" "$raw_http_rps")
+dispatch_vs_intake=$(ratio "$accepted_per_s" "$intake_rps")
+S=$WORK/raw_sqlite.txt
+Z=$WORK/raw_zmq.txt
+
+# ---------------------------------------------------------------- report
+printf '\ncitygrid benchmark: %s connections, %s s per load, %s cores, categories %s\n' \
+    "$CONNECTIONS" "$SECONDS_PER_LOAD" "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')" "$CATEGORIES"
+printf '%-44s %14s  %s\n' figure value note
+row() { printf '%-44s %14s  %s\n' "$1" "$2" "${3:-}"; }
+row "raw_http POST req/s (ceiling)" "$raw_http_rps" "p99 ${raw_http_p99} ms, server cpu ${raw_http_cpu}%"
+row "citygridd POST /v1/cases 201/s" "$intake_rps" "p50 ${intake_p50} ms, p99 ${intake_p99} ms, daemon cpu ${daemon_cpu}%"
+row "  intake / raw_http" "$intake_vs_raw" "goal >= $GOAL_INTAKE"
+row "  non-2xx answers, connection errors" "$intake_non2xx, $intake_errors"
+row "citygridd cases accepted/s (same window)" "$accepted_per_s"
+row "  accepted / intake" "$dispatch_vs_intake" "goal >= $GOAL_DISPATCH"
+row "  cases, accepted after load" "$cases_after_load, $accepted_after_load"
+row "  outbox rows after load, 2 s later" "$outbox_after_load, $outbox_after_drain"
+row "SQLite FULL rows/s, 1 per commit" "$(field "$S" raw_sqlite_full_rows_per_s)"
+row "SQLite FULL rows/s, 100 per commit" "$(field "$S" raw_sqlite_full_batch100_rows_per_s)"
+row "SQLite NORMAL rows/s, 1 per commit" "$(field "$S" raw_sqlite_normal_rows_per_s)"
+row "SQLite NORMAL rows/s, 100 per commit" "$(field "$S" raw_sqlite_normal_batch100_rows_per_s)"
+for t in inproc ipc tcp; do
+    row "ZeroMQ $t round trip us (p50, p99)" "$(field "$Z" raw_zmq_${t}_rtt_us)" "p99 $(field "$Z" raw_zmq_${t}_rtt_p99_us)"
+    row "ZeroMQ $t msgs/s one way" "$(field "$Z" raw_zmq_${t}_msgs_per_s)"
+done
+[ -z "$daemon_note" ] || row "note" "" "$daemon_note"
+echo
+
+echo "intake_req_per_s: $intake_rps"
+echo "intake_latency_p50_ms: $intake_p50"
+echo "intake_latency_p99_ms: $intake_p99"
+echo "intake_non_2xx: $intake_non2xx"
+echo "raw_http_req_per_s: $raw_http_rps"
+echo "intake_vs_raw_http: $intake_vs_raw"
+echo "dispatch_accepted_per_s: $accepted_per_s"
+echo "dispatch_vs_intake: $dispatch_vs_intake"
+echo "outbox_after_load: $outbox_after_load"
+echo "outbox_after_drain_2s: $outbox_after_drain"
+grep -E '^raw_(sqlite|zmq)_' "$S" "$Z" 2>/dev/null | sed 's/^[^:]*://'
+
+status=0
+if [ "$daemon_ok" -ne 1 ] || [ "$intake_vs_raw" = n/a ] || [ "$dispatch_vs_intake" = n/a ]; then
+    echo "goals: NOT MEASURED (${daemon_note:-citygridd figures missing})"
+    status=1
+elif ge "$intake_vs_raw" "$GOAL_INTAKE" && ge "$dispatch_vs_intake" "$GOAL_DISPATCH"; then
+    echo "goals: MET (intake_vs_raw_http $intake_vs_raw >= $GOAL_INTAKE, dispatch_vs_intake $dispatch_vs_intake >= $GOAL_DISPATCH)"
+else
+    echo "goals: NOT MET (intake_vs_raw_http $intake_vs_raw, goal >= $GOAL_INTAKE; dispatch_vs_intake $dispatch_vs_intake, goal >= $GOAL_DISPATCH)"
+    [ "${BENCH_STRICT:-0}" = 1 ] && status=1
+fi
+exit $status

@@ -1,0 +1,147 @@
+/*
+ * echo.c — a well-formed test plugin (name "echo", department "echo-test")
+ * that accepts every case: accept, assign "queue:echo-test", and a note
+ * naming the dispatch id and attempt, so tests can see each delivery.
+ *
+ * Settings:
+ *   retry_first (bool, false)     the first delivery of each dispatch id
+ *                                 returns CITYGRID_E_RETRY, later ones
+ *                                 accept: exercises re-delivery.
+ *   probe_other_case (bool, false) also try a note on another case id and
+ *                                 report the host's answer in a note
+ *                                 ("probe other case: -2" is right).
+ *
+ * State is kept per ctx in a small locked list: two instances of this .so
+ * (a reload test) run on two threads.
+ */
+#include <citygrid/plugin.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ECHO_SEEN_MAX 4096 /* dispatch ids remembered for retry_first */
+
+typedef struct echo {
+    citygrid_plugin_ctx *ctx;
+    const citygrid_host *host;
+    int retry_first;
+    int probe_other_case;
+    char *seen[ECHO_SEEN_MAX]; /* ring of dispatch ids already refused once */
+    size_t seen_next;
+    struct echo *next;
+} echo;
+
+static pthread_mutex_t echo_lock = PTHREAD_MUTEX_INITIALIZER;
+static echo *echo_instances;
+
+static echo *echo_of(citygrid_plugin_ctx *ctx)
+{
+    pthread_mutex_lock(&echo_lock);
+    echo *e = echo_instances;
+    while (e && e->ctx != ctx)
+        e = e->next;
+    pthread_mutex_unlock(&echo_lock);
+    return e;
+}
+
+/* 1 the first time a dispatch id is seen (and remember it), else 0. */
+static int first_delivery(echo *e, const char *dispatch_id)
+{
+    for (size_t i = 0; i < ECHO_SEEN_MAX; i++)
+        if (e->seen[i] && strcmp(e->seen[i], dispatch_id) == 0)
+            return 0;
+    char *copy = strdup(dispatch_id);
+    if (!copy)
+        return 0; /* cannot remember it: better accept than retry forever */
+    free(e->seen[e->seen_next]);
+    e->seen[e->seen_next] = copy;
+    e->seen_next = (e->seen_next + 1) % ECHO_SEEN_MAX;
+    return 1;
+}
+
+static int echo_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
+{
+    if (!host || host->size < sizeof(citygrid_host))
+        return CITYGRID_E_INVALID;
+    echo *e = calloc(1, sizeof *e);
+    if (!e)
+        return CITYGRID_E_NOMEM;
+    e->ctx = ctx;
+    e->host = host;
+    e->retry_first = host->setting_bool(ctx, "retry_first", 0);
+    e->probe_other_case = host->setting_bool(ctx, "probe_other_case", 0);
+    pthread_mutex_lock(&echo_lock);
+    e->next = echo_instances;
+    echo_instances = e;
+    pthread_mutex_unlock(&echo_lock);
+    host->log(ctx, CITYGRID_LOG_INFO, "echo ready (retry_first=%d)", e->retry_first);
+    return CITYGRID_OK;
+}
+
+static int echo_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
+{
+    echo *e = echo_of(ctx);
+    if (!e)
+        return CITYGRID_E_STATE;
+    if (!c || !c->id || !*c->id)
+        return CITYGRID_E_INVALID;
+    const char *dispatch_id = c->dispatch_id ? c->dispatch_id : "";
+    if (e->retry_first && *dispatch_id && first_delivery(e, dispatch_id)) {
+        e->host->log(ctx, CITYGRID_LOG_INFO, "echo: %s first delivery, asking for a retry",
+                     dispatch_id);
+        return CITYGRID_E_RETRY;
+    }
+
+    const citygrid_host *h = e->host;
+    int rc = h->case_accept(ctx, c->id);
+    if (rc == CITYGRID_OK)
+        rc = h->case_assign(ctx, c->id, "queue:echo-test");
+    if (rc == CITYGRID_OK && e->probe_other_case) {
+        char text[64];
+        int probe = h->case_note(ctx, "C-not-this-case", "probe");
+        snprintf(text, sizeof text, "probe other case: %d", probe);
+        rc = h->case_note(ctx, c->id, text);
+    }
+    if (rc == CITYGRID_OK) {
+        char text[256];
+        snprintf(text, sizeof text, "echo accepted %s (dispatch %s, attempt %u)", c->id,
+                 dispatch_id, c->attempt);
+        rc = h->case_note(ctx, c->id, text);
+    }
+    return rc;
+}
+
+static void echo_shutdown(citygrid_plugin_ctx *ctx)
+{
+    pthread_mutex_lock(&echo_lock);
+    echo **link = &echo_instances;
+    while (*link && (*link)->ctx != ctx)
+        link = &(*link)->next;
+    echo *e = *link;
+    if (e)
+        *link = e->next;
+    pthread_mutex_unlock(&echo_lock);
+    if (!e)
+        return;
+    for (size_t i = 0; i < ECHO_SEEN_MAX; i++)
+        free(e->seen[i]);
+    free(e);
+}
+
+static const char *const echo_categories[] = {NULL};
+
+static const citygrid_plugin echo_plugin = {
+    .struct_size = sizeof(citygrid_plugin),
+    .name = "echo",
+    .version = "1.0.0",
+    .department = "echo-test",
+    .department_zh = "回声测试",
+    .categories = echo_categories,
+    .init = echo_init,
+    .handle = echo_handle,
+    .shutdown = echo_shutdown,
+};
+
+CITYGRID_PLUGIN_DEFINE(echo_plugin)
