@@ -68,6 +68,25 @@ MSG
     exec core/citygridd --config etc/citygrid.cfg --listen 127.0.0.1:8080 --state-dir "$state"
 }
 
+# One line per Check program, then the plain total that CI reads.
+summarize_checks() {
+    local passed=0 failed=0 line n f e
+    for log in "$1"/tests/*/*.log; do
+        [[ -f $log ]] || continue
+        line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1)
+        if [[ -z $line ]]; then
+            echo "$(basename "${log%.log}"): no Check summary (crashed?)"; failed=$((failed + 1)); continue
+        fi
+        echo "$(basename "${log%.log}"): $line"
+        read -r n f e < <(sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/' <<<"$line")
+        passed=$((passed + n - f - e)); failed=$((failed + f + e))
+    done
+    check_total="check: $passed passed, $failed failed"
+    echo "$check_total"
+}
+check_total=""
+
+
 # test: out-of-tree builds, so the sanitizer build never mixes with `run`'s.
 cmd_test() {
     install_missing
@@ -93,6 +112,7 @@ cmd_test() {
             echo "---- $log"; tail -n 60 "$log"
         fi
     done
+    summarize_checks "$asan"
     ((rc == 0)) || { echo "make check failed"; return "$rc"; }
 
     say "make distcheck (plain build from the tarball, tests again)"
@@ -101,6 +121,7 @@ cmd_test() {
         tail -n 80 "$dist/distcheck.log"; echo "make distcheck failed"; return 1; }
     grep -E '^(PASS|FAIL|ERROR|# )' "$dist/distcheck.log" | tail -n 20 || true
     say "all tests passed"
+    echo "$check_total"
 }
 
 case "${1:-}" in

@@ -837,8 +837,10 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
         bus->opt.lease_ms = 10000;
     if (bus->opt.retry_base_ms <= 0)
         bus->opt.retry_base_ms = 500;
+    if (bus->opt.retry_max_ms <= 0)
+        bus->opt.retry_max_ms = 30000;
     if (bus->opt.retry_max_ms < bus->opt.retry_base_ms)
-        bus->opt.retry_max_ms = bus->opt.retry_base_ms > 30000 ? bus->opt.retry_base_ms : 30000;
+        bus->opt.retry_max_ms = bus->opt.retry_base_ms;
     if (handlers)
         bus->handlers = *handlers;
     bus->arg = arg;

@@ -61,7 +61,7 @@ int cg_gridcode_validate(const char *code, const char *const *counties, char *re
         return fail(reason, reasonlen, "grid code is missing");
     size_t len = strlen(code);
     if (len != CG_GRIDCODE_LEN)
-        return fail(reason, reasonlen, "grid code '%.40s' has %zu characters, expected %d digits",
+        return fail(reason, reasonlen, "grid code '%.40s' is %zu bytes long, expected %d ASCII digits",
                     code, len, CG_GRIDCODE_LEN);
     if (!all_digits(code, len))
         return fail(reason, reasonlen, "grid code '%s' must be digits only", code);

@@ -1,0 +1,419 @@
+/* test_dataset.c — the shipped Lishui dataset (contrib/lishui) matches the
+ * plan: 273 grids (180 community, 93 village) with valid unique codes under
+ * 331102, the per-zone counts, offices inside their own grid only, no two
+ * grids overlapping, 1-3 sites per village grid; and a roster that fills
+ * 1+1+1+5 in every grid with some members serving several grids. */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geo.h"
+#include "gridcode.h"
+#include "support/testutil.h"
+
+static const char *const liandu[] = {"331102", NULL};
+
+typedef struct grid {
+    const char *code, *type, *district, *subdistrict, *community;
+    cg_geo_shape shape;
+    double lon, lat; /* office */
+} grid;
+
+static json_t *doc;
+static grid *grids;
+static size_t n_grids;
+
+static int by_code(const void *a, const void *b)
+{
+    return strcmp(((const grid *)a)->code, ((const grid *)b)->code);
+}
+
+static grid *find_grid(const char *code)
+{
+    grid key = {.code = code};
+    return bsearch(&key, grids, n_grids, sizeof *grids, by_code);
+}
+
+static const char *prop_str(json_t *props, const char *key, size_t feature)
+{
+    const char *v = json_string_value(json_object_get(props, key));
+    ck_assert_msg(v && *v, "feature %zu: property \"%s\" is not a non-empty string", feature, key);
+    return v;
+}
+
+static void load(void)
+{
+    char *path = tu_src_path("contrib/lishui/grids.geojson");
+    json_error_t jerr;
+    doc = json_load_file(path, 0, &jerr);
+    ck_assert_msg(doc != NULL, "%s:%d: %s", path, jerr.line, jerr.text);
+    free(path);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "type")), "FeatureCollection");
+    json_t *features = json_object_get(doc, "features");
+    n_grids = json_array_size(features);
+    grids = calloc(n_grids ? n_grids : 1, sizeof *grids);
+    for (size_t i = 0; i < n_grids; i++) {
+        json_t *f = json_array_get(features, i);
+        json_t *props = json_object_get(f, "properties");
+        grid *g = &grids[i];
+        g->code = prop_str(props, "code", i + 1);
+        g->type = prop_str(props, "type", i + 1);
+        g->district = prop_str(props, "district", i + 1);
+        g->subdistrict = prop_str(props, "subdistrict", i + 1);
+        g->community = prop_str(props, "community", i + 1);
+        prop_str(props, "name", i + 1);
+        json_t *ext = json_object_get(props, "external_id");
+        ck_assert_msg(ext && (json_is_null(ext) || json_is_string(ext)),
+                      "feature %zu: external_id must be null or a string", i + 1);
+        json_t *office = json_object_get(props, "office");
+        ck_assert_msg(json_array_size(office) == 2, "feature %zu: office is not [lon, lat]", i + 1);
+        g->lon = json_number_value(json_array_get(office, 0));
+        g->lat = json_number_value(json_array_get(office, 1));
+        char err[256] = "";
+        ck_assert_msg(cg_geo_shape_from_geojson(json_object_get(f, "geometry"), &g->shape, err,
+                                                sizeof err) == 0,
+                      "feature %zu (%s): %s", i + 1, g->code, err);
+    }
+    qsort(grids, n_grids, sizeof *grids, by_code);
+}
+
+static void unload(void)
+{
+    for (size_t i = 0; i < n_grids; i++)
+        cg_geo_shape_free(&grids[i].shape);
+    free(grids);
+    grids = NULL;
+    n_grids = 0;
+    json_decref(doc);
+    doc = NULL;
+}
+
+START_TEST(counts_match_the_plan)
+{
+    ck_assert_int_eq(n_grids, 273);
+    size_t community = 0, village = 0, in[2][2] = {{0}}; /* [zone][village?] */
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        int is_village = strcmp(g->type, "village") == 0;
+        ck_assert_msg(is_village || strcmp(g->type, "community") == 0, "%s: type %s", g->code,
+                      g->type);
+        if (is_village)
+            village++;
+        else
+            community++;
+        int zone = strcmp(g->district, "devzone") == 0;
+        ck_assert_msg(zone || strcmp(g->district, "liandu") == 0, "%s: district %s", g->code,
+                      g->district);
+        in[zone][is_village]++;
+    }
+    ck_assert_int_eq(community, 180);
+    ck_assert_int_eq(village, 93);
+    ck_assert_int_eq(in[0][0], 141); /* Liandu community grids */
+    ck_assert_int_eq(in[0][1], 66);  /* Liandu village grids */
+    ck_assert_int_eq(in[1][0], 39);  /* Development Zone community grids */
+    ck_assert_int_eq(in[1][1], 27);  /* Development Zone village grids */
+
+    /* Distinct communities, villages and subdistricts per zone; one grid per village. */
+    size_t comm[2] = {0}, vil[2] = {0}, sub[2] = {0};
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        int zone = strcmp(g->district, "devzone") == 0;
+        int first_of_comm = i == 0 || strcmp(grids[i - 1].community, g->community) != 0;
+        int first_of_sub = i == 0 || strcmp(grids[i - 1].subdistrict, g->subdistrict) != 0;
+        if (strcmp(g->type, "village") == 0) {
+            ck_assert_msg(first_of_comm, "village %s has more than one grid", g->community);
+            vil[zone]++;
+        } else if (first_of_comm) {
+            comm[zone]++;
+        }
+        sub[zone] += first_of_sub;
+    }
+    ck_assert_int_eq(comm[0], 30);
+    ck_assert_int_eq(vil[0], 66);
+    ck_assert_int_eq(sub[0], 5);
+    ck_assert_int_eq(comm[1], 4);
+    ck_assert_int_eq(vil[1], 27);
+    ck_assert_int_eq(sub[1], 1);
+}
+END_TEST
+
+START_TEST(codes_are_valid_unique_and_consistent)
+{
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        char reason[160] = "";
+        ck_assert_msg(cg_gridcode_validate(g->code, liandu, reason, sizeof reason) == 0, "%s",
+                      reason);
+        if (i > 0)
+            ck_assert_msg(strcmp(grids[i - 1].code, g->code) != 0, "duplicate code %s", g->code);
+        cg_gridcode_parts p;
+        ck_assert_int_eq(cg_gridcode_split(g->code, &p), 0);
+        ck_assert_str_eq(p.subdistrict_code, g->subdistrict);
+        ck_assert_str_eq(p.community_code, g->community);
+        if (strcmp(g->type, "village") == 0)
+            ck_assert_int_eq(p.grid_no, 1);
+    }
+}
+END_TEST
+
+/* Every community, village and subdistrict the grids name is in places.csv. */
+START_TEST(places_name_every_unit)
+{
+    char *path = tu_src_path("contrib/lishui/places.csv");
+    char *text = tu_read_file(path);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    ck_assert(strncmp(text, "level,code,parent,name_zh,name_en\n", 34) == 0);
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        const char *level = strcmp(g->type, "village") == 0 ? "village" : "community";
+        char *row = tu_sprintf("\n%s,%s,%s,", level, g->community, g->subdistrict);
+        ck_assert_msg(strstr(text, row) != NULL, "places.csv lacks %s", row + 1);
+        free(row);
+        row = tu_sprintf("\nsubdistrict,%s,%s,", g->subdistrict, g->district);
+        ck_assert_msg(strstr(text, row) != NULL, "places.csv lacks %s", row + 1);
+        free(row);
+    }
+    free(text);
+    free(path);
+}
+END_TEST
+
+START_TEST(geometry_has_the_right_shape)
+{
+    size_t sites[4] = {0};
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        if (strcmp(g->type, "village") == 0) {
+            ck_assert_msg(g->shape.multi, "%s: a village grid is a MultiPolygon", g->code);
+            ck_assert_msg(g->shape.n_polys >= 1 && g->shape.n_polys <= 3, "%s has %zu sites",
+                          g->code, g->shape.n_polys);
+            sites[g->shape.n_polys]++;
+        } else {
+            ck_assert_msg(!g->shape.multi && g->shape.n_polys == 1, "%s: one Polygon", g->code);
+        }
+        /* Exterior rings counter-clockwise (RFC 7946), no holes in this dataset. */
+        for (size_t k = 0; k < g->shape.n_polys; k++) {
+            const cg_geo_ring *r = &g->shape.polys[k].rings[0];
+            ck_assert_int_eq(g->shape.polys[k].n_rings, 1);
+            long double a2 = 0;
+            for (size_t j = 0; j + 1 < r->n; j++)
+                a2 += (long double)r->pts[j].x * r->pts[j + 1].y -
+                      (long double)r->pts[j + 1].x * r->pts[j].y;
+            ck_assert_msg(a2 > 0, "%s part %zu is clockwise", g->code, k + 1);
+        }
+    }
+    /* Multi-site villages really occur. */
+    ck_assert_int_gt(sites[1], 0);
+    ck_assert_int_gt(sites[2], 0);
+    ck_assert_int_gt(sites[3], 0);
+}
+END_TEST
+
+START_TEST(offices_locate_to_their_own_grid_only)
+{
+    for (size_t i = 0; i < n_grids; i++) {
+        grid *g = &grids[i];
+        cg_geo_pt p;
+        ck_assert_int_eq(cg_geo_snap(g->lon, g->lat, &p), 0);
+        ck_assert_msg(cg_geo_polygon_contains_pt(&g->shape.polys[0], p),
+                      "%s: office [%.6f, %.6f] is not inside its (first) polygon", g->code, g->lon,
+                      g->lat);
+        for (size_t j = 0; j < n_grids; j++)
+            if (j != i && cg_geo_bbox_contains(&grids[j].shape.bbox, g->lon, g->lat))
+                ck_assert_msg(!cg_geo_shape_contains(&grids[j].shape, g->lon, g->lat),
+                              "office of %s is also in %s", g->code, grids[j].code);
+    }
+}
+END_TEST
+
+START_TEST(no_two_grids_overlap)
+{
+    size_t candidates = 0, shared_vertex_pairs = 0;
+    for (size_t i = 0; i < n_grids; i++)
+        for (size_t j = i + 1; j < n_grids; j++) {
+            if (!cg_geo_bbox_intersects(&grids[i].shape.bbox, &grids[j].shape.bbox))
+                continue;
+            candidates++;
+            ck_assert_msg(cg_geo_shapes_overlap(&grids[i].shape, &grids[j].shape) == 0,
+                          "%s and %s overlap", grids[i].code, grids[j].code);
+            /* Neighbours share vertices exactly (a tiling, not near-misses). */
+            const cg_geo_ring *a = &grids[i].shape.polys[0].rings[0];
+            const cg_geo_ring *b = &grids[j].shape.polys[0].rings[0];
+            int shared = 0;
+            for (size_t x = 0; x + 1 < a->n; x++)
+                for (size_t y = 0; y + 1 < b->n; y++)
+                    shared += a->pts[x].x == b->pts[y].x && a->pts[x].y == b->pts[y].y;
+            shared_vertex_pairs += shared >= 2;
+        }
+    /* The bbox pre-filter leaves the real neighbours: the test is not empty.
+     * A 12 x 15 tiling has 12*14 + 11*15 = 333 shared edges. */
+    ck_assert_int_ge(candidates, 333);
+    ck_assert_int_eq(shared_vertex_pairs, 333);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- roster */
+
+enum { C_ID, C_LOGIN, C_NAME, C_DEPT, C_GRID, C_ROLE, N_COLS };
+static const char *const col_names[N_COLS] = {"member_id", "login", "name", "department",
+                                               "grid", "role"};
+
+/* Split a line at commas in place (the shipped roster needs no quoting). */
+static size_t split(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    fields[n++] = line;
+    for (char *c = line; *c && n < max; c++)
+        if (*c == ',') {
+            *c = '\0';
+            fields[n++] = c + 1;
+        }
+    return n;
+}
+
+static int dept_index(const char *d)
+{
+    static const char *const five[] = {"enforcement", "municipal", "sanitation", "market",
+                                       "police"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(d, five[i]) == 0)
+            return i;
+    return -1;
+}
+
+typedef struct member {
+    char *id, *login, *name, *dept;
+    int n_grids;
+    char *last_grid;
+} member;
+
+static int member_cmp(const void *a, const void *b)
+{
+    return strcmp(((const member *)a)->id, ((const member *)b)->id);
+}
+
+START_TEST(roster_fills_every_mandatory_role)
+{
+    char *path = tu_src_path("contrib/lishui/roster.csv");
+    char *text = tu_read_file(path);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    ck_assert_msg(strchr(text, '"') == NULL, "roster.csv uses quoting");
+
+    /* Header: find our columns by name. */
+    char *save = NULL, *line = strtok_r(text, "\n", &save);
+    char *f[16];
+    size_t nf = split(line, f, 16);
+    int col[N_COLS];
+    for (int c = 0; c < N_COLS; c++) {
+        col[c] = -1;
+        for (size_t k = 0; k < nf; k++)
+            if (strcmp(f[k], col_names[c]) == 0)
+                col[c] = (int)k;
+        ck_assert_msg(col[c] >= 0, "roster.csv has no column %s", col_names[c]);
+    }
+
+    /* counts[grid][0..4 = the five departments, 5 leader, 6 instructor, 7 fulltime] */
+    int (*counts)[8] = calloc(n_grids, sizeof *counts);
+    member *members = NULL;
+    size_t n_members = 0, cap = 0, rows = 0, optional_rows = 0;
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        rows++;
+        ck_assert_msg(split(line, f, 16) == nf, "roster line %zu: wrong number of fields", rows + 1);
+        const char *id = f[col[C_ID]], *g = f[col[C_GRID]], *role = f[col[C_ROLE]];
+        const char *dept = f[col[C_DEPT]];
+        grid *gr = find_grid(g);
+        ck_assert_msg(gr != NULL, "roster line %zu: unknown grid %s", rows + 1, g);
+        ck_assert_msg(*id && *f[col[C_LOGIN]] && (unsigned char)f[col[C_NAME]][0] >= 0xE4,
+                      "roster line %zu: id, login and a Chinese name are required", rows + 1);
+        int *c = counts[gr - grids];
+        if (strcmp(role, "leader") == 0)
+            c[5]++;
+        else if (strcmp(role, "instructor") == 0)
+            c[6]++;
+        else if (strcmp(role, "fulltime") == 0)
+            c[7]++;
+        else if (strcmp(role, "professional") == 0) {
+            int d = dept_index(dept);
+            ck_assert_msg(d >= 0, "roster line %zu: professional of department '%s'", rows + 1,
+                          dept);
+            c[d]++;
+        } else {
+            ck_assert_msg(strcmp(role, "optional") == 0, "roster line %zu: role '%s'", rows + 1,
+                          role);
+            ck_assert_msg(dept_index(dept) < 0 && *dept, "roster line %zu: optional member of '%s'",
+                          rows + 1, dept);
+            optional_rows++;
+        }
+        /* One person, one name, one login, one department, however many rows. */
+        member *m = NULL;
+        for (size_t k = n_members; k-- > 0 && !m;)
+            if (strcmp(members[k].id, id) == 0)
+                m = &members[k];
+        if (!m) {
+            if (n_members == cap) {
+                cap = cap ? cap * 2 : 256;
+                members = realloc(members, cap * sizeof *members);
+            }
+            m = &members[n_members++];
+            *m = (member){f[col[C_ID]], f[col[C_LOGIN]], f[col[C_NAME]], f[col[C_DEPT]], 0, NULL};
+        } else {
+            ck_assert_str_eq(m->login, f[col[C_LOGIN]]);
+            ck_assert_str_eq(m->name, f[col[C_NAME]]);
+            ck_assert_str_eq(m->dept, dept);
+        }
+        if (!m->last_grid || strcmp(m->last_grid, g) != 0)
+            m->n_grids++;
+        m->last_grid = f[col[C_GRID]];
+    }
+    for (size_t i = 0; i < n_grids; i++)
+        for (int k = 0; k < 8; k++)
+            ck_assert_msg(counts[i][k] == 1, "grid %s has %d of mandatory slot %d (0-4 the five "
+                          "departments, 5 leader, 6 instructor, 7 fulltime)",
+                          grids[i].code, counts[i][k], k);
+
+    /* Some members serve several (2-3) grids; logins are unique per person. */
+    size_t multi = 0;
+    for (size_t k = 0; k < n_members; k++) {
+        ck_assert_int_le(members[k].n_grids, 3);
+        multi += members[k].n_grids > 1;
+    }
+    ck_assert_int_gt(multi, 10);
+    ck_assert_int_gt(optional_rows, 0);
+    qsort(members, n_members, sizeof *members, member_cmp);
+    for (size_t k = 1; k < n_members; k++)
+        ck_assert_msg(strcmp(members[k - 1].id, members[k].id) != 0, "member %s listed apart",
+                      members[k].id);
+    for (size_t a = 0; a < n_members; a++)
+        for (size_t b = a + 1; b < n_members; b++)
+            ck_assert_msg(strcmp(members[a].login, members[b].login) != 0, "login %s twice",
+                          members[a].login);
+    fprintf(stderr, "roster: %zu rows, %zu members, %zu serve several grids, %zu optional rows\n",
+            rows, n_members, multi, optional_rows);
+    free(members);
+    free(counts);
+    free(text);
+    free(path);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("dataset");
+    TCase *tc = tcase_create("lishui");
+    tcase_add_checked_fixture(tc, load, unload);
+    tcase_add_test(tc, counts_match_the_plan);
+    tcase_add_test(tc, codes_are_valid_unique_and_consistent);
+    tcase_add_test(tc, places_name_every_unit);
+    tcase_add_test(tc, geometry_has_the_right_shape);
+    tcase_add_test(tc, offices_locate_to_their_own_grid_only);
+    tcase_add_test(tc, no_two_grids_overlap);
+    tcase_add_test(tc, roster_fills_every_mandatory_role);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
