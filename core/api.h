@@ -104,5 +104,18 @@ void cg_api_health(cg_api_ctx *ctx);            /* GET  /v1/health (no auth) */
 void cg_api_plugins(cg_api_ctx *ctx);           /* GET  /v1/plugins */
 void cg_api_sessions_create(cg_api_ctx *ctx);   /* POST /v1/sessions (no auth) */
 void cg_api_member_token(cg_api_ctx *ctx);      /* POST /v1/members/{id}/tokens */
+/* api_grids.c */
+void cg_api_grids_list(cg_api_ctx *ctx);        /* GET  /v1/grids */
+void cg_api_grids_get(cg_api_ctx *ctx);         /* GET  /v1/grids/{code} */
+void cg_api_grids_locate(cg_api_ctx *ctx);      /* GET  /v1/grids/locate */
+void cg_api_staffing_gaps(cg_api_ctx *ctx);     /* GET  /v1/staffing/gaps */
+/* api_members.c */
+void cg_api_members_create(cg_api_ctx *ctx);    /* POST  /v1/members */
+void cg_api_members_get(cg_api_ctx *ctx);       /* GET   /v1/members/{id} */
+void cg_api_members_patch(cg_api_ctx *ctx);     /* PATCH /v1/members/{id} */
+/* api_plugins.c (admin only): hot release and run-time switch of a plugin. */
+void cg_api_plugin_reload(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/reload */
+void cg_api_plugin_enable(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/enable */
+void cg_api_plugin_disable(cg_api_ctx *ctx);    /* POST /v1/plugins/{name}/disable */
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "flow.h"
 #include "log.h"
+#include "scope.h"
 #include "timeutil.h"
 
 static const char *const case_sources[] = {"patrol", "citizen", "camera", "hotline", "platform",
@@ -239,15 +240,16 @@ typedef struct pending_report {
     cg_app *app;
 } pending_report;
 
-static void report_stored(void *arg, int status, const char *case_id, const char *why)
+static void report_stored(void *arg, int status, const char *case_id, json_t *c,
+                          const char *why)
 {
     pending_report *p = arg;
-    cg_app *app = p->app;
     struct evhttp_request *req = cg_http_undefer(&p->deferred);
     free(p);
     if (!req) {
         if (status == 0)
             CG_INFO("http", "case %s stored after the HTTP server stopped", case_id);
+        json_decref(c);
         return;
     }
     if (status != 0 || !case_id) {
@@ -255,9 +257,8 @@ static void report_stored(void *arg, int status, const char *case_id, const char
                             why ? why : "unknown error");
         return;
     }
-    /* The case is committed: even if it cannot be read back this instant,
-     * the client must learn its id. */
-    json_t *c = cg_cases_get(app->store, case_id);
+    /* The case is committed: c was built from the report as it was stored
+     * (no read back). Without it, the client must still learn its id. */
     if (!c)
         c = json_pack("{s:s}", "id", case_id);
     char location[96];
@@ -281,6 +282,13 @@ void cg_api_cases_create(cg_api_ctx *ctx)
         return;
     }
     nc.reporter = ctx->who->member_id;
+    char grid[CG_GRID_CODE_SIZE]; /* nc.grid points here: located, checked, in scope */
+    if (cg_scope_report_grid(ctx->app->store, ctx->who, &nc, grid, &err) != 0) {
+        json_decref(nc.extra);
+        json_decref(body);
+        cg_http_reply_err(ctx->req, &err);
+        return;
+    }
     pending_report *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(nc.extra);
@@ -291,7 +299,7 @@ void cg_api_cases_create(cg_api_ctx *ctx)
     p->app = ctx->app;
     cg_http_defer(ctx->http, &p->deferred, ctx->req);
     /* May call back before returning: p belongs to the callback from here. */
-    cg_flow_submit_case(ctx->app, &nc, report_stored, p);
+    cg_flow_submit_case_json(ctx->app, &nc, report_stored, p);
     json_decref(nc.extra);
     json_decref(body);
 }
@@ -357,12 +365,9 @@ void cg_api_cases_list(cg_api_ctx *ctx)
         cg_http_reply_err(ctx->req, &err);
         return;
     }
-    json_t *page = cg_cases_list(ctx->app->store, &f);
-    if (!page) {
-        if (f.cursor)
-            cg_http_reply_error(ctx->req, 400, "invalid_field", "'cursor' is not a cursor this server gave out");
-        else
-            cg_http_reply_error(ctx->req, 500, "internal_error", "cannot list cases");
+    json_t *page;
+    if (cg_scope_cases_for(ctx->app->store, ctx->who, &f, &page, &err) != 0) {
+        cg_http_reply_err(ctx->req, &err);
         return;
     }
     cg_http_reply_json(ctx->req, 200, page);
@@ -376,6 +381,12 @@ void cg_api_cases_get(cg_api_ctx *ctx)
     json_t *c = strlen(id) < 32 ? cg_cases_get(ctx->app->store, id) : NULL;
     if (!c) {
         cg_http_reply_error(ctx->req, 404, "not_found", "no case '%.64s'", id);
+        return;
+    }
+    cg_http_error err;
+    if (cg_scope_case_visible(ctx->app->store, ctx->who, c, &err) != 0) {
+        json_decref(c);
+        cg_http_reply_err(ctx->req, &err);
         return;
     }
     cg_http_reply_json(ctx->req, 200, c);

@@ -15,6 +15,7 @@ struct cg_batch;
 struct cg_bus;
 struct cg_plugins;
 struct cg_http;
+struct cg_supervisor;
 
 typedef struct cg_app {
     struct event_base *base;
@@ -28,6 +29,7 @@ typedef struct cg_app {
     void *zmq_ctx;
     int64_t started_ms;
     const char *version;
+    struct cg_supervisor *supervisor; /* process-mode plugin hosts (NULL: none) */
 } cg_app;
 
 #endif

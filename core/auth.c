@@ -54,14 +54,30 @@ static int exec_quiet(cg_store *st, const char *sql)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int savepoint_begin(cg_store *st) { return exec_quiet(st, "SAVEPOINT auth_write"); }
-static int savepoint_end(cg_store *st) { return exec_quiet(st, "RELEASE auth_write"); }
+/* The write connection may belong to cg_batch's writer thread: hold the
+ * store lock from savepoint_begin (even when it fails) until savepoint_end
+ * succeeds or savepoint_abort runs; every begin is followed by one of them. */
+static int savepoint_begin(cg_store *st)
+{
+    cg_store_lock(st);
+    return exec_quiet(st, "SAVEPOINT auth_write");
+}
+
+static int savepoint_end(cg_store *st)
+{
+    if (exec_quiet(st, "RELEASE auth_write") < 0)
+        return -1; /* still locked: the caller aborts */
+    cg_store_unlock(st);
+    return 0;
+}
+
 static void savepoint_abort(cg_store *st)
 {
     if (!sqlite3_get_autocommit(st->db)) {
         exec_quiet(st, "ROLLBACK TO auth_write");
         exec_quiet(st, "RELEASE auth_write");
     }
+    cg_store_unlock(st);
 }
 
 static int member_exists(cg_store *st, const char *member_id)
@@ -111,8 +127,12 @@ int cg_auth_issue_token(cg_store *st, const char *member_id, const char *label,
                         char token[CG_TOKEN_HEX_LEN + 1])
 {
     token[0] = 0;
-    if (!member_id || crypto_ready() < 0 || savepoint_begin(st) < 0)
+    if (!member_id || crypto_ready() < 0)
         return -1;
+    if (savepoint_begin(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
     char fresh[CG_TOKEN_HEX_LEN + 1];
     new_token(fresh);
     if (member_exists(st, member_id) != 1 || store_token(st, member_id, label, fresh) < 0 ||
@@ -144,7 +164,7 @@ int cg_auth_token_lookup(cg_store *st, const char *token, cg_principal *out)
         return -1;
     char digest[crypto_hash_sha256_BYTES * 2 + 1];
     token_digest(token, digest);
-    sqlite3_stmt *s = cg_store_stmt(st,
+    sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT m.id, m.name, m.department, m.is_admin FROM tokens t"
         " JOIN members m ON m.id = t.member_id WHERE t.token_hash = ?1");
     if (!s)
@@ -173,7 +193,7 @@ int cg_auth_login(cg_store *st, const char *login, const char *password, cg_prin
     token[0] = 0;
     if (!login || !password || crypto_ready() < 0)
         return -1;
-    sqlite3_stmt *s = cg_store_stmt(st,
+    sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT password_hash, id, name, department, is_admin FROM members WHERE login = ?1");
     if (!s)
         return -1;

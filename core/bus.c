@@ -20,6 +20,25 @@
  * budget and re-activate the event when more is waiting. The fd is never
  * read or closed here. Leases, heartbeats and lost peers are checked on the
  * heartbeat tick; backoff has its own timer.
+ *
+ * Poison cases. A delivery counts a FAILED attempt on a retry/error RESULT,
+ * a lease expiry, a refused result (cg_bus_retry), and when its peer dies
+ * (crash, kill, silence) while holding only that delivery. A peer that dies
+ * holding several makes them all SUSPECT: a suspect is then sent only to a
+ * peer that holds nothing else being handled, and nothing else goes to that
+ * peer until it answers, so a case that crashes its plugin is identified
+ * alone and innocent cases in flight with it are not blamed. After
+ * max_attempts failed attempts the delivery is given up (dead letter:
+ * handlers.on_dead_letter records it) instead of crashing the plugin forever.
+ *
+ * Hot release. A peer is DRAINING when a newer peer of the same plugin name
+ * says READY (a new version took over), or when its instance was retired
+ * (cg_bus_retire): it gets no new deliveries and finishes what it holds.
+ *
+ * Remote links. With remote_endpoint, the ROUTER also binds tcp with CURVE
+ * (server side) after the ZAP handler (zap.c) is up; the handler gives each
+ * connection the department of its key as User-Id, and a READY naming
+ * another department is refused with DISCONNECT.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -39,6 +58,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "timeutil.h"
+#include "zap.h"
 
 #define BUS_LOG "bus"
 #define DRAIN_BUDGET 256
@@ -46,6 +66,7 @@
 #define LOST_KEEP_MS (10 * 60 * 1000) /* a lost peer stays visible this long */
 #define LOST_KEEP_MAX 64              /* ... and at most this many of them   */
 #define MAX_CREDIT 100000
+#define MAX_RETIRED 32                /* instances remembered by cg_bus_retire */
 
 typedef enum { D_QUEUED, D_DELAYED, D_SENT, D_ANSWERED } delivery_state;
 
@@ -58,6 +79,9 @@ typedef struct delivery {
     char *payload;            /* compact JSON object without "attempt"; NULL: ghost */
     size_t payload_len;
     unsigned attempts;        /* deliveries made so far */
+    unsigned failed;          /* failed attempts (see "Poison cases") */
+    int suspect;              /* its peer died holding it with others */
+    int64_t sent_at;          /* SENT: when, for the latency figures */
     delivery_state state;
     int64_t not_before;       /* DELAYED */
     int64_t lease_until;      /* SENT, ANSWERED */
@@ -76,6 +100,7 @@ typedef struct dept {
     dlist queue;
     size_t waiting;           /* QUEUED + DELAYED */
     size_t held;              /* everything the bus holds for it */
+    unsigned long long dead_letters;
 } dept;
 
 typedef struct bus_peer {
@@ -89,8 +114,14 @@ typedef struct bus_peer {
     int send_blocked;         /* EAGAIN (HWM): skip until the next tick */
     int64_t lost_at, last_seen;
     size_t in_flight;         /* SENT + ANSWERED (not ghosts) */
+    size_t sent;              /* SENT only: being handled right now */
+    size_t suspects_sent;     /* SENT suspects (then nothing else goes to it) */
     unsigned long long delivered, completed, redelivered, failures;
     char last_error[160];
+    char instance[64], user_id[64];
+    int draining;
+    double latencies[CG_BUS_LATENCY_WINDOW]; /* ms, a ring */
+    size_t n_latencies, latency_next;
 } bus_peer;
 
 struct cg_bus {
@@ -107,6 +138,9 @@ struct cg_bus {
     dlist delayed;            /* sorted by not_before */
     dlist leased;             /* SENT + ANSWERED, sorted by lease_until */
     int64_t delay_armed_at;   /* not_before the delay timer is set for; 0: none */
+    cg_zap *zap;              /* with a remote endpoint */
+    char retired[MAX_RETIRED][64];
+    size_t retired_next;
 };
 
 /* ------------------------------------------------------------- small lists */
@@ -244,13 +278,14 @@ static bus_peer *peer_find(const cg_bus *bus, const void *identity, size_t len)
 
 static int64_t now_ms(void) { return cg_monotonic_ms(); }
 
-/* A send may consume the ZMQ_FD edge for pending input: look again. */
+/* A send may consume the ZMQ_FD edge for pending input: look again, from
+ * on_read in this loop turn (which reads ZMQ_EVENTS). Not ZMQ_EVENTS here:
+ * each read of it costs a poll() and a getpid() inside libzmq, and a turn
+ * that answers a group commit sends dozens of messages; activating an
+ * active event again is free. */
 static void check_input(cg_bus *bus)
 {
-    int events = 0;
-    size_t len = sizeof events;
-    if (zmq_getsockopt(bus->sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN))
-        event_active(bus->read_ev, EV_READ, 0);
+    event_active(bus->read_ev, EV_READ, 0);
 }
 
 static int send_msg(cg_bus *bus, const void *identity, size_t identity_len, cg_msg_type type,
@@ -295,6 +330,11 @@ static void detach(cg_bus *bus, delivery *d)
         dlist_unlink(&bus->leased, d);
         if (d->peer && d->payload)
             d->peer->in_flight--;
+        if (d->peer && d->state == D_SENT) {
+            d->peer->sent--;
+            if (d->suspect)
+                d->peer->suspects_sent--;
+        }
         d->peer = NULL;
         break;
     }
@@ -364,6 +404,55 @@ static void lease(cg_bus *bus, delivery *d, delivery_state state, bus_peer *peer
     dlist_append(&bus->leased, d); /* lease_ms is constant: the list stays sorted */
     if (peer && d->payload)
         peer->in_flight++;
+    if (peer && state == D_SENT) {
+        peer->sent++;
+        if (d->suspect)
+            peer->suspects_sent++;
+    }
+}
+
+/* Give a delivery up: it is not sent again; the receiver records it. d is
+ * detached; it is freed here. */
+static void dead_letter(cg_bus *bus, delivery *d, const char *reason)
+{
+    char why[200];
+    snprintf(why, sizeof why, "gave up after %u failed attempt(s) of %u: %s", d->failed,
+             d->attempts, reason ? reason : "failed");
+    CG_ERROR(BUS_LOG, "dispatch %s (%s): dead letter: %s", d->id,
+             d->dept ? d->dept->name : "?", why);
+    if (d->dept)
+        d->dept->dead_letters++;
+    char id[64], department[32];
+    snprintf(id, sizeof id, "%s", d->id);
+    snprintf(department, sizeof department, "%s", d->dept ? d->dept->name : "");
+    d->state = D_QUEUED; /* detached: keep forget() from unlinking anything */
+    table_remove(bus, d);
+    if (d->dept)
+        d->dept->held--;
+    free(d->payload);
+    free(d);
+    if (bus->handlers.on_dead_letter)
+        bus->handlers.on_dead_letter(bus->arg, id, department, why);
+}
+
+/* One failed attempt of a detached delivery: dead letter, or again after backoff. */
+static void failed_attempt(cg_bus *bus, delivery *d, const char *reason)
+{
+    d->failed++;
+    if (d->failed >= (unsigned)bus->opt.max_attempts)
+        dead_letter(bus, d, reason);
+    else
+        queue_later(bus, d);
+}
+
+static void record_latency(bus_peer *p, const delivery *d)
+{
+    if (!p || !d || !d->sent_at || d->state != D_SENT)
+        return;
+    p->latencies[p->latency_next] = (double)(now_ms() - d->sent_at);
+    p->latency_next = (p->latency_next + 1) % CG_BUS_LATENCY_WINDOW;
+    if (p->n_latencies < CG_BUS_LATENCY_WINDOW)
+        p->n_latencies++;
 }
 
 static void peer_error(bus_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -378,11 +467,15 @@ static void peer_error(bus_peer *p, const char *fmt, ...)
 /* ------------------------------------------------------------- sending */
 
 static void peer_lost(cg_bus *bus, bus_peer *p, const char *reason);
+static void peer_died(cg_bus *bus, bus_peer *p, const char *reason);
 
-static bus_peer *pick_peer(cg_bus *bus, const dept *dp)
+/* Newest first; a suspect only to a peer handling nothing, and nothing to a
+ * peer handling a suspect. */
+static bus_peer *pick_peer(cg_bus *bus, const dept *dp, const delivery *d)
 {
-    for (bus_peer *p = bus->peers; p; p = p->next) /* newest first */
-        if (!p->lost && !p->send_blocked && p->in_flight < p->credit &&
+    for (bus_peer *p = bus->peers; p; p = p->next)
+        if (!p->lost && !p->draining && !p->send_blocked && p->in_flight < p->credit &&
+            p->suspects_sent == 0 && (!d->suspect || p->sent == 0) &&
             strcmp(p->department, dp->name) == 0)
             return p;
     return NULL;
@@ -414,10 +507,10 @@ static char *dispatch_body(const delivery *d, unsigned attempt, size_t *len)
 static void pump(cg_bus *bus, dept *dp)
 {
     while (dp->queue.head) {
-        bus_peer *p = pick_peer(bus, dp);
+        delivery *d = dp->queue.head;
+        bus_peer *p = pick_peer(bus, dp, d);
         if (!p)
             return;
-        delivery *d = dp->queue.head;
         size_t len = 0;
         char *body = dispatch_body(d, d->attempts + 1, &len);
         if (!body)
@@ -431,7 +524,7 @@ static void pump(cg_bus *bus, dept *dp)
                 continue;
             }
             if (e == EHOSTUNREACH) {
-                peer_lost(bus, p, "unreachable");
+                peer_died(bus, p, "unreachable");
                 continue;
             }
             CG_WARN(BUS_LOG, "DISPATCH %s to %s failed: %s", d->id, p->name, zmq_strerror(e));
@@ -439,6 +532,7 @@ static void pump(cg_bus *bus, dept *dp)
         }
         detach(bus, d);
         d->attempts++;
+        d->sent_at = now_ms();
         p->delivered++;
         if (d->attempts > 1)
             p->redelivered++;
@@ -471,8 +565,10 @@ static void peer_free(cg_bus *bus, bus_peer *p)
 }
 
 /* The peer is gone: what it held unanswered goes back to the queue at once.
- * Results it already gave stay with the core (the store is committing them). */
-static void peer_lost(cg_bus *bus, bus_peer *p, const char *reason)
+ * Results it already gave stay with the core (the store is committing them).
+ * crashed: it died (not a goodbye): what it was handling may have killed it
+ * (see "Poison cases"). */
+static void peer_gone(cg_bus *bus, bus_peer *p, const char *reason, int crashed)
 {
     if (p->lost)
         return;
@@ -481,16 +577,49 @@ static void peer_lost(cg_bus *bus, bus_peer *p, const char *reason)
     CG_NOTICE(BUS_LOG, "plugin %s (%s) lost: %s; %zu in flight", p->name, p->department,
               reason, p->in_flight);
     snprintf(p->last_error, sizeof p->last_error, "lost: %s", reason);
+    int alone = crashed && p->sent == 1;
     for (delivery *d = bus->leased.head, *next; d; d = next) {
         next = d->next;
         if (d->peer == p && d->state == D_SENT) {
             detach(bus, d);
+            if (alone) {
+                char why[200];
+                snprintf(why, sizeof why, "plugin %s died while handling it: %s", p->name, reason);
+                d->suspect = 1;
+                d->failed++;
+                if (d->failed >= (unsigned)bus->opt.max_attempts) {
+                    dead_letter(bus, d, why);
+                    continue;
+                }
+            } else if (crashed) {
+                d->suspect = 1;
+            }
             queue_now(d);
         }
     }
     dept *dp = dept_find(bus, p->department);
     if (dp)
         pump(bus, dp);
+}
+
+static void peer_lost(cg_bus *bus, bus_peer *p, const char *reason)
+{
+    peer_gone(bus, p, reason, 0);
+}
+
+static void peer_died(cg_bus *bus, bus_peer *p, const char *reason)
+{
+    peer_gone(bus, p, reason, 1);
+}
+
+static int is_retired(const cg_bus *bus, const char *instance)
+{
+    if (!instance[0])
+        return 0;
+    for (size_t i = 0; i < MAX_RETIRED; i++)
+        if (strcmp(bus->retired[i], instance) == 0)
+            return 1;
+    return 0;
 }
 
 static void prune_lost(cg_bus *bus, int64_t now)
@@ -543,7 +672,8 @@ static int parse_ready(const cg_msg *m, bus_peer *p, char *why, size_t whylen)
         copy_field(o, "department", p->department, sizeof p->department, 1, why, whylen) < 0 ||
         copy_field(o, "version", p->version, sizeof p->version, 0, why, whylen) < 0 ||
         copy_field(o, "abi", p->abi, sizeof p->abi, 0, why, whylen) < 0 ||
-        copy_field(o, "mode", p->mode, sizeof p->mode, 0, why, whylen) < 0)
+        copy_field(o, "mode", p->mode, sizeof p->mode, 0, why, whylen) < 0 ||
+        copy_field(o, "instance", p->instance, sizeof p->instance, 0, why, whylen) < 0)
         goto out;
     json_t *credit = json_object_get(o, "credit");
     json_int_t c = credit ? (json_is_integer(credit) ? json_integer_value(credit) : -1) : 1;
@@ -578,10 +708,21 @@ static void on_ready_msg(cg_bus *bus, const unsigned char *identity, size_t ilen
         free(p);
         return;
     }
+    /* A remote link: its key (User-Id from the ZAP handler) names ONE department. */
+    snprintf(p->user_id, sizeof p->user_id, "%s", m->user_id);
+    if (p->user_id[0] && strcmp(p->user_id, p->department) != 0) {
+        snprintf(why, sizeof why, "the key of department '%s' cannot serve department '%s'",
+                 p->user_id, p->department);
+        CG_WARN(BUS_LOG, "remote plugin %s refused: %s", p->name, why);
+        send_disconnect(bus, identity, ilen, why);
+        free(p);
+        return;
+    }
     if (bus->handlers.on_ready) {
         cg_bus_peer_info info = {.name = p->name, .version = p->version,
                                  .department = p->department, .abi = p->abi,
-                                 .mode = p->mode, .pid = p->pid, .credit = p->credit};
+                                 .mode = p->mode, .pid = p->pid, .credit = p->credit,
+                                 .instance = p->instance};
         if (bus->handlers.on_ready(bus->arg, &info, why, sizeof why) != 0) {
             if (!why[0])
                 snprintf(why, sizeof why, "refused by the core");
@@ -597,6 +738,17 @@ static void on_ready_msg(cg_bus *bus, const unsigned char *identity, size_t ilen
         if (q->lost && strcmp(q->name, p->name) == 0)
             peer_free(bus, q);
     }
+    /* Hot release: the newest READY of a plugin takes the new work; older live
+     * peers of the same name finish what they hold. */
+    for (bus_peer *q = bus->peers; q; q = q->next)
+        if (!q->lost && !q->draining && strcmp(q->name, p->name) == 0 &&
+            strcmp(q->instance, p->instance) != 0) {
+            q->draining = 1;
+            CG_NOTICE(BUS_LOG, "plugin %s: instance %s (%s) takes over from %s (%s), which "
+                      "finishes its %zu in flight", p->name, p->instance, p->version,
+                      q->instance, q->version, q->in_flight);
+        }
+    p->draining = is_retired(bus, p->instance);
     p->last_seen = now_ms();
     p->next = bus->peers;
     bus->peers = p;
@@ -636,9 +788,12 @@ static void on_result_msg(cg_bus *bus, bus_peer *p, const cg_msg *m)
         CG_INFO(BUS_LOG, "plugin %s: %s", p->name, p->last_error);
         json_decref(o);
         if (d && d->state == D_SENT && d->peer == p) {
+            dept *dp = d->dept;
+            record_latency(p, d);
             detach(bus, d);
-            queue_later(bus, d);
-            pump(bus, d->dept);
+            d->suspect = 0; /* it answered: it did not kill the plugin */
+            failed_attempt(bus, d, p->last_error);
+            pump(bus, dp);
         }
         return;
     }
@@ -651,11 +806,17 @@ static void on_result_msg(cg_bus *bus, bus_peer *p, const cg_msg *m)
     }
     dept *freed = NULL;
     if (d) {
+        if (d->state == D_SENT && d->peer == p) {
+            record_latency(p, d);
+            if (d->suspect)
+                freed = d->dept; /* the peer may take others again */
+        }
         if (d->state == D_SENT && d->peer != p)
             freed = d->dept; /* the peer it was sent to gets its credit back */
         else if (d->state == D_QUEUED || d->state == D_DELAYED)
             freed = d->dept;
         detach(bus, d);
+        d->suspect = 0; /* after detach: it keeps the peer's suspect count right */
         lease(bus, d, D_ANSWERED, p);
     } else {
         /* Not held (lease ran out and it was completed, or a restart): the store
@@ -785,7 +946,7 @@ static void expire_leases(cg_bus *bus, int64_t now)
             CG_WARN(BUS_LOG, "plugin %s: %s", p->name, p->last_error);
         }
         detach(bus, d);
-        queue_later(bus, d);
+        failed_attempt(bus, d, "lease expired");
     }
 }
 
@@ -800,12 +961,12 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
             continue;
         p->send_blocked = 0;
         if (now - p->last_seen > dead_after) {
-            peer_lost(bus, p, "silent for too long");
+            peer_died(bus, p, "silent for too long");
             continue;
         }
         if (send_msg(bus, p->identity, p->identity_len, CG_MSG_HEARTBEAT, "", "", 0) < 0 &&
             errno == EHOSTUNREACH)
-            peer_lost(bus, p, "unreachable");
+            peer_died(bus, p, "unreachable");
     }
     expire_leases(bus, now);
     prune_lost(bus, now);
@@ -841,6 +1002,11 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
         bus->opt.retry_max_ms = 30000;
     if (bus->opt.retry_max_ms < bus->opt.retry_base_ms)
         bus->opt.retry_max_ms = bus->opt.retry_base_ms;
+    if (bus->opt.max_attempts <= 0)
+        bus->opt.max_attempts = 5;
+    bus->opt.remote_endpoint = NULL; /* not kept */
+    bus->opt.curve_secret_key = NULL;
+    bus->opt.clients = NULL;
     if (handlers)
         bus->handlers = *handlers;
     bus->arg = arg;
@@ -863,6 +1029,29 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
                      zmq_strerror(errno));
             goto fail;
         }
+    }
+    if (opt->remote_endpoint) {
+        /* The handler first: a CURVE server without one takes any client key.
+         * Security options are taken by each bind: the endpoints above stay
+         * plain (local plugins), this one is CURVE. */
+        bus->zap = cg_zap_start(base, zmq_ctx, opt->clients, opt->n_clients, err, errlen);
+        if (!bus->zap)
+            goto fail;
+        if (!opt->curve_secret_key ||
+            zmq_setsockopt(bus->sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(bus->sock, ZMQ_CURVE_SECRETKEY, opt->curve_secret_key, 40) != 0 ||
+            zmq_setsockopt(bus->sock, ZMQ_ZAP_DOMAIN, "citygrid", 8) != 0) {
+            snprintf(err, errlen, "bus: cannot set the CURVE server key: %s",
+                     opt->curve_secret_key ? zmq_strerror(errno) : "no key");
+            goto fail;
+        }
+        if (zmq_bind(bus->sock, opt->remote_endpoint) != 0) {
+            snprintf(err, errlen, "bus: cannot bind %s: %s", opt->remote_endpoint,
+                     zmq_strerror(errno));
+            goto fail;
+        }
+        CG_NOTICE(BUS_LOG, "remote plugins: %s (CURVE, %zu department key(s))",
+                  opt->remote_endpoint, opt->n_clients);
     }
     int fd = -1;
     size_t fdlen = sizeof fd;
@@ -896,6 +1085,7 @@ fail:
         event_free(bus->delay_ev);
     if (bus->sock)
         zmq_close(bus->sock);
+    cg_zap_free(bus->zap);
     free(bus->buckets);
     free(bus);
     return NULL;
@@ -914,6 +1104,7 @@ void cg_bus_free(cg_bus *bus)
     int linger = 200; /* let the DISCONNECTs out, but never hang the exit */
     zmq_setsockopt(bus->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(bus->sock);
+    cg_zap_free(bus->zap);
     for (size_t i = 0; i < bus->n_buckets; i++)
         for (delivery *d = bus->buckets[i], *next; d; d = next) {
             next = d->hnext;
@@ -1018,7 +1209,7 @@ void cg_bus_retry(cg_bus *bus, const char *dispatch_id, const char *reason)
     }
     dept *dp = d->dept;
     detach(bus, d);
-    queue_later(bus, d);
+    failed_attempt(bus, d, reason ? reason : "retry");
     pump(bus, dp);
 }
 
@@ -1047,6 +1238,25 @@ size_t cg_bus_stats(const cg_bus *bus, cg_bus_peer_stats *out, size_t max)
         s->completed = p->completed;
         s->redelivered = p->redelivered;
         s->failures = p->failures;
+        snprintf(s->instance, sizeof s->instance, "%s", p->instance);
+        s->draining = p->draining;
+        if (p->draining && !p->lost)
+            snprintf(s->state, sizeof s->state, "draining");
+        s->dead_letters = dp ? dp->dead_letters : 0;
+        if (p->n_latencies) {
+            double sorted[CG_BUS_LATENCY_WINDOW], sum = 0;
+            memcpy(sorted, p->latencies, p->n_latencies * sizeof *sorted);
+            for (size_t i = 1; i < p->n_latencies; i++) /* insertion sort, <= 128 */
+                for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                    double t = sorted[j];
+                    sorted[j] = sorted[j - 1];
+                    sorted[j - 1] = t;
+                }
+            for (size_t i = 0; i < p->n_latencies; i++)
+                sum += sorted[i];
+            s->latency_p50_ms = sorted[p->n_latencies / 2];
+            s->latency_mean_ms = sum / (double)p->n_latencies;
+        }
     }
     return n;
 }
@@ -1067,4 +1277,51 @@ int cg_bus_department_online(const cg_bus *bus, const char *department)
         if (!p->lost && strcmp(p->department, department) == 0)
             return 1;
     return 0;
+}
+
+void cg_bus_retire(cg_bus *bus, const char *instance)
+{
+    if (!bus || !instance || !*instance)
+        return;
+    if (!is_retired(bus, instance)) {
+        snprintf(bus->retired[bus->retired_next], sizeof bus->retired[0], "%s", instance);
+        bus->retired_next = (bus->retired_next + 1) % MAX_RETIRED;
+    }
+    for (bus_peer *p = bus->peers; p; p = p->next)
+        if (!p->lost && strcmp(p->instance, instance) == 0)
+            p->draining = 1;
+}
+
+int cg_bus_instance_state(const cg_bus *bus, const char *instance, size_t *in_flight,
+                          int *active)
+{
+    if (!bus || !instance)
+        return 0;
+    for (const bus_peer *p = bus->peers; p; p = p->next)
+        if (!p->lost && strcmp(p->instance, instance) == 0) {
+            if (in_flight)
+                *in_flight = p->in_flight;
+            if (active)
+                *active = !p->draining;
+            return 1;
+        }
+    if (in_flight)
+        *in_flight = 0;
+    if (active)
+        *active = 0;
+    return 0;
+}
+
+void cg_bus_instance_died(cg_bus *bus, const char *instance, const char *reason)
+{
+    if (!bus || !instance || !*instance)
+        return;
+    for (bus_peer *p = bus->peers; p; p = p->next)
+        if (!p->lost && strcmp(p->instance, instance) == 0)
+            peer_died(bus, p, reason ? reason : "its process died");
+}
+
+unsigned long long cg_bus_refused_links(const cg_bus *bus)
+{
+    return bus ? cg_zap_refused(bus->zap) : 0;
 }

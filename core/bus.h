@@ -33,6 +33,12 @@ typedef struct cg_bus_options {
     int lease_ms;                 /* 10000 */
     int retry_base_ms;            /* 500 */
     int retry_max_ms;             /* 30000 */
+    /* Added with the plugin runtime issue (0 / NULL: defaults, no remote link). */
+    int max_attempts;             /* failed deliveries before dead letter: 5 */
+    const char *remote_endpoint;  /* tcp://ADDR:PORT bound with CURVE (server side) */
+    const char *curve_secret_key; /* Z85 secret key of the core (with remote_endpoint) */
+    const struct cg_zap_client *clients; /* ZAP allow-list: key -> department */
+    size_t n_clients;
 } cg_bus_options;
 
 /* What a peer said in READY (strings valid during the callback). */
@@ -40,6 +46,7 @@ typedef struct cg_bus_peer_info {
     const char *name, *version, *department, *abi, *mode;
     long pid;
     unsigned credit;
+    const char *instance;         /* which start of the plugin ("" if not said) */
 } cg_bus_peer_info;
 
 typedef struct cg_bus_handlers {
@@ -50,6 +57,11 @@ typedef struct cg_bus_handlers {
      * valid during the call). The receiver must later call cg_bus_complete()
      * once the result is committed, or cg_bus_retry() if it could not be. */
     void (*on_result)(void *arg, const char *plugin, const char *dispatch_id, const char *body);
+    /* A delivery failed bus.max_attempts times: the bus has dropped it and will
+     * not send it again. The receiver records it durably (deadletter.c). May
+     * be NULL (then it is only logged and stays in the outbox). */
+    void (*on_dead_letter)(void *arg, const char *dispatch_id, const char *department,
+                           const char *reason);
 } cg_bus_handlers;
 
 cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options *opt,
@@ -77,12 +89,33 @@ typedef struct cg_bus_peer_stats {
     size_t in_flight;         /* delivered, not yet completed */
     unsigned long long delivered, completed, redelivered, failures;
     char last_error[160];
+    /* Added with the plugin runtime issue. */
+    char instance[64];        /* which start of the plugin */
+    int draining;             /* a newer instance took over: gets nothing new */
+    double latency_p50_ms;    /* DISPATCH sent -> RESULT received, over the last */
+    double latency_mean_ms;   /* CG_BUS_LATENCY_WINDOW answers (0: none yet) */
+    unsigned long long dead_letters; /* deliveries of its department given up (since start) */
 } cg_bus_peer_stats;
+#define CG_BUS_LATENCY_WINDOW 128
 /* Fills up to max entries, returns how many peers there are. */
 size_t cg_bus_stats(const cg_bus *bus, cg_bus_peer_stats *out, size_t max);
 /* Deliveries held for a department (queued + in flight). */
 size_t cg_bus_pending(const cg_bus *bus, const char *department);
 /* 1 if a READY peer serves the department. */
 int cg_bus_department_online(const cg_bus *bus, const char *department);
+
+/* Hot release: peers of this instance (now, and if they reconnect) get no
+ * new deliveries; what they hold they may still answer. */
+void cg_bus_retire(cg_bus *bus, const char *instance);
+/* 1 if a live peer of this instance is connected (*in_flight: what it holds,
+ * *ready_new: 1 if it is not draining); 0 if none. Out pointers may be NULL. */
+int cg_bus_instance_state(const cg_bus *bus, const char *instance, size_t *in_flight,
+                          int *active);
+/* The process behind this instance died (the supervisor saw it): drop its
+ * peers now instead of after 3 missed heartbeats; their deliveries go back
+ * to the queue (and count towards dead letter when one was alone). */
+void cg_bus_instance_died(cg_bus *bus, const char *instance, const char *reason);
+/* Remote connections refused by the ZAP handler so far. */
+unsigned long long cg_bus_refused_links(const cg_bus *bus);
 
 #endif

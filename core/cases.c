@@ -1,14 +1,22 @@
 /*
  * cases.c — cases, their history and the dispatch outbox (see cases.h).
  *
- * Every write function wraps its statements in its own SAVEPOINT: inside a
- * cg_batch transaction it nests under the batch item's savepoint, and when
- * called on its own (tests, tools) it is a transaction by itself. Either way
- * a function that fails has written nothing.
+ * Atomicity: inside a cg_batch item (st->in_batch_item) the item's own
+ * SAVEPOINT undoes a write function that fails (the apply returns -1), so the
+ * functions open none of their own; called on their own (tests, tools) they
+ * open a SAVEPOINT, which is a transaction by itself. Either way a function
+ * that fails leaves nothing written once its caller has rolled back.
  *
- * Ids: a row is inserted with a placeholder id, then given "C%08lld" /
- * "D%08lld" from its seq. The seq columns are AUTOINCREMENT, so an id is
+ * Ids: a row is inserted with its final seq and "C%08lld" / "D%08lld" id in
+ * one statement. The next seq is read from sqlite_sequence once per batch
+ * transaction and counted on in memory (nobody else can write while the
+ * batch holds the write lock). The seq columns are AUTOINCREMENT, so an id is
  * never handed out twice, not even after the newest outbox row is deleted.
+ *
+ * Statement count is what limits intake (each one is a VDBE program run on
+ * the commit path): a new case is one case INSERT, one multi-row history
+ * INSERT and one outbox INSERT; a plugin result is one UPDATE of the case,
+ * one history INSERT and the outbox DELETE.
  */
 #include "cases.h"
 
@@ -22,8 +30,6 @@
 
 #include "log.h"
 #include "timeutil.h"
-
-#define PLACEHOLDER_ID "~"
 
 /* The columns case_json() and payload reading expect, in this order. */
 #define CASE_COLUMNS                                                                         \
@@ -131,64 +137,133 @@ static void savepoint_abort(cg_store *st)
     }
 }
 
+/* A write function's own atomicity (see the file comment). */
+static int write_begin(cg_store *st, char *err, size_t errlen)
+{
+    return st->in_batch_item ? 0 : savepoint_begin(st, err, errlen);
+}
+
+static int write_end(cg_store *st, char *err, size_t errlen)
+{
+    return st->in_batch_item ? 0 : savepoint_end(st, err, errlen);
+}
+
+static void write_abort(cg_store *st)
+{
+    if (!st->in_batch_item)
+        savepoint_abort(st);
+}
+
+/* The next seq of cases (outbox = 0) or outbox (outbox = 1). Inside a batch
+ * the values read from sqlite_sequence hold until the batch rolls something
+ * back (st->write_epoch changes: read them again, so no id is skipped);
+ * outside one they are read each time. */
+static int next_seq(cg_store *st, int outbox, int64_t *out, char *err, size_t errlen)
+{
+    if (!st->in_batch_item || st->seq_epoch != st->write_epoch) {
+        sqlite3_stmt *s = cg_store_stmt(st,
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'cases'), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)");
+        int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+        if (rc == SQLITE_ROW) {
+            st->case_seq = sqlite3_column_int64(s, 0);
+            st->outbox_seq = sqlite3_column_int64(s, 1);
+        }
+        if (s)
+            sqlite3_reset(s);
+        if (rc != SQLITE_ROW) {
+            set_err(err, errlen, "%s: cannot read the next ids: %s", st->path,
+                    sqlite3_errmsg(st->db));
+            return -1;
+        }
+        st->seq_epoch = st->write_epoch;
+    }
+    *out = outbox ? ++st->outbox_seq : ++st->case_seq;
+    return 0;
+}
+
 static int is_open_status(const char *status)
 {
     return status && (!strcmp(status, "reported") || !strcmp(status, "dispatched") ||
                       !strcmp(status, "accepted"));
 }
 
-static int add_history(cg_store *st, const char *case_id, int64_t at, const char *actor,
-                       const char *action, const char *from, const char *to, const char *note,
-                       char *err, size_t errlen)
+/* One history row; the case id and time are shared by a write's rows. */
+typedef struct history_row {
+    const char *actor, *action, *from, *to, *note;
+} history_row;
+
+#define HISTORY_INSERT \
+    "INSERT INTO case_history(case_id, at, actor, action, from_status, to_status, note) VALUES"
+#define HISTORY_VALUES(a, b, c, d, e) "(?1, ?2, ?" #a ", ?" #b ", ?" #c ", ?" #d ", ?" #e ")"
+/* history_sql[k - 1] inserts k rows; row j binds ?(3+5j) .. ?(7+5j). */
+static const char *const history_sql[] = {
+    HISTORY_INSERT HISTORY_VALUES(3, 4, 5, 6, 7),
+    HISTORY_INSERT HISTORY_VALUES(3, 4, 5, 6, 7) "," HISTORY_VALUES(8, 9, 10, 11, 12),
+    HISTORY_INSERT HISTORY_VALUES(3, 4, 5, 6, 7) "," HISTORY_VALUES(8, 9, 10, 11, 12) ","
+        HISTORY_VALUES(13, 14, 15, 16, 17),
+    HISTORY_INSERT HISTORY_VALUES(3, 4, 5, 6, 7) "," HISTORY_VALUES(8, 9, 10, 11, 12) ","
+        HISTORY_VALUES(13, 14, 15, 16, 17) "," HISTORY_VALUES(18, 19, 20, 21, 22),
+};
+#define HISTORY_ROWS_PER_INSERT (sizeof history_sql / sizeof history_sql[0])
+
+/* Insert rows in order (their ids keep that order), up to four per statement.
+ * The strings are bound SQLITE_STATIC: they must live until this returns. */
+static int add_history_rows(cg_store *st, const char *case_id, int64_t at, const history_row *rows,
+                            size_t n, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = cg_store_stmt(st,
-        "INSERT INTO case_history(case_id, at, actor, action, from_status, to_status, note)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (s) {
-        sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, at);
-        sqlite3_bind_text(s, 3, actor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 5, from);
-        bind_text_or_null(s, 6, to);
-        bind_text_or_null(s, 7, note);
+    while (n > 0) {
+        size_t k = n < HISTORY_ROWS_PER_INSERT ? n : HISTORY_ROWS_PER_INSERT;
+        sqlite3_stmt *s = cg_store_stmt(st, history_sql[k - 1]);
+        if (s) {
+            sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, at);
+            for (size_t j = 0; j < k; j++) {
+                int p = 3 + 5 * (int)j;
+                sqlite3_bind_text(s, p, rows[j].actor, -1, SQLITE_STATIC);
+                sqlite3_bind_text(s, p + 1, rows[j].action, -1, SQLITE_STATIC);
+                bind_text_or_null(s, p + 2, rows[j].from);
+                bind_text_or_null(s, p + 3, rows[j].to);
+                bind_text_or_null(s, p + 4, rows[j].note);
+            }
+        }
+        if (step_done(st, s, "history insert", err, errlen) < 0)
+            return -1;
+        rows += k;
+        n -= k;
     }
-    return step_done(st, s, "history insert", err, errlen);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- outbox */
 
-/* The dispatch payload (COMMON.md "Shared formats") from a case row read
- * with CASE_COLUMNS. Returns a malloc'd string or NULL. */
-static char *payload_from_row(sqlite3_stmt *s, const char *dispatch_id)
+/* The dispatch payload (COMMON.md "Shared formats"). `extra` is borrowed
+ * (NULL: {}). Returns a malloc'd string or NULL. */
+static char *payload_json(const char *case_id, const char *dispatch_id, const char *category,
+                          const char *department, const char *grid, int has_location, double lat,
+                          double lon, const char *description, const char *source,
+                          const char *level, const char *reporter, int needs_penalty,
+                          double sla_hours, int64_t reported_ms, json_t *extra)
 {
-    int has_location = sqlite3_column_int(s, C_HAS_LOCATION);
-    const char *grid = col_text(s, C_GRID), *reporter = col_text(s, C_REPORTER);
-    const char *extra_text = col_text(s, C_EXTRA);
-    json_t *extra = extra_text ? json_loads(extra_text, 0, NULL) : NULL;
-    if (!json_is_object(extra)) {
-        json_decref(extra);
-        extra = json_object();
-    }
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:s, s:s, s:s, s:s, s:b,"
                           " s:f, s:I, s:[], s:o}",
-        "id", col_text(s, C_ID),
+        "id", case_id,
         "dispatch_id", dispatch_id,
-        "category", col_text(s, C_CATEGORY),
-        "department", col_text(s, C_DEPARTMENT),
+        "category", category,
+        "department", department,
         "grid", grid ? grid : "",
-        "lat", has_location ? sqlite3_column_double(s, C_LAT) : 0.0,
-        "lon", has_location ? sqlite3_column_double(s, C_LON) : 0.0,
+        "lat", has_location ? lat : 0.0,
+        "lon", has_location ? lon : 0.0,
         "has_location", has_location,
-        "description", col_text(s, C_DESCRIPTION),
-        "source", col_text(s, C_SOURCE),
-        "level", col_text(s, C_LEVEL),
+        "description", description,
+        "source", source,
+        "level", level,
         "reporter", reporter ? reporter : "",
-        "needs_penalty", sqlite3_column_int(s, C_NEEDS_PENALTY),
-        "sla_hours", sqlite3_column_double(s, C_SLA_HOURS),
-        "reported_at", (json_int_t)(sqlite3_column_int64(s, C_CREATED_AT) / 1000),
+        "needs_penalty", needs_penalty,
+        "sla_hours", sla_hours,
+        "reported_at", (json_int_t)(reported_ms / 1000),
         "members",
-        "extra", extra);
+        "extra", json_is_object(extra) ? json_incref(extra) : json_object());
     if (!p)
         return NULL;
     char *text = json_dumps(p, JSON_COMPACT);
@@ -196,28 +271,62 @@ static char *payload_from_row(sqlite3_stmt *s, const char *dispatch_id)
     return text;
 }
 
-/* A new outbox row for the case's current department; fills *out. */
-static int outbox_insert(cg_store *st, const char *case_id, int64_t now_ms, cg_dispatch *out,
-                         char *err, size_t errlen)
+/* The payload from a case row read with CASE_COLUMNS. */
+static char *payload_from_row(sqlite3_stmt *s, const char *dispatch_id)
+{
+    const char *extra_text = col_text(s, C_EXTRA);
+    json_t *extra = extra_text ? json_loads(extra_text, 0, NULL) : NULL;
+    char *text = payload_json(col_text(s, C_ID), dispatch_id, col_text(s, C_CATEGORY),
+                              col_text(s, C_DEPARTMENT), col_text(s, C_GRID),
+                              sqlite3_column_int(s, C_HAS_LOCATION),
+                              sqlite3_column_double(s, C_LAT), sqlite3_column_double(s, C_LON),
+                              col_text(s, C_DESCRIPTION), col_text(s, C_SOURCE),
+                              col_text(s, C_LEVEL), col_text(s, C_REPORTER),
+                              sqlite3_column_int(s, C_NEEDS_PENALTY),
+                              sqlite3_column_double(s, C_SLA_HOURS),
+                              sqlite3_column_int64(s, C_CREATED_AT), extra);
+    json_decref(extra);
+    return text;
+}
+
+/* Write the outbox row of d (seq, id, case_id, department, payload set). */
+static int outbox_write(cg_store *st, const cg_dispatch *d, int64_t now_ms, char *err,
+                        size_t errlen)
 {
     sqlite3_stmt *s = cg_store_stmt(st,
-        "INSERT INTO outbox(id, case_id, department, payload, attempts, created_at)"
-        " SELECT '" PLACEHOLDER_ID "', id, department, '', 0, ?2 FROM cases WHERE id = ?1");
+        "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)");
     if (s) {
-        sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, now_ms);
+        sqlite3_bind_int64(s, 1, d->seq);
+        sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, d->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, d->department, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, d->payload, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, now_ms);
     }
-    if (step_done(st, s, "outbox insert", err, errlen) < 0)
-        return -1;
-    if (sqlite3_changes(st->db) != 1) {
-        set_err(err, errlen, "outbox insert: no case %s", case_id);
-        return -1;
-    }
-    cg_dispatch d = {.seq = sqlite3_last_insert_rowid(st->db)};
-    snprintf(d.id, sizeof d.id, "D%08" PRId64, d.seq);
-    snprintf(d.case_id, sizeof d.case_id, "%s", case_id);
+    return step_done(st, s, "outbox insert", err, errlen);
+}
 
-    s = cg_store_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
+static int new_dispatch(cg_store *st, const char *case_id, cg_dispatch *d, char *err,
+                        size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    if (next_seq(st, 1, &d->seq, err, errlen) < 0)
+        return -1;
+    snprintf(d->id, sizeof d->id, "D%08" PRId64, d->seq);
+    snprintf(d->case_id, sizeof d->case_id, "%s", case_id);
+    return 0;
+}
+
+/* A new outbox row for the case's current department (as written in this
+ * transaction); fills *out. */
+static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t now_ms,
+                                   cg_dispatch *out, char *err, size_t errlen)
+{
+    cg_dispatch d;
+    if (new_dispatch(st, case_id, &d, err, errlen) < 0)
+        return -1;
+    sqlite3_stmt *s = cg_store_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
     if (!s) {
         set_err(err, errlen, "%s: cannot read case %s", st->path, case_id);
         return -1;
@@ -232,14 +341,7 @@ static int outbox_insert(cg_store *st, const char *case_id, int64_t now_ms, cg_d
         set_err(err, errlen, "%s: cannot build the dispatch payload of %s", st->path, case_id);
         return -1;
     }
-
-    s = cg_store_stmt(st, "UPDATE outbox SET id = ?2, payload = ?3 WHERE seq = ?1");
-    if (s) {
-        sqlite3_bind_int64(s, 1, d.seq);
-        sqlite3_bind_text(s, 2, d.id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, d.payload, -1, SQLITE_STATIC);
-    }
-    if (step_done(st, s, "outbox id update", err, errlen) < 0) {
+    if (outbox_write(st, &d, now_ms, err, errlen) < 0) {
         free(d.payload);
         return -1;
     }
@@ -276,55 +378,77 @@ static int validate_new_case(const cg_new_case *nc, char *err, size_t errlen)
     return 0;
 }
 
-static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t now_ms, char case_id[32],
-                           char *err, size_t errlen)
+/* What a new case's columns hold, from the report (the defaults the INSERT
+ * writes, so that the reply and the payload need not read the row back). */
+static const char *nc_grid(const cg_new_case *nc) { return nc->grid && *nc->grid ? nc->grid : NULL; }
+static const char *nc_description(const cg_new_case *nc)
+{
+    return nc->description ? nc->description : "";
+}
+static const char *nc_source(const cg_new_case *nc)
+{
+    return nc->source && *nc->source ? nc->source : "patrol";
+}
+static const char *nc_reporter(const cg_new_case *nc)
+{
+    return nc->reporter && *nc->reporter ? nc->reporter : NULL;
+}
+static const char *nc_status(const cg_new_case *nc)
+{
+    return nc->handled_on_site ? "handled" : "dispatched";
+}
+
+static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, const char *case_id,
+                           int64_t now_ms, char *err, size_t errlen)
 {
     char *extra = nc->extra ? json_dumps(nc->extra, JSON_COMPACT) : strdup("{}");
+    if (!extra) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
     sqlite3_stmt *s = cg_store_stmt(st,
-        "INSERT INTO cases(id, category, department, grid, lat, lon, has_location, description,"
-        " source, reporter, status, level, needs_penalty, handled_on_site, sla_hours,"
-        " created_at, updated_at, extra)"
-        " VALUES ('" PLACEHOLDER_ID "', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'grid', ?11,"
+        "INSERT INTO cases(seq, id, category, department, grid, lat, lon, has_location,"
+        " description, source, reporter, status, level, needs_penalty, handled_on_site,"
+        " sla_hours, created_at, updated_at, extra)"
+        " VALUES (?16, ?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'grid', ?11,"
         " ?12, ?13, ?14, ?14, ?15)");
     if (s) {
         sqlite3_bind_text(s, 1, nc->category, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, nc->department, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 3, nc->grid && *nc->grid ? nc->grid : NULL);
+        bind_text_or_null(s, 3, nc_grid(nc));
         if (nc->has_location) {
             sqlite3_bind_double(s, 4, nc->lat);
             sqlite3_bind_double(s, 5, nc->lon);
         }
         sqlite3_bind_int(s, 6, nc->has_location ? 1 : 0);
-        sqlite3_bind_text(s, 7, nc->description ? nc->description : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 8, nc->source && *nc->source ? nc->source : "patrol", -1,
-                          SQLITE_STATIC);
-        bind_text_or_null(s, 9, nc->reporter && *nc->reporter ? nc->reporter : NULL);
-        sqlite3_bind_text(s, 10, nc->handled_on_site ? "handled" : "dispatched", -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, nc_description(nc), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 8, nc_source(nc), -1, SQLITE_STATIC);
+        bind_text_or_null(s, 9, nc_reporter(nc));
+        sqlite3_bind_text(s, 10, nc_status(nc), -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 11, nc->needs_penalty ? 1 : 0);
         sqlite3_bind_int(s, 12, nc->handled_on_site ? 1 : 0);
         sqlite3_bind_double(s, 13, nc->sla_hours);
         sqlite3_bind_int64(s, 14, now_ms);
-        bind_text_or_null(s, 15, extra);
+        sqlite3_bind_text(s, 15, extra, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 16, seq);
+        sqlite3_bind_text(s, 17, case_id, -1, SQLITE_STATIC);
     }
-    int rc = extra ? step_done(st, s, "case insert", err, errlen) : -1;
-    if (!extra) {
-        set_err(err, errlen, "out of memory");
-        if (s)
-            sqlite3_reset(s);
-    }
+    int rc = step_done(st, s, "case insert", err, errlen);
     free(extra);
-    if (rc < 0)
-        return -1;
+    return rc;
+}
 
-    int64_t seq = sqlite3_last_insert_rowid(st->db);
-    snprintf(case_id, 32, "C%08" PRId64, seq);
-    s = cg_store_stmt(st, "UPDATE cases SET id = ?2 WHERE seq = ?1");
-    if (s) {
-        sqlite3_bind_int64(s, 1, seq);
-        sqlite3_bind_text(s, 2, case_id, -1, SQLITE_STATIC);
-    }
-    return step_done(st, s, "case id update", err, errlen);
+/* The history rows of a new case (COMMON.md): "report", then "handle" or
+ * "dispatch". Returns how many. */
+static size_t new_case_history(const cg_new_case *nc, history_row rows[2])
+{
+    const char *reporter = nc_reporter(nc) ? nc_reporter(nc) : "system";
+    rows[0] = (history_row){reporter, "report", NULL, "reported", NULL};
+    if (nc->handled_on_site)
+        rows[1] = (history_row){reporter, "handle", "reported", "handled", NULL};
+    else
+        rows[1] = (history_row){"system", "dispatch", "reported", "dispatched", nc->department};
+    return 2;
 }
 
 int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char case_id[32],
@@ -334,26 +458,37 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
     case_id[0] = 0;
     if (validate_new_case(nc, err, errlen) < 0)
         return -1;
-    if (savepoint_begin(st, err, errlen) < 0)
+    int64_t seq;
+    if (write_begin(st, err, errlen) < 0 || next_seq(st, 0, &seq, err, errlen) < 0) {
+        write_abort(st);
         return -1;
-    const char *reporter = nc->reporter && *nc->reporter ? nc->reporter : "system";
+    }
+    snprintf(case_id, 32, "C%08" PRId64, seq);
+    history_row rows[2];
+    size_t nrows = new_case_history(nc, rows);
     cg_dispatch d = {0};
-    int ok = insert_case_row(st, nc, now_ms, case_id, err, errlen) == 0 &&
-             add_history(st, case_id, now_ms, reporter, "report", NULL, "reported", NULL, err,
-                         errlen) == 0;
-    if (ok && nc->handled_on_site) {
-        ok = add_history(st, case_id, now_ms, reporter, "handle", "reported", "handled", NULL,
-                         err, errlen) == 0;
-    } else if (ok) {
-        ok = add_history(st, case_id, now_ms, "system", "dispatch", "reported", "dispatched",
-                         nc->department, err, errlen) == 0 &&
-             outbox_insert(st, case_id, now_ms, &d, err, errlen) == 0;
+    int ok = insert_case_row(st, nc, seq, case_id, now_ms, err, errlen) == 0 &&
+             add_history_rows(st, case_id, now_ms, rows, nrows, err, errlen) == 0;
+    if (ok && !nc->handled_on_site) {
+        ok = new_dispatch(st, case_id, &d, err, errlen) == 0;
+        if (ok) {
+            snprintf(d.department, sizeof d.department, "%s", nc->department);
+            d.payload = payload_json(case_id, d.id, nc->category, nc->department, nc_grid(nc),
+                                     nc->has_location, nc->lat, nc->lon, nc_description(nc),
+                                     nc_source(nc), "grid", nc_reporter(nc), nc->needs_penalty,
+                                     nc->sla_hours, now_ms, nc->extra);
+            if (!d.payload) {
+                set_err(err, errlen, "cannot build the dispatch payload of %s", case_id);
+                ok = 0;
+            }
+        }
+        ok = ok && outbox_write(st, &d, now_ms, err, errlen) == 0;
     }
     if (ok)
-        ok = savepoint_end(st, err, errlen) == 0;
+        ok = write_end(st, err, errlen) == 0;
     if (!ok) {
         cg_dispatch_clear(&d);
-        savepoint_abort(st);
+        write_abort(st);
         case_id[0] = 0;
         return -1;
     }
@@ -365,6 +500,49 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
             cg_dispatch_clear(&d);
     }
     return 0;
+}
+
+json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t now_ms)
+{
+    char at[40];
+    cg_time_iso(now_ms, at, sizeof at);
+    history_row rows[2];
+    size_t nrows = new_case_history(nc, rows);
+    json_t *history = json_array();
+    for (size_t i = 0; history && i < nrows; i++)
+        json_array_append_new(history, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
+            "at", at,
+            "actor", rows[i].actor,
+            "action", rows[i].action,
+            "from", rows[i].from ? json_string(rows[i].from) : json_null(),
+            "to", rows[i].to ? json_string(rows[i].to) : json_null(),
+            "note", rows[i].note ? json_string(rows[i].note) : json_null()));
+    const char *grid = nc_grid(nc), *reporter = nc_reporter(nc);
+    /* Same keys, order and values as case_json() of the stored row. */
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:b,"
+                     " s:I, s:f, s:s, s:s, s:o, s:b, s:o, s:o}",
+        "id", case_id,
+        "category", nc->category,
+        "department", nc->department,
+        "grid", grid ? json_string(grid) : json_null(),
+        "lat", nc->has_location ? json_real(nc->lat) : json_null(),
+        "lon", nc->has_location ? json_real(nc->lon) : json_null(),
+        "description", nc_description(nc),
+        "source", nc_source(nc),
+        "reporter", reporter ? json_string(reporter) : json_null(),
+        "status", nc_status(nc),
+        "level", "grid",
+        "assignee", json_null(),
+        "needs_penalty", nc->needs_penalty ? 1 : 0,
+        "handled_on_site", nc->handled_on_site ? 1 : 0,
+        "rework", (json_int_t)0,
+        "sla_hours", nc->sla_hours,
+        "reported_at", at,
+        "updated_at", at,
+        "expected_at", json_null(),
+        "overdue", 0,
+        "extra", json_is_object(nc->extra) ? json_deep_copy(nc->extra) : json_object(),
+        "history", history);
 }
 
 /* ---------------------------------------------------------------- results */
@@ -461,81 +639,111 @@ static int validate_actions(json_t *actions, const char *department,
     return 0;
 }
 
-/* The case fields a result changes, as they are before it. */
+/* A case as a result changes it: read before, folded in memory action by
+ * action, written once at the end. */
 typedef struct case_state {
     char id[32];
-    char status[16];
-    char department[32];
+    char status_before[16];
+    char department_before[32];
+    int64_t outbox_seq;        /* the outbox row this result answers */
+    const char *status;        /* current: status_before or a literal */
+    const char *department;    /* current: department_before or the action's */
+    unsigned changed;          /* CHANGED_* */
+    const char *assignee;      /* with CHANGED_ASSIGNEE; NULL clears it */
+    int64_t expected_at;       /* with CHANGED_EXPECTED */
+    int transferred;
 } case_state;
 
-static int set_case_column(cg_store *st, const char *sql, const char *case_id,
-                           sqlite3_stmt **s_out)
+enum { CHANGED_STATUS = 1, CHANGED_DEPARTMENT = 2, CHANGED_ASSIGNEE = 4, CHANGED_EXPECTED = 8 };
+
+/* "UPDATE cases SET updated_at = ?2[, status = ?3][, department = ?4]
+ * [, assignee = ?5][, expected_at = ?6] WHERE id = ?1": only the columns a
+ * result changed, so SQLite maintains only their indexes. Built once per
+ * combination into static storage (a stable pointer, as cg_store_stmt
+ * needs); only the thread that writes (cg_batch's) calls it. */
+static const char *case_update_sql(unsigned changed)
 {
-    sqlite3_stmt *s = cg_store_stmt(st, sql);
-    if (s)
-        sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
-    *s_out = s;
-    return s ? 0 : -1;
+    static char sql[16][160];
+    static const char *const sets[] = {", status = ?3", ", department = ?4", ", assignee = ?5",
+                                       ", expected_at = ?6"};
+    char *q = sql[changed & 15];
+    if (!*q) {
+        size_t n = (size_t)snprintf(q, sizeof sql[0], "UPDATE cases SET updated_at = ?2");
+        for (unsigned i = 0; i < 4; i++)
+            if (changed & (1u << i))
+                n += (size_t)snprintf(q + n, sizeof sql[0] - n, "%s", sets[i]);
+        snprintf(q + n, sizeof sql[0] - n, " WHERE id = ?1");
+    }
+    return q;
 }
 
-/* Apply one validated action. */
-static int apply_action(cg_store *st, case_state *cs, json_t *a, const char *actor, int64_t now_ms,
-                        cg_dispatch *next, int *has_next, char *err, size_t errlen)
+/* History rows of a result, with room for the texts they point to. */
+typedef struct result_row {
+    history_row row;
+    char text[512];
+} result_row;
+
+/* Fold one validated action into cs; adds its history row (if any) to rows. */
+static void fold_action(case_state *cs, json_t *a, const char *actor, result_row *rows,
+                        size_t *nrows)
 {
     const char *type = string_field(a, "type");
-    sqlite3_stmt *s;
+    result_row *r = &rows[*nrows];
     if (!strcmp(type, "accept")) {
         if (strcmp(cs->status, "dispatched") != 0)
-            return 0; /* accepted earlier in this result */
-        set_case_column(st, "UPDATE cases SET status = 'accepted' WHERE id = ?1", cs->id, &s);
-        if (step_done(st, s, "accept", err, errlen) < 0 ||
-            add_history(st, cs->id, now_ms, actor, "accept", cs->status, "accepted", NULL, err,
-                        errlen) < 0)
-            return -1;
-        snprintf(cs->status, sizeof cs->status, "accepted");
+            return; /* accepted earlier in this result */
+        r->row = (history_row){actor, "accept", cs->status, "accepted", NULL};
+        cs->status = "accepted";
+        cs->changed |= CHANGED_STATUS;
     } else if (!strcmp(type, "assign")) {
-        const char *who = string_field(a, "assignee");
-        if (set_case_column(st, "UPDATE cases SET assignee = ?2 WHERE id = ?1", cs->id, &s) == 0)
-            sqlite3_bind_text(s, 2, who, -1, SQLITE_STATIC);
-        if (step_done(st, s, "assign", err, errlen) < 0 ||
-            add_history(st, cs->id, now_ms, actor, "assign", NULL, NULL, who, err, errlen) < 0)
-            return -1;
+        cs->assignee = string_field(a, "assignee");
+        cs->changed |= CHANGED_ASSIGNEE;
+        r->row = (history_row){actor, "assign", NULL, NULL, cs->assignee};
     } else if (!strcmp(type, "deadline")) {
-        int64_t at_ms = (int64_t)(json_number_value(json_object_get(a, "at")) * 1000.0);
-        char iso[40];
-        cg_time_iso(at_ms, iso, sizeof iso);
-        if (set_case_column(st, "UPDATE cases SET expected_at = ?2 WHERE id = ?1", cs->id, &s) == 0)
-            sqlite3_bind_int64(s, 2, at_ms);
-        if (step_done(st, s, "deadline", err, errlen) < 0 ||
-            add_history(st, cs->id, now_ms, actor, "deadline", NULL, NULL, iso, err, errlen) < 0)
-            return -1;
+        cs->expected_at = (int64_t)(json_number_value(json_object_get(a, "at")) * 1000.0);
+        cs->changed |= CHANGED_EXPECTED;
+        cg_time_iso(cs->expected_at, r->text, sizeof r->text);
+        r->row = (history_row){actor, "deadline", NULL, NULL, r->text};
     } else if (!strcmp(type, "transfer")) {
         const char *to = string_field(a, "department");
         const char *reason = string_field(a, "reason");
-        char note[512];
         if (reason && *reason)
-            snprintf(note, sizeof note, "%s -> %s: %s", cs->department, to, reason);
+            snprintf(r->text, sizeof r->text, "%s -> %s: %s", cs->department, to, reason);
         else
-            snprintf(note, sizeof note, "%s -> %s", cs->department, to);
+            snprintf(r->text, sizeof r->text, "%s -> %s", cs->department, to);
+        r->row = (history_row){actor, "transfer", cs->status, "dispatched", r->text};
         /* The old department's assignee does not follow the case. */
-        if (set_case_column(st,
-                "UPDATE cases SET department = ?2, status = 'dispatched', assignee = NULL"
-                " WHERE id = ?1", cs->id, &s) == 0)
-            sqlite3_bind_text(s, 2, to, -1, SQLITE_STATIC);
-        if (step_done(st, s, "transfer", err, errlen) < 0 ||
-            add_history(st, cs->id, now_ms, actor, "transfer", cs->status, "dispatched", note,
-                        err, errlen) < 0 ||
-            outbox_insert(st, cs->id, now_ms, next, err, errlen) < 0)
-            return -1;
-        *has_next = 1;
-        snprintf(cs->status, sizeof cs->status, "dispatched");
-        snprintf(cs->department, sizeof cs->department, "%s", to);
+        cs->status = "dispatched";
+        cs->department = to;
+        cs->assignee = NULL;
+        cs->changed |= CHANGED_STATUS | CHANGED_DEPARTMENT | CHANGED_ASSIGNEE;
+        cs->transferred = 1;
     } else if (!strcmp(type, "note")) {
-        if (add_history(st, cs->id, now_ms, actor, "note", NULL, NULL, string_field(a, "text"),
-                        err, errlen) < 0)
-            return -1;
+        r->row = (history_row){actor, "note", NULL, NULL, string_field(a, "text")};
+    } else {
+        return;
     }
-    return 0;
+    (*nrows)++;
+}
+
+/* Write the folded case: one UPDATE. */
+static int write_case_state(cg_store *st, const case_state *cs, int64_t now_ms, char *err,
+                            size_t errlen)
+{
+    sqlite3_stmt *s = cg_store_stmt(st, case_update_sql(cs->changed));
+    if (s) {
+        sqlite3_bind_text(s, 1, cs->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, now_ms);
+        if (cs->changed & CHANGED_STATUS)
+            sqlite3_bind_text(s, 3, cs->status, -1, SQLITE_STATIC);
+        if (cs->changed & CHANGED_DEPARTMENT)
+            sqlite3_bind_text(s, 4, cs->department, -1, SQLITE_STATIC);
+        if (cs->changed & CHANGED_ASSIGNEE)
+            bind_text_or_null(s, 5, cs->assignee);
+        if (cs->changed & CHANGED_EXPECTED)
+            sqlite3_bind_int64(s, 6, cs->expected_at);
+    }
+    return step_done(st, s, "case update", err, errlen);
 }
 
 /* Find the outbox row and its case. 1 found, 0 no such outbox row, -1 error. */
@@ -543,7 +751,7 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
                          size_t errlen)
 {
     sqlite3_stmt *s = cg_store_stmt(st,
-        "SELECT c.id, c.status, c.department FROM outbox o JOIN cases c ON c.id = o.case_id"
+        "SELECT c.id, c.status, c.department, o.seq FROM outbox o JOIN cases c ON c.id = o.case_id"
         " WHERE o.id = ?1");
     if (!s) {
         set_err(err, errlen, "%s: cannot read the outbox", st->path);
@@ -552,9 +760,13 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
     sqlite3_bind_text(s, 1, dispatch_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
+        memset(cs, 0, sizeof *cs);
         snprintf(cs->id, sizeof cs->id, "%s", col_text(s, 0));
-        snprintf(cs->status, sizeof cs->status, "%s", col_text(s, 1));
-        snprintf(cs->department, sizeof cs->department, "%s", col_text(s, 2));
+        snprintf(cs->status_before, sizeof cs->status_before, "%s", col_text(s, 1));
+        snprintf(cs->department_before, sizeof cs->department_before, "%s", col_text(s, 2));
+        cs->outbox_seq = sqlite3_column_int64(s, 3);
+        cs->status = cs->status_before;
+        cs->department = cs->department_before;
     } else if (rc != SQLITE_DONE) {
         set_err(err, errlen, "%s: outbox lookup failed: %s", st->path, sqlite3_errmsg(st->db));
     }
@@ -579,42 +791,51 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
 
     char actor[96];
     snprintf(actor, sizeof actor, "plugin:%s", plugin ? plugin : "?");
-    cg_dispatch fresh = {0};
-    int got_next = 0;
-    if (savepoint_begin(st, err, errlen) < 0)
+    size_t n = json_array_size(actions);
+    result_row *rows = malloc((n ? n : 1) * sizeof *rows);
+    history_row *hist = malloc((n ? n : 1) * sizeof *hist);
+    if (!rows || !hist) {
+        free(rows);
+        free(hist);
+        set_err(err, errlen, "out of memory");
         return CG_APPLY_ERROR;
-    int ok = 1;
+    }
+    size_t nrows = 0;
     if (strcmp(cs.status, "dispatched") != 0) {
         /* Cancelled, closed or moved on while the plugin worked on it. */
-        char note[64];
-        snprintf(note, sizeof note, "result ignored: case is %s", cs.status);
-        ok = add_history(st, cs.id, now_ms, actor, "note", NULL, NULL, note, err, errlen) == 0;
+        snprintf(rows[0].text, sizeof rows[0].text, "result ignored: case is %s", cs.status);
+        rows[0].row = (history_row){actor, "note", NULL, NULL, rows[0].text};
+        nrows = 1;
     } else {
-        size_t n = json_array_size(actions);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = apply_action(st, &cs, json_array_get(actions, i), actor, now_ms, &fresh,
-                              &got_next, err, errlen) == 0;
+        for (size_t i = 0; i < n; i++)
+            fold_action(&cs, json_array_get(actions, i), actor, rows, &nrows);
     }
-    sqlite3_stmt *s;
+    for (size_t i = 0; i < nrows; i++)
+        hist[i] = rows[i].row;
+
+    cg_dispatch fresh = {0};
+    int ok = write_begin(st, err, errlen) == 0;
+    if (ok)
+        ok = write_case_state(st, &cs, now_ms, err, errlen) == 0 &&
+             add_history_rows(st, cs.id, now_ms, hist, nrows, err, errlen) == 0 &&
+             (!cs.transferred ||
+              outbox_insert_from_case(st, cs.id, now_ms, &fresh, err, errlen) == 0);
     if (ok) {
-        if (set_case_column(st, "UPDATE cases SET updated_at = ?2 WHERE id = ?1", cs.id, &s) == 0)
-            sqlite3_bind_int64(s, 2, now_ms);
-        ok = step_done(st, s, "updated_at", err, errlen) == 0;
-    }
-    if (ok) {
-        s = cg_store_stmt(st, "DELETE FROM outbox WHERE id = ?1");
+        sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM outbox WHERE seq = ?1");
         if (s)
-            sqlite3_bind_text(s, 1, dispatch_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 1, cs.outbox_seq);
         ok = step_done(st, s, "outbox delete", err, errlen) == 0;
     }
     if (ok)
-        ok = savepoint_end(st, err, errlen) == 0;
+        ok = write_end(st, err, errlen) == 0;
+    free(rows);
+    free(hist);
     if (!ok) {
         cg_dispatch_clear(&fresh);
-        savepoint_abort(st);
+        write_abort(st);
         return CG_APPLY_ERROR;
     }
-    if (got_next) {
+    if (cs.transferred) {
         *next = fresh;
         *has_next = 1;
     }
@@ -622,6 +843,9 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
 }
 
 /* ---------------------------------------------------------------- reading */
+
+/* Reads use the main thread's read connection (cg_store_read_stmt): they see
+ * the last COMMIT, whichever thread writes. */
 
 /* A case as the API shows it, without history. */
 static json_t *case_json(sqlite3_stmt *s, int64_t now_ms)
@@ -663,7 +887,7 @@ static json_t *case_json(sqlite3_stmt *s, int64_t now_ms)
 
 static json_t *history_json(cg_store *st, const char *case_id)
 {
-    sqlite3_stmt *s = cg_store_stmt(st,
+    sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT at, actor, action, from_status, to_status, note FROM case_history"
         " WHERE case_id = ?1 ORDER BY id");
     if (!s)
@@ -683,7 +907,7 @@ static json_t *history_json(cg_store *st, const char *case_id)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         CG_ERROR("store", "%s: reading the history of %s: %s", st->path, case_id,
-                 sqlite3_errmsg(st->db));
+                 sqlite3_errmsg(st->rdb));
         json_decref(list);
         return NULL;
     }
@@ -694,7 +918,7 @@ json_t *cg_cases_get(cg_store *st, const char *case_id)
 {
     if (!case_id)
         return NULL;
-    sqlite3_stmt *s = cg_store_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
+    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
@@ -767,8 +991,8 @@ json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
     snprintf(sql + len, sizeof sql - len, " ORDER BY seq DESC LIMIT ?9");
 
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        CG_ERROR("store", "%s: cannot prepare the case list: %s", st->path, sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+        CG_ERROR("store", "%s: cannot prepare the case list: %s", st->path, sqlite3_errmsg(st->rdb));
         sqlite3_finalize(s);
         return NULL;
     }
@@ -794,7 +1018,7 @@ json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
         json_array_append_new(items, case_json(s, now_ms));
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        CG_ERROR("store", "%s: listing cases: %s", st->path, sqlite3_errmsg(st->db));
+        CG_ERROR("store", "%s: listing cases: %s", st->path, sqlite3_errmsg(st->rdb));
         sqlite3_finalize(s);
         json_decref(items);
         return NULL;
@@ -814,7 +1038,7 @@ json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
 
 int cg_outbox_load(cg_store *st, void (*cb)(void *arg, cg_dispatch *d), void *arg)
 {
-    sqlite3_stmt *s = cg_store_stmt(st,
+    sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT seq, id, case_id, department, payload, attempts FROM outbox ORDER BY seq");
     if (!s)
         return -1;
@@ -857,7 +1081,7 @@ int cg_outbox_load(cg_store *st, void (*cb)(void *arg, cg_dispatch *d), void *ar
 
 static long long count_rows(cg_store *st, const char *sql)
 {
-    sqlite3_stmt *s = cg_store_stmt(st, sql);
+    sqlite3_stmt *s = cg_store_read_stmt(st, sql);
     if (!s)
         return -1;
     long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;

@@ -2,8 +2,12 @@
  * cases.h — cases, their history and their dispatch outbox in SQLite.
  *
  * Write functions run inside a cg_batch transaction (they do not BEGIN or
- * COMMIT themselves); read functions run on the main thread between batches.
- * Every state change writes a history row in the same transaction.
+ * COMMIT themselves), on the thread that runs the batch's apply functions;
+ * inside a batch item they rely on the item's SAVEPOINT, so an apply must
+ * return -1 when one of them fails. Called outside any transaction (tests,
+ * tools) each is a transaction of its own. Read functions run between
+ * batches on the thread that owns the store. Every state change writes a
+ * history row in the same transaction.
  *
  * The outbox: a case sent to a department has one outbox row until that
  * department's plugin result is committed; the row and the case change are in
@@ -49,6 +53,11 @@ void cg_dispatch_clear(cg_dispatch *d); /* frees payload */
  * was written. 0 ok, -1 error (err). */
 int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char case_id[32],
                     cg_dispatch *out, int *dispatched, char *err, size_t errlen);
+
+/* The case as the API shows it (like cg_cases_get) right after
+ * cg_cases_insert(nc, now_ms) stored it as case_id: built from the report,
+ * without reading the database. Any thread; new reference (NULL: no memory). */
+json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t now_ms);
 
 /* Outcome of applying a plugin's result. */
 enum { CG_APPLY_DONE = 0, CG_APPLY_DUPLICATE = 1, CG_APPLY_ERROR = -1 };

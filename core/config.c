@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "curvekeys.h"
 #include "log.h"
 
 static const char *const mode_names[] = {"thread", "process", "remote"};
@@ -219,7 +220,7 @@ static int valid_name(const char *s)
 static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
 {
     static const char *const keys[] = {"name", "path", "enabled", "required", "mode",
-                                       "settings", NULL};
+                                       "settings", "department", NULL};
     memset(p, 0, sizeof *p);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP)
         return fail_at(cx, g, "a plugin must be a group { name = ...; path = ...; }");
@@ -231,7 +232,8 @@ static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *
     char *mode = NULL, *path = NULL;
     if (get_string(cx, g, "name", &p->name) < 0 || get_string(cx, g, "path", &path) < 0 ||
         get_bool(cx, g, "enabled", &p->enabled) < 0 ||
-        get_bool(cx, g, "required", &p->required) < 0 || get_string(cx, g, "mode", &mode) < 0)
+        get_bool(cx, g, "required", &p->required) < 0 || get_string(cx, g, "mode", &mode) < 0 ||
+        get_string(cx, g, "department", &p->department) < 0)
         goto bad;
     if (!p->name) {
         fail_at(cx, g, "plugin without a 'name'");
@@ -242,11 +244,12 @@ static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *
                 p->name);
         goto bad;
     }
-    if (!path || !*path) {
+    int remote = mode && strcmp(mode, "remote") == 0;
+    if ((!path || !*path) && !remote) {
         fail_at(cx, g, "plugin '%s' has no 'path' to its .so", p->name);
         goto bad;
     }
-    p->path = resolve(cx->dir, path);
+    p->path = path && *path ? resolve(cx->dir, path) : strdup("");
     p->mode = CG_MODE_THREAD;
     if (mode) {
         int found = -1;
@@ -258,13 +261,17 @@ static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *
                     "plugin '%s': mode '%s' is not one of thread, process, remote", p->name, mode);
             goto bad;
         }
-        if (found != CG_MODE_THREAD) {
-            fail_at(cx, config_setting_get_member(g, "mode"),
-                    "plugin '%s': mode '%s' is not available in this build (only 'thread')",
-                    p->name, mode);
-            goto bad;
-        }
         p->mode = (cg_plugin_mode)found;
+    }
+    if (p->mode == CG_MODE_REMOTE && (!p->department || !valid_name(p->department))) {
+        fail_at(cx, g, "plugin '%s': mode 'remote' needs the 'department' it serves (a-z, 0-9, "
+                "'_' or '-'): its .so runs on the department's host", p->name);
+        goto bad;
+    }
+    if (p->mode != CG_MODE_REMOTE && p->department) {
+        fail_at(cx, config_setting_get_member(g, "department"), "plugin '%s': 'department' is "
+                "only for mode 'remote' (a local plugin's .so names its department)", p->name);
+        goto bad;
     }
     config_setting_t *settings = config_setting_get_member(g, "settings");
     if (settings && config_setting_type(settings) != CONFIG_TYPE_GROUP) {
@@ -287,14 +294,14 @@ static int add_plugin(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
 {
     cg_plugin_conf p;
     if (parse_plugin(cx, g, &p) < 0) {
-        free(p.name); free(p.path); free(p.file); free(p.settings_json);
+        free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
         return -1;
     }
     for (size_t i = 0; i < cfg->n_plugins; i++)
         if (strcmp(cfg->plugins[i].name, p.name) == 0) {
             fail_at(cx, g, "plugin '%s' is defined twice (first at %s:%d)", p.name,
                     cfg->plugins[i].file, cfg->plugins[i].line);
-            free(p.name); free(p.path); free(p.file); free(p.settings_json);
+            free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
             return -1;
         }
     cfg->plugins = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof *cfg->plugins);
@@ -397,10 +404,54 @@ static int read_routes(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list
 
 /* ---------------------------------------------------------------- main file */
 
+/* bus.clients = ( { department = "..."; key = "FILE"; }, ... ) */
+static int read_clients(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
+{
+    static const char *const keys[] = {"department", "key", NULL};
+    int t = config_setting_type(list);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail_at(cx, list, "'clients' must be a list ( { department = ...; key = ...; } )");
+    int n = config_setting_length(list);
+    cfg->clients = calloc((size_t)n + 1, sizeof *cfg->clients);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+            return fail_at(cx, g, "a bus client must be a group { department = ...; key = ...; }");
+        cg_client_key_conf *c = &cfg->clients[cfg->n_clients++];
+        c->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
+        c->line = (int)config_setting_source_line(g);
+        char *key = NULL;
+        if (check_keys(cx, g, keys, "a bus client") < 0 ||
+            get_string(cx, g, "department", &c->department) < 0 || get_string(cx, g, "key", &key) < 0)
+            return free(key), -1;
+        if (!c->department || !valid_name(c->department) || !key || !*key) {
+            free(key);
+            return fail_at(cx, g, "a bus client needs a 'department' code and the 'key' file "
+                           "with its public key");
+        }
+        c->key_file = resolve(cx->dir, key);
+        free(key);
+        cg_curve_keys k;
+        char why[512];
+        if (cg_curve_keys_read(c->key_file, 0, &k, why, sizeof why) < 0)
+            return fail_at(cx, config_setting_get_member(g, "key"), "%s", why);
+        memcpy(c->public_key, k.public_key, sizeof c->public_key);
+        for (size_t j = 0; j + 1 < cfg->n_clients; j++)
+            if (strcmp(cfg->clients[j].public_key, c->public_key) == 0)
+                return fail_at(cx, g, "the key in %s is already listed for department '%s' "
+                               "(%s:%d): a key maps to exactly one department", c->key_file,
+                               cfg->clients[j].department, cfg->clients[j].file,
+                               cfg->clients[j].line);
+    }
+    return 0;
+}
+
 static int read_bus(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
 {
     static const char *const keys[] = {"endpoint", "heartbeat_ms", "lease_ms", "retry_base_ms",
-                                       "retry_max_ms", "plugin_credit", NULL};
+                                       "retry_max_ms", "plugin_credit", "ipc_endpoint",
+                                       "remote_bind", "server_key", "clients", "max_attempts",
+                                       NULL};
     if (config_setting_type(g) != CONFIG_TYPE_GROUP)
         return fail_at(cx, g, "'bus' must be a group { ... }");
     if (check_keys(cx, g, keys, "bus") < 0 || get_string(cx, g, "endpoint", &cfg->bus_endpoint) < 0 ||
@@ -408,28 +459,96 @@ static int read_bus(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
         get_int(cx, g, "lease_ms", &cfg->lease_ms, 50, 3600000) < 0 ||
         get_int(cx, g, "retry_base_ms", &cfg->retry_base_ms, 1, 600000) < 0 ||
         get_int(cx, g, "retry_max_ms", &cfg->retry_max_ms, 1, 3600000) < 0 ||
-        get_int(cx, g, "plugin_credit", &cfg->plugin_credit, 1, 100000) < 0)
+        get_int(cx, g, "plugin_credit", &cfg->plugin_credit, 1, 100000) < 0 ||
+        get_int(cx, g, "max_attempts", &cfg->max_attempts, 1, 1000) < 0 ||
+        get_string(cx, g, "ipc_endpoint", &cfg->bus_ipc_endpoint) < 0 ||
+        get_string(cx, g, "remote_bind", &cfg->remote_bind) < 0)
         return -1;
     if (strncmp(cfg->bus_endpoint, "inproc://", 9) != 0)
         return fail_at(cx, config_setting_get_member(g, "endpoint"),
                        "bus endpoint must be inproc://NAME for thread-mode plugins");
+    if (cfg->bus_ipc_endpoint && (strncmp(cfg->bus_ipc_endpoint, "ipc://", 6) != 0 ||
+                                  strlen(cfg->bus_ipc_endpoint) > 6 + 100))
+        return fail_at(cx, config_setting_get_member(g, "ipc_endpoint"),
+                       "ipc_endpoint must be ipc://PATH (a path of at most 100 bytes) for "
+                       "process-mode plugins");
+    if (cfg->remote_bind && strncmp(cfg->remote_bind, "tcp://", 6) != 0)
+        return fail_at(cx, config_setting_get_member(g, "remote_bind"),
+                       "remote_bind must be tcp://ADDRESS:PORT (remote plugins use tcp + CURVE)");
+    char *server_key = NULL;
+    if (get_string(cx, g, "server_key", &server_key) < 0)
+        return -1;
+    if (server_key) {
+        free(cfg->server_key_file);
+        cfg->server_key_file = resolve(cx->dir, server_key);
+        free(server_key);
+        cg_curve_keys k;
+        char why[512];
+        int rc = cg_curve_keys_read(cfg->server_key_file, 1, &k, why, sizeof why);
+        explicit_bzero(&k, sizeof k);
+        if (rc < 0)
+            return fail_at(cx, config_setting_get_member(g, "server_key"), "%s", why);
+    }
+    if (cfg->remote_bind && !cfg->server_key_file)
+        return fail_at(cx, config_setting_get_member(g, "remote_bind"),
+                       "remote_bind needs server_key = \"FILE\" (the core's keypair from "
+                       "`citygridctl keygen`): remote links are always encrypted");
+    config_setting_t *clients = config_setting_get_member(g, "clients");
+    if (clients && read_clients(cx, cfg, clients) < 0)
+        return -1;
+    return 0;
+}
+
+/* Cross-checks once every file is read: what a remote plugin needs. */
+static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        const cg_plugin_conf *p = &cfg->plugins[i];
+        if (p->mode != CG_MODE_REMOTE)
+            continue;
+        int keyed = 0;
+        for (size_t j = 0; j < cfg->n_clients; j++)
+            if (strcmp(cfg->clients[j].department, p->department) == 0)
+                keyed = 1;
+        const char *missing = !cfg->remote_bind ? "bus.remote_bind (tcp://ADDRESS:PORT)"
+                              : !keyed ? "a bus.clients entry with its department's public key"
+                                       : NULL;
+        if (missing) {
+            snprintf(cx->err, cx->errlen, "%s:%d: plugin '%s': mode 'remote' needs %s",
+                     p->file, p->line, p->name, missing);
+            return -1;
+        }
+    }
     return 0;
 }
 
 static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
 {
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
-                                       "routes", "plugins", "plugin_conf_dir", NULL};
+                                       "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
+                                       NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
 
-    char *listen = NULL, *state_dir = NULL, *level = NULL, *plugin_dir = NULL;
+    char *listen = NULL, *state_dir = NULL, *level = NULL, *plugin_dir = NULL, *dataset = NULL;
     int rc = -1;
+    char *plugind = NULL;
+    if (get_string(cx, root, "plugind", &plugind) < 0)
+        goto out;
+    if (plugind) {
+        free(cfg->plugind_path);
+        cfg->plugind_path = resolve(cx->dir, plugind);
+    }
     if (get_string(cx, root, "listen", &listen) < 0 || get_string(cx, root, "state_dir", &state_dir) < 0 ||
         get_string(cx, root, "log_level", &level) < 0 ||
-        get_string(cx, root, "plugin_conf_dir", &plugin_dir) < 0)
+        get_string(cx, root, "plugin_conf_dir", &plugin_dir) < 0 ||
+        get_string(cx, root, "dataset_dir", &dataset) < 0)
         goto out;
+    if (dataset) {
+        free(cfg->dataset_dir);
+        cfg->dataset_dir = *dataset ? resolve(cx->dir, dataset) : NULL;
+    }
     if (listen) {
         free(cfg->listen_host);
         cfg->listen_host = NULL;
@@ -477,12 +596,16 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
         if (r < 0)
             goto out;
     }
+    if (check_remote_plugins(cx, cfg) < 0)
+        goto out;
     rc = 0;
 out:
+    free(plugind);
     free(listen);
     free(state_dir);
     free(level);
     free(plugin_dir);
+    free(dataset);
     return rc;
 }
 
@@ -499,6 +622,15 @@ static void set_defaults(cg_config *cfg)
     cfg->retry_max_ms = 30000;
     cfg->plugin_credit = 64;
     cfg->max_body_bytes = 65536;
+    cfg->max_attempts = 5;
+}
+
+int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode)
+{
+    for (size_t i = 0; cfg && i < cfg->n_plugins; i++)
+        if (cfg->plugins[i].enabled && cfg->plugins[i].mode == mode)
+            return 1;
+    return 0;
 }
 
 int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen)
@@ -536,8 +668,17 @@ void cg_config_free(cg_config *cfg)
         return;
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         cg_plugin_conf *p = &cfg->plugins[i];
-        free(p->name); free(p->path); free(p->settings_json); free(p->file);
+        free(p->name); free(p->path); free(p->settings_json); free(p->file); free(p->department);
     }
+    for (size_t i = 0; i < cfg->n_clients; i++) {
+        cg_client_key_conf *c = &cfg->clients[i];
+        free(c->department); free(c->key_file); free(c->file);
+    }
+    free(cfg->clients);
+    free(cfg->plugind_path);
+    free(cfg->bus_ipc_endpoint);
+    free(cfg->remote_bind);
+    free(cfg->server_key_file);
     for (size_t i = 0; i < cfg->n_routes; i++) {
         cg_route_conf *r = &cfg->routes[i];
         free(r->category); free(r->department); free(r->name); free(r->name_zh); free(r->file);
@@ -548,5 +689,6 @@ void cg_config_free(cg_config *cfg)
     free(cfg->listen_host);
     free(cfg->state_dir);
     free(cfg->bus_endpoint);
+    free(cfg->dataset_dir);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -8,6 +8,17 @@
  *   routes = ( { category = "landscaping"; department = "municipal"; sla_hours = 24.0; } );
  *   plugins = ( { name = "..."; path = "..."; enabled = true; mode = "thread"; settings = {...}; } );
  *   plugin_conf_dir = "plugins.d";   // each *.cfg in it holds one `plugin = { ... };`
+ *   dataset_dir = "../contrib/lishui"; // places.csv, grids.geojson, roster.csv ("" = none)
+ *   plugind = "/usr/bin/citygrid-plugind";  // optional: default next to citygridd
+ * Process and remote mode (plugin `mode`):
+ *   process: citygridd starts citygrid-plugind for the plugin; it connects to
+ *     bus.ipc_endpoint (default ipc://STATE_DIR/bus.ipc).
+ *   remote: citygrid-plugind runs on the department's host and connects to
+ *     bus.remote_bind over tcp with CURVE; the plugin group names its
+ *     `department` (no path needed), and bus needs server_key (the core's
+ *     keypair file, mode 0600) and a `clients` allow-list entry
+ *     { department = "market"; key = "keys/market.pub"; } for it. Each key
+ *     maps to exactly one department.
  * Relative paths (state_dir, plugin paths, plugin_conf_dir) are resolved
  * against the directory of the file that names them.
  *
@@ -30,7 +41,17 @@ typedef struct cg_plugin_conf {
     char *settings_json; /* the `settings` group as a JSON object ("{}" if none) */
     char *file;          /* where it was defined, for messages */
     int line;
+    char *department;    /* remote mode: the department it serves (else NULL) */
 } cg_plugin_conf;
+
+/* bus.clients: a remote department's public key (allow-list of the ZAP handler). */
+typedef struct cg_client_key_conf {
+    char *department;
+    char *key_file;      /* absolute */
+    char public_key[41]; /* Z85, read from key_file at load */
+    char *file;
+    int line;
+} cg_client_key_conf;
 
 typedef struct cg_route_conf {
     char *category;
@@ -54,11 +75,24 @@ typedef struct cg_config {
     int retry_max_ms;        /* 30000 */
     int plugin_credit;       /* dispatches a plugin may hold at once: 64 */
     size_t max_body_bytes;   /* HTTP request bodies: 65536 */
+    char *dataset_dir;       /* grids + roster imported on first start (absolute),
+                                NULL: none. Default: the installed Lishui dataset */
     cg_plugin_conf *plugins;
     size_t n_plugins;
     cg_route_conf *routes;
     size_t n_routes;
+    /* Process and remote mode. */
+    char *plugind_path;      /* `plugind`; NULL: citygrid-plugind next to citygridd */
+    char *bus_ipc_endpoint;  /* bus.ipc_endpoint; NULL: ipc://STATE_DIR/bus.ipc */
+    char *remote_bind;       /* bus.remote_bind, tcp://ADDR:PORT; NULL: no remote link */
+    char *server_key_file;   /* bus.server_key: the core's keypair file (absolute) */
+    cg_client_key_conf *clients; /* bus.clients */
+    size_t n_clients;
+    int max_attempts;        /* bus.max_attempts: failed deliveries before dead letter: 5 */
 } cg_config;
+
+/* Does any enabled plugin use this mode? */
+int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode);
 
 /* Load and validate. On error returns -1 and writes "file:line: reason" to err. */
 int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen);

@@ -23,10 +23,12 @@ typedef struct pending_case {
     cg_new_case nc;            /* strings below are owned copies */
     char *strings[6];
     cg_flow_case_done done;
+    cg_flow_case_stored stored; /* instead of done */
     void *arg;
     char case_id[32];
     cg_dispatch dispatch;
     int dispatched;
+    json_t *case_json;          /* for `stored`, built with the write */
 } pending_case;
 
 static const char *keep(pending_case *pc, int slot, const char *s)
@@ -38,8 +40,15 @@ static const char *keep(pending_case *pc, int slot, const char *s)
 static int insert_case(cg_store *st, void *arg, char *err, size_t errlen)
 {
     pending_case *pc = arg;
-    return cg_cases_insert(st, &pc->nc, cg_now_ms(), pc->case_id, &pc->dispatch, &pc->dispatched,
-                           err, errlen);
+    int64_t now_ms = cg_now_ms();
+    if (cg_cases_insert(st, &pc->nc, now_ms, pc->case_id, &pc->dispatch, &pc->dispatched, err,
+                        errlen) < 0)
+        return -1;
+    /* Here rather than after the commit: the JSON is ready the moment the
+     * reply can go. If the commit fails, case_committed drops it. */
+    if (pc->stored)
+        pc->case_json = cg_cases_new_json(&pc->nc, pc->case_id, now_ms);
+    return 0;
 }
 
 static void case_committed(void *arg, int status, const char *err)
@@ -49,7 +58,14 @@ static void case_committed(void *arg, int status, const char *err)
         cg_bus_enqueue(pc->app->bus, &pc->dispatch);
     if (status != 0)
         CG_ERROR("flow", "case not stored: %s", err ? err : "unknown error");
-    pc->done(pc->arg, status, status == 0 ? pc->case_id : NULL, err);
+    if (pc->stored) {
+        json_t *c = status == 0 ? pc->case_json : NULL;
+        if (status != 0)
+            json_decref(pc->case_json);
+        pc->stored(pc->arg, status, status == 0 ? pc->case_id : NULL, c, err);
+    } else {
+        pc->done(pc->arg, status, status == 0 ? pc->case_id : NULL, err);
+    }
     cg_dispatch_clear(&pc->dispatch);
     for (int i = 0; i < 6; i++)
         free(pc->strings[i]);
@@ -57,11 +73,21 @@ static void case_committed(void *arg, int status, const char *err)
     free(pc);
 }
 
-void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done, void *arg)
+static void submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done,
+                        cg_flow_case_stored stored, void *arg)
 {
     pending_case *pc = calloc(1, sizeof *pc);
+    if (!pc) {
+        CG_ERROR("flow", "case not stored: out of memory");
+        if (stored)
+            stored(arg, -1, NULL, NULL, "out of memory");
+        else
+            done(arg, -1, NULL, "out of memory");
+        return;
+    }
     pc->app = app;
     pc->done = done;
+    pc->stored = stored;
     pc->arg = arg;
     pc->nc = *nc;
     pc->nc.category = keep(pc, 0, nc->category);
@@ -74,6 +100,17 @@ void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done d
     cg_batch_submit(app->batch, insert_case, case_committed, pc);
 }
 
+void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done, void *arg)
+{
+    submit_case(app, nc, done, NULL, arg);
+}
+
+void cg_flow_submit_case_json(cg_app *app, const cg_new_case *nc, cg_flow_case_stored done,
+                              void *arg)
+{
+    submit_case(app, nc, NULL, done, arg);
+}
+
 /* ---------------------------------------------------------------- results */
 
 typedef struct pending_result {
@@ -84,19 +121,44 @@ typedef struct pending_result {
     cg_dispatch next;
     int has_next;
     int outcome;
+    /* Transfer targets the catalog knows, looked up on the main thread: the
+     * apply may run on the batch's writer thread, which must not read the
+     * catalog. NULL-terminated, borrowed from actions. */
+    const char **known_departments;
 } pending_result;
 
-static int department_exists(void *arg, const char *code)
+static int department_known(void *arg, const char *code)
 {
-    return cg_catalog_department(arg, code) != NULL;
+    pending_result *pr = arg;
+    for (const char **d = pr->known_departments; d && *d; d++)
+        if (!strcmp(*d, code))
+            return 1;
+    return 0;
+}
+
+/* Main thread: which transfer targets in actions exist (see known_departments). */
+static const char **known_transfer_targets(const cg_catalog *cat, json_t *actions)
+{
+    size_t n = json_array_size(actions), k = 0;
+    const char **known = calloc(n + 1, sizeof *known);
+    if (!known)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = json_array_get(actions, i);
+        const char *type = json_string_value(json_object_get(a, "type"));
+        const char *dep = json_string_value(json_object_get(a, "department"));
+        if (type && dep && !strcmp(type, "transfer") && cg_catalog_department(cat, dep))
+            known[k++] = dep;
+    }
+    return known;
 }
 
 static int apply_result(cg_store *st, void *arg, char *err, size_t errlen)
 {
     pending_result *pr = arg;
     pr->outcome = cg_cases_apply_result(st, pr->dispatch_id, pr->plugin, pr->actions, cg_now_ms(),
-                                        department_exists, pr->app->catalog, &pr->next,
-                                        &pr->has_next, err, errlen);
+                                        department_known, pr, &pr->next, &pr->has_next, err,
+                                        errlen);
     return pr->outcome == CG_APPLY_ERROR ? -1 : 0;
 }
 
@@ -117,6 +179,7 @@ static void result_committed(void *arg, int status, const char *err)
         cg_bus_retry(pr->app->bus, pr->dispatch_id, err ? err : "result refused");
     }
     cg_dispatch_clear(&pr->next);
+    free(pr->known_departments);
     json_decref(pr->actions);
     free(pr);
 }
@@ -134,7 +197,16 @@ static void on_result(void *arg, const char *plugin, const char *dispatch_id, co
         return;
     }
     pending_result *pr = calloc(1, sizeof *pr);
+    const char **known = pr ? known_transfer_targets(app->catalog, actions) : NULL;
+    if (!pr || !known) {
+        CG_ERROR("flow", "%s: result from plugin %s: out of memory", dispatch_id, plugin);
+        free(pr);
+        json_decref(doc);
+        cg_bus_retry(app->bus, dispatch_id, "out of memory");
+        return;
+    }
     pr->app = app;
+    pr->known_departments = known;
     snprintf(pr->plugin, sizeof pr->plugin, "%s", plugin);
     snprintf(pr->dispatch_id, sizeof pr->dispatch_id, "%s", dispatch_id);
     pr->actions = json_incref(actions);

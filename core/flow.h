@@ -19,6 +19,15 @@ typedef void (*cg_flow_case_done)(void *arg, int status, const char *case_id, co
 /* Copies nc; the store write happens in this loop turn's batch. */
 void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done, void *arg);
 
+/* The same, and the callback also gets the stored case as the API shows it
+ * (cg_cases_new_json: built while storing, so the reply needs no read).
+ * case_json is a new reference for the callback (NULL when refused or out of
+ * memory). */
+typedef void (*cg_flow_case_stored)(void *arg, int status, const char *case_id,
+                                    json_t *case_json, const char *err);
+void cg_flow_submit_case_json(cg_app *app, const cg_new_case *nc, cg_flow_case_stored done,
+                              void *arg);
+
 /* The bus handlers that apply plugin results (arg: the cg_app). */
 extern const cg_bus_handlers cg_flow_bus_handlers;
 

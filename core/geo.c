@@ -383,8 +383,9 @@ static int parse_ring(const json_t *jring, cg_geo_ring *out, const char *at, cha
         double lon = json_number_value(json_array_get(pos, 0));
         double lat = json_number_value(json_array_get(pos, 1));
         if (cg_geo_snap(lon, lat, &out->pts[i]) != 0)
-            return fail(err, errlen, "%s, position %zu: [%g, %g] is not a valid longitude, latitude",
-                        at, i + 1, lon, lat);
+            return fail(err, errlen,
+                        "%s, position %zu: [%g, %g] is not a valid longitude, latitude", at,
+                        i + 1, lon, lat);
     }
     if (!pt_eq(out->pts[0], out->pts[n - 1]))
         return fail(err, errlen, "%s: is not closed (the last position must equal the first)", at);
@@ -403,8 +404,8 @@ static int check_holes(const cg_geo_polygon *p, int multi, size_t part, char *er
         for (size_t i = 0; i + 1 < h->n; i++) {
             size_t rk, re;
             if (classify2(&ext, dbl(h->pts[i]), &rk, &re) == OUTSIDE)
-                return fail(err, errlen, "%s (a hole), position %zu: lies outside the exterior ring",
-                            at, i + 1);
+                return fail(err, errlen,
+                            "%s (a hole), position %zu: lies outside the exterior ring", at, i + 1);
         }
         for (size_t m = 0; m < k; m++) {
             cg_geo_polygon hk = {.rings = &p->rings[k], .n_rings = 1, .bbox = ring_bbox(h)};

@@ -61,8 +61,9 @@ int cg_gridcode_validate(const char *code, const char *const *counties, char *re
         return fail(reason, reasonlen, "grid code is missing");
     size_t len = strlen(code);
     if (len != CG_GRIDCODE_LEN)
-        return fail(reason, reasonlen, "grid code '%.40s' is %zu bytes long, expected %d ASCII digits",
-                    code, len, CG_GRIDCODE_LEN);
+        return fail(reason, reasonlen,
+                    "grid code '%.40s' is %zu bytes long, expected %d ASCII digits", code, len,
+                    CG_GRIDCODE_LEN);
     if (!all_digits(code, len))
         return fail(reason, reasonlen, "grid code '%s' must be digits only", code);
 
@@ -73,8 +74,9 @@ int cg_gridcode_validate(const char *code, const char *const *counties, char *re
         for (size_t i = 0; counties[i] && !known; i++)
             known = strcmp(counties[i], p.county) == 0;
         if (!known)
-            return fail(reason, reasonlen, "grid code '%s': county %s is not one of the allowed counties",
-                        code, p.county);
+            return fail(reason, reasonlen,
+                        "grid code '%s': county %s is not one of the allowed counties", code,
+                        p.county);
     } else if (strcmp(p.county, "000000") == 0) {
         return fail(reason, reasonlen, "grid code '%s': county 000000 is not a county", code);
     }

@@ -24,12 +24,17 @@
 #include "bus.h"
 #include "catalog.h"
 #include "config.h"
+#include "dataset.h"
+#include "curvekeys.h"
+#include "deadletter.h"
 #include "flow.h"
 #include "http.h"
 #include "log.h"
 #include "plugins.h"
 #include "store.h"
+#include "supervisor.h"
 #include "timeutil.h"
+#include "zap.h"
 
 #ifndef CITYGRID_VERSION
 #define CITYGRID_VERSION "0.0.0"
@@ -138,6 +143,8 @@ static int make_state_dir(const char *dir)
 typedef struct daemon_state {
     cg_app app;
     cli_options cli;
+    char *plugind_path;      /* with process-mode plugins */
+    char *ipc_endpoint;      /* with process-mode plugins */
     struct event *sigterm, *sigint, *sighup, *drain_timer;
     int64_t drain_deadline;
     int stopping;
@@ -216,6 +223,87 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 
 /* ---------------------------------------------------------------- start/stop */
 
+/* The bus: inproc for thread mode, ipc for process mode (with the
+ * supervisor that starts citygrid-plugind), tcp + CURVE for remote mode. */
+static int start_bus(daemon_state *ds, char *err, size_t errlen)
+{
+    cg_app *app = &ds->app;
+    const cg_config *cfg = app->config;
+    const char *endpoints[2] = {cfg->bus_endpoint, NULL};
+    size_t n_endpoints = 1;
+    if (cg_config_uses_mode(cfg, CG_MODE_PROCESS)) {
+        if (cfg->bus_ipc_endpoint)
+            ds->ipc_endpoint = strdup(cfg->bus_ipc_endpoint);
+        else if (asprintf(&ds->ipc_endpoint, "ipc://%s/bus.ipc", cfg->state_dir) < 0)
+            ds->ipc_endpoint = NULL;
+        if (!ds->ipc_endpoint || strlen(ds->ipc_endpoint) > 6 + 100) {
+            snprintf(err, errlen, "the bus's ipc endpoint %s is too long for a unix socket: "
+                     "set bus.ipc_endpoint = \"ipc:///SHORT/PATH\"", ds->ipc_endpoint ? ds->ipc_endpoint : "?");
+            return -1;
+        }
+        endpoints[n_endpoints++] = ds->ipc_endpoint;
+        ds->plugind_path = cg_plugins_find_plugind(cfg->plugind_path, err, errlen);
+        if (!ds->plugind_path)
+            return -1;
+        app->supervisor = cg_supervisor_new(app->base, err, errlen);
+        if (!app->supervisor)
+            return -1;
+        CG_INFO("core", "process-mode plugins connect to %s, hosted by %s", ds->ipc_endpoint,
+                ds->plugind_path);
+    }
+    cg_bus_options bopt = {
+        .endpoints = endpoints,
+        .n_endpoints = n_endpoints,
+        .heartbeat_ms = cfg->heartbeat_ms,
+        .heartbeat_misses = 3,
+        .lease_ms = cfg->lease_ms,
+        .retry_base_ms = cfg->retry_base_ms,
+        .retry_max_ms = cfg->retry_max_ms,
+        .max_attempts = cfg->max_attempts,
+    };
+    cg_curve_keys server;
+    memset(&server, 0, sizeof server);
+    cg_zap_client *clients = NULL;
+    if (cfg->remote_bind) {
+        if (cg_curve_keys_read(cfg->server_key_file, 1, &server, err, errlen) < 0)
+            return -1;
+        clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *clients);
+        for (size_t i = 0; clients && i < cfg->n_clients; i++)
+            clients[i] = (cg_zap_client){.public_key = cfg->clients[i].public_key,
+                                         .department = cfg->clients[i].department};
+        bopt.remote_endpoint = cfg->remote_bind;
+        bopt.curve_secret_key = server.secret_key;
+        bopt.clients = clients;
+        bopt.n_clients = clients ? cfg->n_clients : 0;
+    }
+    /* The flow's handlers, plus where dead letters are written. */
+    static cg_bus_handlers handlers;
+    handlers = cg_flow_bus_handlers;
+    handlers.on_dead_letter = cg_deadletter_on_bus;
+    app->bus = cg_bus_new(app->base, app->zmq_ctx, &bopt, &handlers, app, err, errlen);
+    explicit_bzero(&server, sizeof server);
+    free(clients);
+    return app->bus ? 0 : -1;
+}
+
+/* First start: load the grid registry and roster from dataset_dir. A
+ * refused dataset stops the start (nothing of it was written). */
+static int import_first_dataset(cg_app *app, char *err, size_t errlen)
+{
+    const char *dir = app->config->dataset_dir;
+    if (!dir || !*dir || !cg_dataset_is_empty(app->store))
+        return 0;
+    cg_import_report rep;
+    char why[1024];
+    if (cg_dataset_import_dir(app->store, dir, &rep, why, sizeof why) < 0) {
+        snprintf(err, errlen, "dataset_dir %.200s refused: %.760s", dir, why);
+        return -1;
+    }
+    CG_NOTICE("core", "first start: imported %s: %zu places, %zu grids, %zu members, %zu assignments",
+              dir, rep.places, rep.grids, rep.members, rep.assignments);
+    return 0;
+}
+
 static int start(daemon_state *ds, char *err, size_t errlen)
 {
     cg_app *app = &ds->app;
@@ -233,6 +321,8 @@ static int start(daemon_state *ds, char *err, size_t errlen)
         return -1;
     if (cg_auth_bootstrap(app->store, app->config->state_dir, err, errlen) < 0)
         return -1;
+    if (import_first_dataset(app, err, errlen) < 0)
+        return -1;
 
     app->base = event_base_new();
     if (!app->base || event_base_priority_init(app->base, 3) < 0) {
@@ -241,20 +331,21 @@ static int start(daemon_state *ds, char *err, size_t errlen)
     }
     app->batch = cg_batch_new(app->base, app->store);
     app->zmq_ctx = zmq_ctx_new();
-    const char *endpoints[] = {app->config->bus_endpoint};
-    cg_bus_options bopt = {
-        .endpoints = endpoints,
-        .n_endpoints = 1,
-        .heartbeat_ms = app->config->heartbeat_ms,
-        .heartbeat_misses = 3,
-        .lease_ms = app->config->lease_ms,
-        .retry_base_ms = app->config->retry_base_ms,
-        .retry_max_ms = app->config->retry_max_ms,
-    };
-    app->bus = cg_bus_new(app->base, app->zmq_ctx, &bopt, &cg_flow_bus_handlers, app, err, errlen);
-    if (!app->bus)
+    if (start_bus(ds, err, errlen) < 0)
         return -1;
-    if (cg_plugins_start(app->config, app->zmq_ctx, app->catalog, &app->plugins, err, errlen) < 0)
+    cg_plugins_env penv = {
+        .cfg = app->config,
+        .zmq_ctx = app->zmq_ctx,
+        .catalog = app->catalog,
+        .base = app->base,
+        .bus = app->bus,
+        .supervisor = app->supervisor,
+        .store = app->store,
+        .plugind_path = ds->plugind_path,
+        .ipc_endpoint = ds->ipc_endpoint,
+        .state_dir = app->config->state_dir,
+    };
+    if (cg_plugins_start_ex(&penv, &app->plugins, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < app->config->n_routes; i++) {
         const cg_route_conf *r = &app->config->routes[i];
@@ -286,6 +377,7 @@ static void stop(daemon_state *ds)
         cg_batch_flush(app->batch);
     cg_http_free(app->http);
     cg_plugins_stop(app->plugins);
+    cg_supervisor_free(app->supervisor); /* SIGTERM, wait, reap the plugin hosts */
     cg_batch_free(app->batch);
     cg_bus_free(app->bus);
     if (app->zmq_ctx)
@@ -299,6 +391,8 @@ static void stop(daemon_state *ds)
     if (ds->sighup) event_free(ds->sighup);
     if (app->base)
         event_base_free(app->base);
+    free(ds->plugind_path);
+    free(ds->ipc_endpoint);
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -200,6 +201,10 @@ int cg_msg_recv(void *socket, void *identity, size_t *identity_len, cg_msg *out,
             lens[i] = zmq_msg_size(&parts[first + i]);
         }
         rc = cg_msg_decode(frames, lens, CG_PROTOCOL_FRAMES, out, why) == 0 ? 0 : -2;
+        /* Metadata comes with the frames read from the connection. */
+        const char *uid = rc == 0 ? zmq_msg_gets(&parts[first], "User-Id") : NULL;
+        if (uid)
+            snprintf(out->user_id, sizeof out->user_id, "%s", uid);
     }
     for (size_t i = 0; i < kept; i++)
         zmq_msg_close(&parts[i]);

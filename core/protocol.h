@@ -38,6 +38,9 @@ typedef struct cg_msg {
     char id[64];
     char *body;        /* malloc'd, NUL-terminated (may be ""); free with cg_msg_clear */
     size_t body_len;
+    /* Set by cg_msg_recv: the "User-Id" the ZAP handler gave the sending
+     * connection (remote plugins: their key's department); "" if none. */
+    char user_id[64];
 } cg_msg;
 
 void cg_msg_clear(cg_msg *m);

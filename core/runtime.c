@@ -70,6 +70,8 @@ struct cg_runtime {
     const citygrid_plugin *plugin;
     char name[64];            /* log component */
     char *endpoint, *mode;
+    char instance[64];
+    char curve_server[41], curve_public[41], curve_secret[41]; /* "" : no CURVE */
     json_t *settings;         /* object; strings handed out stay valid until free */
     citygrid_abi abi;
     unsigned credit;
@@ -276,6 +278,16 @@ static void *host_user_data(citygrid_plugin_ctx *ctx) { return ctx ? ctx->rt->us
 
 static int64_t host_now(citygrid_plugin_ctx *ctx) { return cg_now_ms() / 1000; }
 
+/* ABI 1.1. Clamped like host_log(), so the answer matches what log() does. */
+static int host_log_enabled(citygrid_plugin_ctx *ctx, int level)
+{
+    if (level < CITYGRID_LOG_ERROR)
+        level = CITYGRID_LOG_ERROR;
+    if (level > CITYGRID_LOG_DEBUG)
+        level = CITYGRID_LOG_DEBUG;
+    return level <= cg_log_level();
+}
+
 static void fill_host(citygrid_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -297,6 +309,7 @@ static void fill_host(citygrid_host *h)
     h->set_user_data = host_set_user_data;
     h->user_data = host_user_data;
     h->now = host_now;
+    h->log_enabled = host_log_enabled;
 }
 
 /* Run what is due. A repeating timer is re-armed before its callback so the
@@ -419,12 +432,13 @@ static char *ready_body(const cg_runtime *rt)
         json_array_append_new(cats, json_string(*c));
     char abi[16];
     snprintf(abi, sizeof abi, "%u.%u", (unsigned)rt->abi.major, (unsigned)rt->abi.minor);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I}",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}",
                           "name", rt->name, "version", pl->version ? pl->version : "",
                           "department", pl->department ? pl->department : "",
                           "department_zh", pl->department_zh ? pl->department_zh : "",
                           "categories", cats, "abi", abi, "mode", rt->mode,
-                          "pid", (json_int_t)getpid(), "credit", (json_int_t)rt->credit);
+                          "pid", (json_int_t)getpid(), "credit", (json_int_t)rt->credit,
+                          "instance", rt->instance);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -459,6 +473,15 @@ static void link_open(cg_runtime *rt)
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (rt->curve_server[0] &&
+        (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, rt->curve_server, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, rt->curve_public, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, rt->curve_secret, 40) != 0)) {
+        CG_ERROR(rt->name, "cannot set the CURVE keys: %s", zmq_strerror(errno));
+        zmq_close(s);
+        rt->reconnect_at = now + rt->reconnect_delay_ms;
+        return;
+    }
     if (zmq_connect(s, rt->endpoint) != 0) {
         CG_ERROR(rt->name, "cannot connect to %s: %s", rt->endpoint, zmq_strerror(errno));
         zmq_close(s);
@@ -720,6 +743,7 @@ static void runtime_free(cg_runtime *rt)
     json_decref(rt->settings);
     free(rt->endpoint);
     free(rt->mode);
+    explicit_bzero(rt->curve_secret, sizeof rt->curve_secret);
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
     if (rt->own_zctx && rt->zctx)
@@ -753,6 +777,27 @@ static cg_runtime *runtime_new(const cg_runtime_options *opt, char *err, size_t 
     rt->buckets = calloc(rt->n_buckets, sizeof *rt->buckets);
     rt->endpoint = strdup(opt->endpoint);
     rt->mode = strdup(opt->mode && *opt->mode ? opt->mode : "thread");
+    if (opt->instance && *opt->instance) {
+        snprintf(rt->instance, sizeof rt->instance, "%s", opt->instance);
+    } else {
+        uint64_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+            rnd = (uint64_t)cg_now_ms() ^ (uint64_t)(uintptr_t)rt;
+        snprintf(rt->instance, sizeof rt->instance, "%.40s-%016" PRIx64, rt->name, rnd);
+    }
+    if (opt->curve_server_key) {
+        if (!opt->curve_public_key || !opt->curve_secret_key ||
+            strlen(opt->curve_server_key) != 40 || strlen(opt->curve_public_key) != 40 ||
+            strlen(opt->curve_secret_key) != 40) {
+            snprintf(err, errlen, "runtime: CURVE needs the server key and this host's "
+                     "public and secret keys (Z85, 40 characters each)");
+            runtime_free(rt);
+            return NULL;
+        }
+        memcpy(rt->curve_server, opt->curve_server_key, 41);
+        memcpy(rt->curve_public, opt->curve_public_key, 41);
+        memcpy(rt->curve_secret, opt->curve_secret_key, 41);
+    }
     if (!rt->buckets || !rt->endpoint || !rt->mode) {
         snprintf(err, errlen, "runtime: out of memory");
         runtime_free(rt);

@@ -30,6 +30,13 @@ typedef struct cg_runtime_options {
     const char *mode;              /* "thread", "process", "remote": told to the core only */
     unsigned credit;               /* dispatches it may hold: 64 */
     int heartbeat_ms;              /* 1000 */
+    /* Added for process/remote mode (NULL: not used). */
+    const char *instance;          /* told to the core in READY as "instance": which
+                                      start of the plugin this is (hot release); NULL:
+                                      one is made up */
+    const char *curve_server_key;  /* Z85 public key of the core: CURVE on (remote) */
+    const char *curve_public_key;  /* Z85 keypair of this plugin host */
+    const char *curve_secret_key;
 } cg_runtime_options;
 
 /* Start the plugin on a new thread: calls init() there and waits for it.

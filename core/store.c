@@ -1,9 +1,9 @@
 /*
- * store.c — see store.h. One SQLite connection for the main thread:
- * WAL + synchronous=FULL (a COMMIT is on disk when it returns), foreign keys
- * enforced, migrations from migrations.c, and a small pointer-keyed cache of
- * prepared statements (the SQL texts are string literals, so the pointer is
- * a stable, cheap key).
+ * store.c — see store.h. A write connection (WAL + synchronous=FULL: a
+ * COMMIT is on disk when it returns; foreign keys enforced; migrations from
+ * migrations.c) and a read connection for the main thread, each with a small
+ * pointer-keyed cache of prepared statements (the SQL texts are string
+ * literals, so the pointer is a stable, cheap key).
  */
 #include "store.h"
 
@@ -72,9 +72,9 @@ static void cache_free(struct cg_stmt_cache *c)
     free(c);
 }
 
-sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql)
+static sqlite3_stmt *cached_stmt(cg_store *st, sqlite3 *db, struct cg_stmt_cache *c,
+                                 const char *sql)
 {
-    struct cg_stmt_cache *c = st->stmts;
     stmt_slot *slot = cache_find(c, sql);
     if (slot->sql) {
         sqlite3_reset(slot->stmt);
@@ -87,8 +87,8 @@ sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql)
         slot = cache_find(c, sql);
     }
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
-        CG_ERROR("store", "%s: cannot prepare \"%s\": %s", st->path, sql, sqlite3_errmsg(st->db));
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+        CG_ERROR("store", "%s: cannot prepare \"%s\": %s", st->path, sql, sqlite3_errmsg(db));
         sqlite3_finalize(stmt);
         return NULL;
     }
@@ -97,6 +97,19 @@ sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql)
     c->used++;
     return stmt;
 }
+
+sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql)
+{
+    return cached_stmt(st, st->db, st->stmts, sql);
+}
+
+sqlite3_stmt *cg_store_read_stmt(cg_store *st, const char *sql)
+{
+    return cached_stmt(st, st->rdb, st->read_stmts, sql);
+}
+
+void cg_store_lock(cg_store *st) { pthread_mutex_lock(&st->write_lock); }
+void cg_store_unlock(cg_store *st) { pthread_mutex_unlock(&st->write_lock); }
 
 int cg_store_exec(cg_store *st, const char *sql)
 {
@@ -200,17 +213,38 @@ static int run_migrations(cg_store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The main thread's read connection, opened after the migrations so that it
+ * starts with the current schema. query_only: it can never write. */
+static int open_reader(cg_store *st, int flags, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_open_v2(st->path, &st->rdb, flags & ~SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->rdb, "PRAGMA query_only=1; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) !=
+            SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open the read connection: %s", st->path,
+                 msg ? msg : st->rdb ? sqlite3_errmsg(st->rdb) : "out of memory");
+        sqlite3_free(msg);
+        return -1;
+    }
+    sqlite3_extended_result_codes(st->rdb, 1);
+    sqlite3_busy_timeout(st->rdb, BUSY_TIMEOUT_MS);
+    return 0;
+}
+
 int cg_store_open(const char *path, cg_store **out, char *err, size_t errlen)
 {
     *out = NULL;
     cg_store *st = calloc(1, sizeof *st);
+    if (st)
+        pthread_mutex_init(&st->write_lock, NULL);
     if (!st || !(st->path = strdup(path)) || !(st->stmts = calloc(1, sizeof *st->stmts)) ||
-        cache_grow(st->stmts) < 0) {
+        cache_grow(st->stmts) < 0 || !(st->read_stmts = calloc(1, sizeof *st->read_stmts)) ||
+        cache_grow(st->read_stmts) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         cg_store_close(st);
         return -1;
     }
-    /* NOMUTEX: one thread uses the connection (store.h). */
+    /* NOMUTEX: one thread at a time uses each connection (store.h). */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
@@ -220,7 +254,8 @@ int cg_store_open(const char *path, cg_store **out, char *err, size_t errlen)
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-    if (set_pragmas(st, err, errlen) < 0 || run_migrations(st, err, errlen) < 0) {
+    if (set_pragmas(st, err, errlen) < 0 || run_migrations(st, err, errlen) < 0 ||
+        open_reader(st, flags, err, errlen) < 0) {
         cg_store_close(st);
         return -1;
     }
@@ -232,9 +267,14 @@ void cg_store_close(cg_store *st)
 {
     if (!st)
         return;
+    cache_free(st->read_stmts);
+    if (st->rdb && sqlite3_close(st->rdb) != SQLITE_OK)
+        CG_ERROR("store", "%s: close (reader): %s", st->path, sqlite3_errmsg(st->rdb));
     cache_free(st->stmts);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         CG_ERROR("store", "%s: close: %s", st->path, sqlite3_errmsg(st->db));
+    pthread_mutex_destroy(&st->write_lock);
     free(st->path);
     free(st);
 }
+

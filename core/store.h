@@ -1,11 +1,17 @@
 /*
  * store.h — the SQLite database: WAL, synchronous=FULL, foreign keys on,
  * versioned migrations (PRAGMA user_version), cached prepared statements.
- * One connection, used only by the main (libevent) thread.
+ *
+ * Two connections. `db` writes: it belongs to whoever runs cg_batch's
+ * transactions (the main thread, or the batch's writer thread once
+ * cg_batch_start_writer ran), and anyone else must hold cg_store_lock()
+ * while using it. `rdb` reads for the main thread (cg_store_read_stmt): WAL
+ * lets it read the last commit while the writer writes.
  */
 #ifndef CG_STORE_H
 #define CG_STORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sqlite3.h>
 
@@ -13,6 +19,22 @@ typedef struct cg_store {
     sqlite3 *db;
     char *path;
     struct cg_stmt_cache *stmts;
+    sqlite3 *rdb;                      /* main thread reads (query_only) */
+    struct cg_stmt_cache *read_stmts;
+    pthread_mutex_t write_lock;        /* cg_store_lock() */
+    /* Set by cg_batch while an item's apply runs inside the item's own
+     * SAVEPOINT: write functions then need no savepoint of their own (a
+     * failing item is rolled back whole by the batch). */
+    int in_batch_item;
+    /* Changed by cg_batch at each BEGIN and each rolled-back item: lets a
+     * writer cache what holds while it is unchanged (e.g. the next
+     * AUTOINCREMENT values: no other connection can write while the batch
+     * holds the write lock). */
+    unsigned long long write_epoch;
+    /* cases.c: the last seq handed out for cases / outbox, valid inside a
+     * batch item while seq_epoch == write_epoch. */
+    unsigned long long seq_epoch;
+    long long case_seq, outbox_seq;
 } cg_store;
 
 /* Open (creating) the database and run pending migrations, each in its own
@@ -28,6 +50,20 @@ int cg_store_latest_version(void);
  * before it is returned. `sql` must be a string literal (cached by pointer).
  * NULL on a prepare error (logged). Do not finalize it. */
 sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql);
+
+/* A prepared statement for READS on the main (libevent) thread: HTTP
+ * handlers, token lookups. Same rules as cg_store_stmt. It runs on the read
+ * connection `rdb` and sees the last COMMIT (never a batch in progress).
+ * It cannot write (query_only): all writes go through cg_batch (or, in a
+ * separate process such as an admin tool, through its own cg_store). */
+sqlite3_stmt *cg_store_read_stmt(cg_store *st, const char *sql);
+
+/* Exclusive use of the write connection `db` (and cg_store_stmt) by a thread
+ * that is not running a cg_batch transaction, e.g. a write on the main
+ * thread while a writer thread exists. cg_batch holds it for each
+ * transaction. Not recursive. */
+void cg_store_lock(cg_store *st);
+void cg_store_unlock(cg_store *st);
 
 /* Run SQL with no result rows (BEGIN, COMMIT, ...). 0 ok, -1 error (logged). */
 int cg_store_exec(cg_store *st, const char *sql);

@@ -16,6 +16,25 @@
  * descriptor fields are only ever appended, and `struct_size` / `size`
  * fields tell each side how much of the other's struct exists.
  *
+ * What each minor added (a minor only ever appends):
+ *   1.0  the host table from `log` to `now`; citygrid_case; citygrid_plugin.
+ *   1.1  citygrid_host.log_enabled.
+ *
+ * What this means for a plugin, precisely:
+ *   - A plugin answering 1.N runs on every core 1.M with M >= N, and may call
+ *     every host function of minors <= N without checking: the core only
+ *     loads it when its table has them (host->size >= the 1.N table's size).
+ *     So a 1.0 plugin runs unchanged on a 1.1 core; it never sees the
+ *     functions appended after its header, and needs no rebuild.
+ *   - A 1.1 plugin is refused by a 1.0 core (it could call log_enabled,
+ *     which a 1.0 table lacks). CITYGRID_PLUGIN_DEFINE answers the minor of
+ *     the header you build with, so rebuilding with a newer header raises
+ *     your requirement.
+ *   - To build with a newer header and still run on older cores, answer the
+ *     oldest minor you need with CITYGRID_PLUGIN_DEFINE_ABI(desc, 0) and
+ *     guard every call to a newer function with CITYGRID_HOST_HAS(host, fn)
+ *     (it compares host->size with offsetof + sizeof of that member).
+ *
  * Threading: each plugin instance runs on ONE thread of its own (a thread of
  * citygridd in `thread` mode, the main thread of citygrid-plugind in
  * `process` and `remote` mode). Every callback below is called on that
@@ -44,7 +63,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define CITYGRID_ABI_MAJOR 1
-#define CITYGRID_ABI_MINOR 0
+#define CITYGRID_ABI_MINOR 1
 
 typedef struct citygrid_abi {
     uint16_t major;
@@ -114,8 +133,9 @@ typedef void (*citygrid_timer_fn)(citygrid_plugin_ctx *ctx, void *arg);
 
 /*
  * The host API table. Handed to init(); valid until shutdown() returns.
- * Only ever grows at the end: check `size` before calling a function that was
- * added after the ABI minor you built against.
+ * Only ever grows at the end; each function added after 1.0 is marked with
+ * the minor that added it (see the ABI rule at the top for when to check
+ * `size`).
  */
 typedef struct citygrid_host {
     size_t size;               /* sizeof(citygrid_host) as the host built it */
@@ -156,7 +176,21 @@ typedef struct citygrid_host {
 
     /* The current time as the core sees it, unix seconds. */
     int64_t (*now)(citygrid_plugin_ctx *ctx);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* 1 if log() at `level` would write a line now, else 0: lets a plugin
+     * skip building an expensive line that would be dropped. The answer can
+     * change while the plugin runs (the admin may change the level live).
+     * Any thread. */
+    int (*log_enabled)(citygrid_plugin_ctx *ctx, int level);
 } citygrid_host;
+
+/* 1 if the host table `host` has the member `fn` (a function added in some
+ * minor), else 0. Needed only by a plugin that answers an older minor than
+ * the header it was built with (see CITYGRID_PLUGIN_DEFINE_ABI). */
+#define CITYGRID_HOST_HAS(host, fn) \
+    ((host)->size >= offsetof(citygrid_host, fn) + sizeof((host)->fn))
 
 /*
  * The plugin's descriptor: static data, returned by citygrid_plugin_describe().
@@ -207,7 +241,14 @@ typedef const citygrid_plugin *(*citygrid_plugin_describe_fn)(void);
  * citygrid_plugin). The plugin answers with the ABI it was compiled against;
  * the core decides whether that is compatible.
  */
-#define CITYGRID_PLUGIN_DEFINE(DESC)                                              \
+#define CITYGRID_PLUGIN_DEFINE(DESC) CITYGRID_PLUGIN_DEFINE_ABI(DESC, CITYGRID_ABI_MINOR)
+
+/*
+ * The same, answering the older minor MINOR (<= CITYGRID_ABI_MINOR) of this
+ * major: the plugin then also loads in cores of that minor, and must check
+ * CITYGRID_HOST_HAS() before calling any host function newer than MINOR.
+ */
+#define CITYGRID_PLUGIN_DEFINE_ABI(DESC, MINOR)                                   \
     CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered,            \
                                                      const citygrid_abi *offered); \
     CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered,            \
@@ -215,7 +256,9 @@ typedef const citygrid_plugin *(*citygrid_plugin_describe_fn)(void);
     {                                                                             \
         (void)n_offered;                                                          \
         (void)offered;                                                            \
-        citygrid_abi mine = {CITYGRID_ABI_MAJOR, CITYGRID_ABI_MINOR};             \
+        /* fails to compile when MINOR is newer than this header */              \
+        (void)sizeof(char[(MINOR) <= CITYGRID_ABI_MINOR ? 1 : -1]);               \
+        citygrid_abi mine = {CITYGRID_ABI_MAJOR, (MINOR)};                        \
         return mine;                                                              \
     }                                                                             \
     CITYGRID_EXPORT const citygrid_plugin *citygrid_plugin_describe(void);        \

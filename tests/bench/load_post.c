@@ -169,10 +169,12 @@ static void send_request(conn *c)
         evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n", opt.fixed_body_len);
         evbuffer_add(out, opt.fixed_body, opt.fixed_body_len);
     } else {
-        /* Points spread over a few km around central Lishui. */
+        /* Points spread over a few km around central Lishui, all inside
+         * the Lishui dataset's community grids (28.43-28.47 N,
+         * 119.90-119.94 E): a point outside every grid is refused (422). */
         unsigned long long n = sent;
-        double lat = 28.43 + (double)(n % 997) * 0.00005;
-        double lon = 119.90 + (double)((n / 997) % 991) * 0.00005;
+        double lat = 28.43 + (double)(n % 997) * 0.00004;
+        double lon = 119.90 + (double)((n / 997) % 991) * 0.00004;
         const char *cat = opt.categories[n % (unsigned)opt.n_categories];
         char body[512];
         int len = snprintf(body, sizeof body,

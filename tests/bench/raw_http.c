@@ -27,8 +27,23 @@ static unsigned long long requests_served;
 static void handle_request(struct evhttp_request *req, void *arg)
 {
     (void)arg;
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        /* The trivial GET handler: the ceiling for GET /v1/grids/locate. */
+        struct evbuffer *reply = evbuffer_new();
+        if (!reply) {
+            evhttp_send_error(req, 500, "out of memory");
+            return;
+        }
+        requests_served++;
+        evbuffer_add_printf(reply, "{\"grid\":\"33110200100101\",\"n\":%llu}", requests_served);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(req, 200, "OK", reply);
+        evbuffer_free(reply);
+        return;
+    }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_send_error(req, 405, "only POST");
+        evhttp_send_error(req, 405, "only POST and GET");
         return;
     }
     /* Read the body out of the buffer, as a real handler that parses it would. */

@@ -137,17 +137,22 @@ static char *config_text(const td_daemon *d, const td_options *opt)
         free(plugins);
         plugins = next;
     }
+    /* The daemon under test starts with the real Lishui grids and roster. */
+    char *dataset = tu_src_path("contrib/lishui");
     char *text = tu_sprintf(
         "# written by tests/integration/daemon.c\n"
         "listen = \"127.0.0.1:%d\";\n"
         "state_dir = \"%s\";\n"
+        "dataset_dir = \"%s\";\n"
         "log_level = \"info\";\n"
         "bus = { heartbeat_ms = 1000; lease_ms = 10000; retry_base_ms = 500; "
-        "retry_max_ms = 30000; };\n"
+        "retry_max_ms = 30000; %s};\n"
         "plugins = (\n%s\n);\n"
         "%s\n",
-        d->port, d->dir, plugins, opt->extra_config ? opt->extra_config : "");
+        d->port, d->dir, dataset, opt->extra_bus ? opt->extra_bus : "", plugins,
+        opt->extra_config ? opt->extra_config : "");
     free(plugins);
+    free(dataset);
     return text;
 }
 

@@ -39,6 +39,9 @@ typedef struct td_options {
     const char *extra_config;
     /* Health wait; <= 0: 15000 ms. */
     int start_timeout_ms;
+    /* libconfig settings appended inside the `bus = { ... }` group, e.g.
+     * "max_attempts = 3;", or NULL. */
+    const char *extra_bus;
 } td_options;
 
 typedef struct td_daemon {

@@ -50,6 +50,7 @@ struct plugin_mock {
     pm_action *actions;
     size_t n_actions, cap_actions;
     pthread_mutex_t log_lock;
+    int log_level;                   /* lines above it are dropped (default: debug) */
     char *log;                       /* every logged line, '\n'-separated */
     size_t log_len;
     pm_timer *timers;
@@ -104,12 +105,25 @@ static pm_action *add_action(plugin_mock *m, const char *type, const char *case_
 
 /* ------------------------------------------------------------ host: log */
 
+/* ABI 1.1. Clamped as the daemon's host does, so both answer alike. */
+static int host_log_enabled(citygrid_plugin_ctx *ctx, int level)
+{
+    plugin_mock *m = mock_of(ctx);
+    if (!m)
+        return 0;
+    if (level < CITYGRID_LOG_ERROR)
+        level = CITYGRID_LOG_ERROR;
+    if (level > CITYGRID_LOG_DEBUG)
+        level = CITYGRID_LOG_DEBUG;
+    return level <= __atomic_load_n(&m->log_level, __ATOMIC_RELAXED);
+}
+
 static void host_log(citygrid_plugin_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void host_log(citygrid_plugin_ctx *ctx, int level, const char *fmt, ...)
 {
     plugin_mock *m = mock_of(ctx);
-    if (!m || !fmt)
+    if (!m || !fmt || !host_log_enabled(ctx, level))
         return;
     char *line = NULL;
     va_list ap;
@@ -330,6 +344,7 @@ static const citygrid_host mock_host = {
     .set_user_data = host_set_user_data,
     .user_data = host_user_data,
     .now = host_now,
+    .log_enabled = host_log_enabled,
 };
 
 /* ------------------------------------------------------------ open, close */
@@ -392,6 +407,7 @@ plugin_mock *pm_open(const char *so_path, char *err, size_t errlen)
     m->dl = dl;
     m->desc = desc;
     m->abi = abi;
+    m->log_level = CITYGRID_LOG_DEBUG;
     pthread_mutex_init(&m->log_lock, NULL);
     return m;
 }
@@ -419,6 +435,10 @@ const citygrid_host *pm_host(const plugin_mock *m) { (void)m; return &mock_host;
 citygrid_plugin_ctx *pm_ctx(plugin_mock *m) { return &m->ctx; }
 void *pm_symbol(const plugin_mock *m, const char *name) { return dlsym(m->dl, name); }
 void pm_set_now(plugin_mock *m, int64_t unix_seconds) { m->now = unix_seconds; m->now_set = 1; }
+void pm_set_log_level(plugin_mock *m, int level)
+{
+    __atomic_store_n(&m->log_level, level, __ATOMIC_RELAXED);
+}
 
 int pm_init(plugin_mock *m, const char *settings_json)
 {

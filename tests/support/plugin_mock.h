@@ -57,6 +57,11 @@ int pm_init(plugin_mock *m, const char *settings_json);
 /* The time host->now() answers (default: the real clock). */
 void pm_set_now(plugin_mock *m, int64_t unix_seconds);
 
+/* Lines above `level` are dropped and host->log_enabled() (ABI 1.1) says so,
+ * as the daemon does with its log level. Default CITYGRID_LOG_DEBUG: every
+ * line is recorded. Any thread. */
+void pm_set_log_level(plugin_mock *m, int level);
+
 /* handle() one case given as dispatch JSON (COMMON.md's payload); `attempt`
  * is the delivery number (1 first). Missing fields are empty/0. Returns
  * handle()'s code, or CITYGRID_E_INVALID when the text is not a JSON object

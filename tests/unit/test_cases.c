@@ -424,6 +424,59 @@ START_TEST(test_insert_on_site_and_no_location)
 }
 END_TEST
 
+/* The reply to POST is built from the report, not read back: it must be
+ * exactly what GET /v1/cases/{id} shows. */
+START_TEST(test_new_json_matches_stored)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        cg_new_case nc = sample();
+        json_t *extra = json_pack("{s:s, s:[i, f]}", "licence_no", "浙K12345", "n", 1, 2.5);
+        if (variant == 1) {
+            nc.handled_on_site = 1;
+            nc.has_location = 0;
+            nc.grid = "";
+            nc.reporter = "";
+            nc.needs_penalty = 1;
+        } else if (variant == 2) {
+            nc.extra = extra;
+            nc.description = NULL;
+            nc.source = NULL;
+        }
+        char id[32];
+        cg_dispatch d = {0};
+        int dispatched;
+        int64_t now = 1764000000123 + variant;
+        insert_ok(&nc, now, id, &d, &dispatched);
+        json_t *made = cg_cases_new_json(&nc, id, now);
+        json_t *stored = get_ok(id);
+        char *a = json_dumps(made, JSON_COMPACT), *b = json_dumps(stored, JSON_COMPACT);
+        ck_assert_msg(json_equal(made, stored), "variant %d:\n built  %s\n stored %s", variant,
+                      a, b);
+        ck_assert_str_eq(a, b); /* same key order too */
+        free(a);
+        free(b);
+        json_decref(made);
+        json_decref(stored);
+        json_decref(extra);
+        cg_dispatch_clear(&d);
+    }
+}
+END_TEST
+
+/* A case the batch rolls back (its apply fails after inserting) leaves no
+ * gap: the next case gets the id it would have had. */
+static int insert_then_fail(cg_store *s, void *arg, char *err, size_t errlen)
+{
+    cg_new_case nc = sample();
+    char id[32];
+    cg_dispatch d = {0};
+    int dispatched;
+    ck_assert_int_eq(cg_cases_insert(s, &nc, cg_now_ms(), id, &d, &dispatched, err, errlen), 0);
+    cg_dispatch_clear(&d);
+    snprintf(err, errlen, "refused after the insert");
+    return -1;
+}
+
 START_TEST(test_insert_rejects_bad_input)
 {
     char id[32], err[256] = "";
@@ -674,6 +727,33 @@ START_TEST(test_cases_in_batch)
 }
 END_TEST
 
+START_TEST(test_batch_rollback_leaves_no_gap)
+{
+    case_job first = {.nc = sample()}, after = {.nc = sample()}, next = {.nc = sample()};
+    cg_batch_submit(batch, case_job_apply, case_job_done, &first);
+    cg_batch_submit(batch, insert_then_fail, NULL, NULL);
+    cg_batch_submit(batch, case_job_apply, case_job_done, &after);
+    cg_batch_flush(batch);
+    ck_assert_int_eq(first.status, 0);
+    ck_assert_int_eq(after.status, 0);
+    ck_assert_str_eq(first.id, "C00000001");
+    ck_assert_str_eq(first.d.id, "D00000001");
+    ck_assert_str_eq(after.id, "C00000002");
+    ck_assert_str_eq(after.d.id, "D00000002");
+    /* and the next transaction goes on from there */
+    cg_batch_submit(batch, case_job_apply, case_job_done, &next);
+    cg_batch_flush(batch);
+    ck_assert_int_eq(next.status, 0);
+    ck_assert_str_eq(next.id, "C00000003");
+    ck_assert_str_eq(next.d.id, "D00000003");
+    ck_assert_int_eq(cg_cases_count(st), 3);
+    ck_assert_int_eq(cg_outbox_count(st), 3);
+    cg_dispatch_clear(&first.d);
+    cg_dispatch_clear(&after.d);
+    cg_dispatch_clear(&next.d);
+}
+END_TEST
+
 static void insert_at(const char *department, const char *grid, int64_t now, char id[32],
                       cg_dispatch *d)
 {
@@ -837,12 +917,14 @@ static Suite *cases_suite(void)
     tcase_add_test(tb, test_batch_commit_failure);
     tcase_add_test(tb, test_batch_free_flushes);
     tcase_add_test(tb, test_cases_in_batch);
+    tcase_add_test(tb, test_batch_rollback_leaves_no_gap);
     suite_add_tcase(s, tb);
 
     TCase *tc = tcase_create("cases");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_insert_dispatches);
     tcase_add_test(tc, test_insert_on_site_and_no_location);
+    tcase_add_test(tc, test_new_json_matches_stored);
     tcase_add_test(tc, test_insert_rejects_bad_input);
     tcase_add_test(tc, test_apply_accept_assign_deadline);
     tcase_add_test(tc, test_apply_transfer);

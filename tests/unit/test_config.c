@@ -125,8 +125,15 @@ START_TEST(refuses_each_mistake_with_its_line)
     expect_error("listen = 8080;\n", (const char *[]){"bad.cfg:1:", "'listen' must be a string", NULL});
     expect_error("plugins = (\n { name = \"a\"; path = \"a.so\"; mode = \"teleport\"; } );\n",
                  (const char *[]){"bad.cfg:2:", "teleport", "thread, process, remote", NULL});
-    expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; mode = \"process\"; } );\n",
-                 (const char *[]){"bad.cfg:1:", "not available", NULL});
+    expect_error("plugins = ( { name = \"a\"; mode = \"remote\"; } );\n",
+                 (const char *[]){"bad.cfg:1:", "needs the 'department'", NULL});
+    expect_error("plugins = (\n { name = \"a\"; mode = \"remote\"; department = \"market\"; } );\n",
+                 (const char *[]){"bad.cfg:2:", "bus.remote_bind", NULL});
+    expect_error("bus = { remote_bind = \"tcp://127.0.0.1:1\"; };\n",
+                 (const char *[]){"bad.cfg:1:", "server_key", NULL});
+    expect_error("bus = {\n server_key = \"nokey.key\"; };\n",
+                 (const char *[]){"bad.cfg:2:", "nokey.key", NULL});
+    expect_error("bus = { ipc_endpoint = \"tcp://x:1\"; };\n", (const char *[]){"ipc://", NULL});
     expect_error("plugins = ( { name = \"a\"; path = \"a.so\"; enabled = \"yes\"; } );\n",
                  (const char *[]){"'enabled' must be true or false", NULL});
     expect_error("plugins = ( { name = \"a\"; } );\n", (const char *[]){"has no 'path'", NULL});

@@ -11,6 +11,14 @@
 
 #include "geo.h"
 
+/* For checks inside big loops: Check records every passing ck_assert (a
+ * write to its pipe), which would make the loops slow. */
+#define EXPECT(cond, ...)              \
+    do {                               \
+        if (!(cond))                   \
+            ck_abort_msg(__VA_ARGS__); \
+    } while (0)
+
 /* A shape from GeoJSON text; the test fails if it does not parse. */
 static cg_geo_shape shape(const char *text)
 {
@@ -100,9 +108,9 @@ START_TEST(shared_edge_claimed_once)
         double lat = 28.44 + k * 1e-6;
         int c0 = cg_geo_shape_contains(&sq[0], 119.91, lat);
         int c1 = cg_geo_shape_contains(&sq[1], 119.91, lat);
-        ck_assert_msg(c0 + c1 == 1, "lat %.6f claimed by %d squares", lat, c0 + c1);
-        ck_assert_msg(c1 == 1, "lat %.6f: the east square must win", lat);
-        ck_assert_int_eq(cg_geo_shape_contains(&sq[1], 119.91, lat), c1); /* every time */
+        EXPECT(c0 + c1 == 1, "lat %.6f claimed by %d squares", lat, c0 + c1);
+        EXPECT(c1 == 1, "lat %.6f: the east square must win", lat);
+        EXPECT(cg_geo_shape_contains(&sq[1], 119.91, lat) == c1, "not the same every time");
     }
     ck_assert_int_eq(claims(sq, 2, 119.91, 28.45), 0);
     free_all(sq, 2);
@@ -134,7 +142,7 @@ START_TEST(vertex_of_four_squares_claimed_once)
     for (int i = 1; i < 2000; i++)
         for (int j = 1; j < 2000; j += (i % 100 == 0) ? 1 : 333) {
             double x = i * 1e-3, y = j * 1e-3;
-            ck_assert_msg(claims(sq, 4, x, y) == 1, "(%.3f, %.3f) claimed %d times", x, y,
+            EXPECT(claims(sq, 4, x, y) == 1, "(%.3f, %.3f) claimed %d times", x, y,
                           claims(sq, 4, x, y));
         }
     free_all(sq, 4);
@@ -196,14 +204,14 @@ START_TEST(jittered_tiling_claims_every_border_point_once)
                 }
                 for (long k = 1; k < a; k++) {
                     double x = (vx[i][j] + dx / a * k) / 1e6, y = (vy[i][j] + dy / a * k) / 1e6;
-                    ck_assert_msg(claims(cell, N * N, x, y) == 1, "(%.6f, %.6f)", x, y);
+                    EXPECT(claims(cell, N * N, x, y) == 1, "(%.6f, %.6f)", x, y);
                     tested++;
                 }
             }
     /* And a dense sweep of the inner area. */
     for (long x = vx[1][1] + 600; x < vx[N - 1][1] - 600; x += 37)
         for (long y = vy[1][1] + 600; y < vy[1][N - 1] - 600; y += 41)
-            ck_assert_int_eq(claims(cell, N * N, x / 1e6, y / 1e6), 1);
+            EXPECT(claims(cell, N * N, x / 1e6, y / 1e6) == 1, "(%ld, %ld)", x, y);
     ck_assert_int_ge(tested, 24 * 99);
     free_all(cell, N * N);
 }

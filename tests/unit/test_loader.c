@@ -10,6 +10,7 @@
 #include "config.h"
 #include "loader.h"
 #include "plugins.h"
+#include "runtime.h"
 #include "support/testutil.h"
 
 static void expect_refused(const char *path, const char *const needles[])
@@ -45,6 +46,32 @@ START_TEST(loads_a_good_plugin)
     ck_assert_int_eq(p.abi.minor, CITYGRID_ABI_MINOR);
     cg_loader_close(&p);
     ck_assert_ptr_null(p.dl);
+    free(path);
+}
+END_TEST
+
+/* A plugin built against the frozen 1.0 header (tests/plugins/abi-1.0) loads
+ * in today's core, says 1.0, and its init() accepts the real host table. */
+START_TEST(loads_a_plugin_of_an_older_minor)
+{
+    ck_assert_int_ge(CITYGRID_ABI_MINOR, 1); /* else this proves nothing */
+    char *path = tu_plugin_path("tests/plugins", "abi_1_0");
+    cg_loaded_plugin p;
+    char err[1024] = "";
+    ck_assert_msg(cg_loader_open(path, &p, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(p.desc->name, "abi_1_0");
+    ck_assert_int_eq(p.abi.major, 1);
+    ck_assert_int_eq(p.abi.minor, 0);
+
+    void *zctx = zmq_ctx_new();
+    cg_runtime_options o = {.zmq_ctx = zctx, .endpoint = "inproc://loader-abi-1-0",
+                            .plugin = p.desc, .abi = p.abi, .settings_json = "{}",
+                            .mode = "thread", .credit = 1, .heartbeat_ms = 1000};
+    cg_runtime *rt = cg_runtime_start(&o, err, sizeof err);
+    ck_assert_msg(rt != NULL, "init() of the 1.0 plugin on the real host: %s", err);
+    cg_runtime_stop(rt);
+    zmq_ctx_term(zctx);
+    cg_loader_close(&p);
     free(path);
 }
 END_TEST
@@ -150,6 +177,7 @@ int main(void)
     TCase *tc = tcase_create("loader");
     tcase_add_test(tc, abi_rule);
     tcase_add_test(tc, loads_a_good_plugin);
+    tcase_add_test(tc, loads_a_plugin_of_an_older_minor);
     tcase_add_test(tc, refuses_what_must_not_run);
     tcase_add_test(tc, registry_refuses_duplicates_and_failed_init);
     tcase_add_test(tc, required_plugin_failure_stops_startup);
