@@ -117,5 +117,28 @@ void cg_api_members_patch(cg_api_ctx *ctx);     /* PATCH /v1/members/{id} */
 void cg_api_plugin_reload(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/reload */
 void cg_api_plugin_enable(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/enable */
 void cg_api_plugin_disable(cg_api_ctx *ctx);    /* POST /v1/plugins/{name}/disable */
+/* api_attendance.c (issue 6): check-ins at the grid office, the duty rota. */
+void cg_api_checkins_create(cg_api_ctx *ctx);   /* POST  /v1/checkins */
+void cg_api_checkins_list(cg_api_ctx *ctx);     /* GET   /v1/checkins */
+void cg_api_rota_generate(cg_api_ctx *ctx);     /* POST  /v1/grids/{code}/rota?month= */
+void cg_api_rota_get(cg_api_ctx *ctx);          /* GET   /v1/grids/{code}/rota?month= */
+void cg_api_rota_patch(cg_api_ctx *ctx);        /* PATCH /v1/grids/{code}/rota/{date} */
+/* api_patrols.c (issue 6): patrols, track points, the weekly rule. */
+void cg_api_patrols_start(cg_api_ctx *ctx);     /* POST /v1/patrols */
+void cg_api_patrols_points(cg_api_ctx *ctx);    /* POST /v1/patrols/{id}/points */
+void cg_api_patrols_end(cg_api_ctx *ctx);       /* POST /v1/patrols/{id}/end */
+void cg_api_patrols_get(cg_api_ctx *ctx);       /* GET  /v1/patrols/{id} */
+void cg_api_patrols_compliance(cg_api_ctx *ctx);/* GET  /v1/patrols/compliance?week= */
+/* api_meetings.c (issue 6): grid meetings and the tasks claimed there. */
+void cg_api_meetings_create(cg_api_ctx *ctx);   /* POST /v1/meetings */
+void cg_api_meetings_list(cg_api_ctx *ctx);     /* GET  /v1/meetings?grid= */
+void cg_api_meetings_get(cg_api_ctx *ctx);      /* GET  /v1/meetings/{id} */
+void cg_api_tasks_list(cg_api_ctx *ctx);        /* GET  /v1/tasks?assignee=&status= */
+void cg_api_tasks_done(cg_api_ctx *ctx);        /* POST /v1/tasks/{id}/done */
+/* api_devices.c (issue 6): terminals and body cameras, who holds what. */
+void cg_api_devices_create(cg_api_ctx *ctx);    /* POST  /v1/devices */
+void cg_api_devices_list(cg_api_ctx *ctx);      /* GET   /v1/devices?holder= */
+void cg_api_devices_get(cg_api_ctx *ctx);       /* GET   /v1/devices/{id} */
+void cg_api_devices_patch(cg_api_ctx *ctx);     /* PATCH /v1/devices/{id} */
 
 #endif

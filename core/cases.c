@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grids.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -42,8 +43,9 @@ enum {
     C_SLA_HOURS, C_REWORK, C_CREATED_AT, C_UPDATED_AT, C_EXPECTED_AT, C_EXTRA
 };
 
-/* "Open" = work still to do; must match the partial index in migrations.c. */
-#define OPEN_STATUSES "('reported','dispatched','accepted')"
+/* "Open" = work still to do; must be the WHERE of the partial index
+ * cases_open_by_expected in migrations.c, exactly. */
+#define OPEN_STATUS_TERM "(status = 'reported' OR status = 'dispatched' OR status = 'accepted')"
 
 void cg_dispatch_clear(cg_dispatch *d)
 {
@@ -238,15 +240,21 @@ static int add_history_rows(cg_store *st, const char *case_id, int64_t at, const
 /* ---------------------------------------------------------------- outbox */
 
 /* The dispatch payload (COMMON.md "Shared formats"). `extra` is borrowed
- * (NULL: {}). Returns a malloc'd string or NULL. */
-static char *payload_json(const char *case_id, const char *dispatch_id, const char *category,
-                          const char *department, const char *grid, int has_location, double lat,
-                          double lon, const char *description, const char *source,
+ * (NULL: {}). `members` are the grid's members of the department, whom the
+ * plugin chooses among (grids.c), read in this transaction. Returns a
+ * malloc'd string or NULL. */
+static char *payload_json(cg_store *st, const char *case_id, const char *dispatch_id,
+                          const char *category, const char *department, const char *grid,
+                          int has_location, double lat, double lon, const char *description, const char *source,
                           const char *level, const char *reporter, int needs_penalty,
                           double sla_hours, int64_t reported_ms, json_t *extra)
 {
+    json_t *members = grid && *grid ? cg_grids_dispatch_members(st, grid, department)
+                                    : json_array();
+    if (!members)
+        return NULL;
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:b, s:s, s:s, s:s, s:s, s:b,"
-                          " s:f, s:I, s:[], s:o}",
+                          " s:f, s:I, s:o, s:o}",
         "id", case_id,
         "dispatch_id", dispatch_id,
         "category", category,
@@ -262,7 +270,7 @@ static char *payload_json(const char *case_id, const char *dispatch_id, const ch
         "needs_penalty", needs_penalty,
         "sla_hours", sla_hours,
         "reported_at", (json_int_t)(reported_ms / 1000),
-        "members",
+        "members", members,
         "extra", json_is_object(extra) ? json_incref(extra) : json_object());
     if (!p)
         return NULL;
@@ -272,11 +280,11 @@ static char *payload_json(const char *case_id, const char *dispatch_id, const ch
 }
 
 /* The payload from a case row read with CASE_COLUMNS. */
-static char *payload_from_row(sqlite3_stmt *s, const char *dispatch_id)
+static char *payload_from_row(cg_store *st, sqlite3_stmt *s, const char *dispatch_id)
 {
     const char *extra_text = col_text(s, C_EXTRA);
     json_t *extra = extra_text ? json_loads(extra_text, 0, NULL) : NULL;
-    char *text = payload_json(col_text(s, C_ID), dispatch_id, col_text(s, C_CATEGORY),
+    char *text = payload_json(st, col_text(s, C_ID), dispatch_id, col_text(s, C_CATEGORY),
                               col_text(s, C_DEPARTMENT), col_text(s, C_GRID),
                               sqlite3_column_int(s, C_HAS_LOCATION),
                               sqlite3_column_double(s, C_LAT), sqlite3_column_double(s, C_LON),
@@ -334,7 +342,7 @@ static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t no
     sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
         snprintf(d.department, sizeof d.department, "%s", col_text(s, C_DEPARTMENT));
-        d.payload = payload_from_row(s, d.id);
+        d.payload = payload_from_row(st, s, d.id);
     }
     sqlite3_reset(s);
     if (!d.payload) {
@@ -473,7 +481,8 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
         ok = new_dispatch(st, case_id, &d, err, errlen) == 0;
         if (ok) {
             snprintf(d.department, sizeof d.department, "%s", nc->department);
-            d.payload = payload_json(case_id, d.id, nc->category, nc->department, nc_grid(nc),
+            d.payload = payload_json(st, case_id, d.id, nc->category, nc->department,
+                                     nc_grid(nc),
                                      nc->has_location, nc->lat, nc->lon, nc_description(nc),
                                      nc_source(nc), "grid", nc_reporter(nc), nc->needs_penalty,
                                      nc->sla_hours, now_ms, nc->extra);
@@ -984,7 +993,7 @@ json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
     if (f->since_ms > 0)
         ADD("created_at >= ?6");
     if (f->overdue)
-        ADD("status IN " OPEN_STATUSES " AND expected_at < ?7");
+        ADD(OPEN_STATUS_TERM " AND expected_at < ?7");
     if (after > 0)
         ADD("seq < ?8");
 #undef ADD

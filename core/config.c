@@ -499,6 +499,27 @@ static int read_bus(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
     return 0;
 }
 
+/* attendance = { ... } (issue 6): check-in radius and the patrol rule. */
+static int read_attendance(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"checkin_radius_m", "patrol_min_minutes",
+                                       "patrol_days_per_week", "patrol_max_gap_minutes", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'attendance' must be a group { ... }");
+    double radius = cfg->checkin_radius_m;
+    if (check_keys(cx, g, keys, "attendance") < 0 ||
+        get_double(cx, g, "checkin_radius_m", &radius) < 0 ||
+        get_int(cx, g, "patrol_min_minutes", &cfg->patrol_min_minutes, 1, 24 * 60) < 0 ||
+        get_int(cx, g, "patrol_days_per_week", &cfg->patrol_days_per_week, 0, 7) < 0 ||
+        get_int(cx, g, "patrol_max_gap_minutes", &cfg->patrol_max_gap_minutes, 1, 12 * 60) < 0)
+        return -1;
+    if (!(radius > 0 && radius <= 100000))
+        return fail_at(cx, config_setting_get_member(g, "checkin_radius_m"),
+                       "'checkin_radius_m' must be above 0 and at most 100000 metres");
+    cfg->checkin_radius_m = radius;
+    return 0;
+}
+
 /* Cross-checks once every file is read: what a remote plugin needs. */
 static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
 {
@@ -526,7 +547,7 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
 {
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
                                        "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
-                                       NULL};
+                                       "attendance", NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
@@ -585,6 +606,8 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
             goto out;
         cfg->max_body_bytes = (size_t)max_body;
     }
+    if ((s = config_setting_get_member(root, "attendance")) && read_attendance(cx, cfg, s) < 0)
+        goto out;
     if ((s = config_setting_get_member(root, "routes")) && read_routes(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "plugins")) && read_plugin_list(cx, cfg, s) < 0)
@@ -623,6 +646,13 @@ static void set_defaults(cg_config *cfg)
     cfg->plugin_credit = 64;
     cfg->max_body_bytes = 65536;
     cfg->max_attempts = 5;
+    cfg->checkin_radius_m = 200.0;
+    cfg->patrol_min_minutes = 30;
+    cfg->patrol_days_per_week = 2;
+    cfg->patrol_max_gap_minutes = 10;
+#ifdef CG_DATASET_DIR
+    cfg->dataset_dir = strdup(CG_DATASET_DIR); /* the installed Lishui dataset */
+#endif
 }
 
 int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode)

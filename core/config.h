@@ -89,6 +89,12 @@ typedef struct cg_config {
     cg_client_key_conf *clients; /* bus.clients */
     size_t n_clients;
     int max_attempts;        /* bus.max_attempts: failed deliveries before dead letter: 5 */
+    /* attendance = { checkin_radius_m = 200.0; patrol_min_minutes = 30;
+     *   patrol_days_per_week = 2; patrol_max_gap_minutes = 10; } (issue 6) */
+    double checkin_radius_m;   /* a check-in counts this close to the grid office: 200 */
+    int patrol_min_minutes;    /* time inside a grid that makes a patrol day: 30 */
+    int patrol_days_per_week;  /* patrol days required per grid and ISO week: 2 */
+    int patrol_max_gap_minutes;/* two track points further apart are not joined: 10 */
 } cg_config;
 
 /* Does any enabled plugin use this mode? */

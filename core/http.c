@@ -68,6 +68,26 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/cases", cg_api_cases_create, 1},
     {EVHTTP_REQ_GET, "/v1/cases", cg_api_cases_list, 1},
     {EVHTTP_REQ_GET, "/v1/cases/{id}", cg_api_cases_get, 1},
+    /* Attendance (issue 6). compliance before {id}: the first match wins. */
+    {EVHTTP_REQ_POST, "/v1/checkins", cg_api_checkins_create, 1},
+    {EVHTTP_REQ_GET, "/v1/checkins", cg_api_checkins_list, 1},
+    {EVHTTP_REQ_POST, "/v1/grids/{code}/rota", cg_api_rota_generate, 1},
+    {EVHTTP_REQ_GET, "/v1/grids/{code}/rota", cg_api_rota_get, 1},
+    {EVHTTP_REQ_PATCH, "/v1/grids/{code}/rota/{date}", cg_api_rota_patch, 1},
+    {EVHTTP_REQ_GET, "/v1/patrols/compliance", cg_api_patrols_compliance, 1},
+    {EVHTTP_REQ_POST, "/v1/patrols", cg_api_patrols_start, 1},
+    {EVHTTP_REQ_GET, "/v1/patrols/{id}", cg_api_patrols_get, 1},
+    {EVHTTP_REQ_POST, "/v1/patrols/{id}/points", cg_api_patrols_points, 1},
+    {EVHTTP_REQ_POST, "/v1/patrols/{id}/end", cg_api_patrols_end, 1},
+    {EVHTTP_REQ_POST, "/v1/meetings", cg_api_meetings_create, 1},
+    {EVHTTP_REQ_GET, "/v1/meetings", cg_api_meetings_list, 1},
+    {EVHTTP_REQ_GET, "/v1/meetings/{id}", cg_api_meetings_get, 1},
+    {EVHTTP_REQ_GET, "/v1/tasks", cg_api_tasks_list, 1},
+    {EVHTTP_REQ_POST, "/v1/tasks/{id}/done", cg_api_tasks_done, 1},
+    {EVHTTP_REQ_POST, "/v1/devices", cg_api_devices_create, 1},
+    {EVHTTP_REQ_GET, "/v1/devices", cg_api_devices_list, 1},
+    {EVHTTP_REQ_GET, "/v1/devices/{id}", cg_api_devices_get, 1},
+    {EVHTTP_REQ_PATCH, "/v1/devices/{id}", cg_api_devices_patch, 1},
 };
 const size_t cg_api_n_routes = sizeof cg_api_routes / sizeof cg_api_routes[0];
 

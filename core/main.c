@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "app.h"
@@ -293,6 +294,16 @@ static int import_first_dataset(cg_app *app, char *err, size_t errlen)
     const char *dir = app->config->dataset_dir;
     if (!dir || !*dir || !cg_dataset_is_empty(app->store))
         return 0;
+#ifdef CG_DATASET_DIR
+    /* The built-in default points at the installed dataset: a daemon run from
+     * an uninstalled build without `dataset_dir` starts with no grids rather
+     * than not at all. A dataset_dir the admin names must exist. */
+    if (strcmp(dir, CG_DATASET_DIR) == 0 && access(dir, R_OK) != 0) {
+        CG_WARN("core", "no dataset at %s (not installed?): starting with no grids; set "
+                "dataset_dir in the config", dir);
+        return 0;
+    }
+#endif
     cg_import_report rep;
     char why[1024];
     if (cg_dataset_import_dir(app->store, dir, &rep, why, sizeof why) < 0) {

@@ -39,9 +39,15 @@ static const char schema_v1[] =
     "  description TEXT NOT NULL DEFAULT '',"
     "  source TEXT NOT NULL DEFAULT 'patrol',"
     "  reporter TEXT,"
-    "  status TEXT NOT NULL CHECK (status IN"
-    "    ('reported','dispatched','accepted','handled','closed','cancelled')),"
-    "  level TEXT NOT NULL DEFAULT 'grid' CHECK (level IN ('grid','community','joint','city')),"
+    /* The CHECKs and the partial index below are OR chains, not IN lists:
+     * SQLite evaluates a constant IN list of more than two values through a
+     * temporary b-tree built for every row written, which was a third of
+     * the CPU of storing a case. */
+    "  status TEXT NOT NULL CHECK (status = 'reported' OR status = 'dispatched'"
+    "    OR status = 'accepted' OR status = 'handled' OR status = 'closed'"
+    "    OR status = 'cancelled'),"
+    "  level TEXT NOT NULL DEFAULT 'grid' CHECK (level = 'grid' OR level = 'community'"
+    "    OR level = 'joint' OR level = 'city'),"
     "  assignee TEXT,"
     "  needs_penalty INTEGER NOT NULL DEFAULT 0,"
     "  handled_on_site INTEGER NOT NULL DEFAULT 0,"
@@ -60,10 +66,10 @@ static const char schema_v1[] =
     "CREATE INDEX cases_by_assignee ON cases(assignee);"
     "CREATE INDEX cases_by_level ON cases(level);"
     "CREATE INDEX cases_by_created ON cases(created_at);"
-    /* overdue: only open cases with a deadline; the WHERE must match the
-     * one in cases.c for the planner to use it. */
+    /* overdue: only open cases with a deadline; the WHERE must match
+     * OPEN_STATUS_TERM in cases.c, term for term, for the planner to use it. */
     "CREATE INDEX cases_open_by_expected ON cases(expected_at)"
-    "  WHERE status IN ('reported','dispatched','accepted');"
+    "  WHERE (status = 'reported' OR status = 'dispatched' OR status = 'accepted');"
     "CREATE TABLE case_history ("
     "  id INTEGER PRIMARY KEY,"
     "  case_id TEXT NOT NULL REFERENCES cases(id),"
@@ -155,10 +161,113 @@ static const char schema_dead_letters[] =
     "CREATE INDEX dead_letters_by_department ON dead_letters(department);"
     "CREATE INDEX dead_letters_by_case ON dead_letters(case_id);";
 
+/* Attendance (issue 6): check-ins at the grid office, the duty rota, patrols
+ * with their track points and the patrol time per member, grid and city day
+ * (patrol_days, kept up to date as points arrive so the weekly rule is an
+ * indexed query), the device registry, grid meetings with their attendees
+ * and the tasks claimed there. Days are city dates 'YYYY-MM-DD' (citydate.h). */
+static const char schema_attendance[] =
+    "CREATE TABLE checkins ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  member TEXT NOT NULL REFERENCES members(id),"
+    "  grid TEXT NOT NULL REFERENCES grids(code),"
+    "  at INTEGER NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  lat REAL NOT NULL,"
+    "  lon REAL NOT NULL,"
+    "  distance_m REAL NOT NULL,"
+    "  terminal TEXT"
+    ");"
+    "CREATE INDEX checkins_by_member ON checkins(member, grid, day);"
+    "CREATE INDEX checkins_by_grid ON checkins(grid, at);"
+    "CREATE INDEX checkins_by_at ON checkins(at);"
+    "CREATE TABLE duty_rota ("
+    "  grid TEXT NOT NULL REFERENCES grids(code) ON DELETE CASCADE,"
+    "  day TEXT NOT NULL,"
+    "  member TEXT NOT NULL REFERENCES members(id),"
+    "  updated_by TEXT,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (grid, day)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX duty_rota_by_member ON duty_rota(member, day);"
+    "CREATE TABLE patrols ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  member TEXT NOT NULL REFERENCES members(id),"
+    "  grid TEXT NOT NULL REFERENCES grids(code),"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  n_points INTEGER NOT NULL DEFAULT 0,"
+    "  last_at INTEGER,"     /* the newest point, to join the next request's first */
+    "  last_inside INTEGER,"
+    "  inside_ms INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX patrols_by_member ON patrols(member, started_at);"
+    "CREATE TABLE patrol_points ("
+    "  patrol INTEGER NOT NULL REFERENCES patrols(id),"
+    "  seq INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  lat REAL NOT NULL,"
+    "  lon REAL NOT NULL,"
+    "  inside INTEGER NOT NULL,"
+    "  PRIMARY KEY (patrol, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE patrol_days ("
+    "  member TEXT NOT NULL,"
+    "  grid TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  inside_ms INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (member, grid, day)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE devices ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  type TEXT NOT NULL CHECK (type IN ('terminal','body_camera')),"
+    "  serial TEXT NOT NULL UNIQUE,"
+    "  holder TEXT REFERENCES members(id),"
+    "  issued_at INTEGER,"
+    "  returned_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX devices_by_holder ON devices(holder);"
+    "CREATE TABLE meetings ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  grid TEXT NOT NULL REFERENCES grids(code),"
+    "  day TEXT NOT NULL,"
+    "  chair TEXT NOT NULL REFERENCES members(id),"
+    "  study_topic TEXT NOT NULL DEFAULT '',"
+    "  briefings TEXT NOT NULL DEFAULT '[]',"  /* JSON array of strings */
+    "  work_report TEXT NOT NULL DEFAULT '',"
+    "  problems TEXT NOT NULL DEFAULT '[]',"   /* JSON array of strings */
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX meetings_by_grid ON meetings(grid, day);"
+    "CREATE TABLE meeting_attendees ("
+    "  meeting INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,"
+    "  member TEXT NOT NULL REFERENCES members(id),"
+    "  PRIMARY KEY (meeting, member)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX meeting_attendees_by_member ON meeting_attendees(member);"
+    "CREATE TABLE tasks ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  meeting INTEGER REFERENCES meetings(id),"
+    "  grid TEXT NOT NULL REFERENCES grids(code),"
+    "  title TEXT NOT NULL,"
+    "  claimed_by TEXT NOT NULL REFERENCES members(id),"
+    "  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','done')),"
+    "  created_at INTEGER NOT NULL,"
+    "  done_at INTEGER,"
+    "  done_by TEXT"
+    ");"
+    "CREATE INDEX tasks_by_assignee ON tasks(claimed_by, status);"
+    "CREATE INDEX tasks_by_grid ON tasks(grid, status);"
+    "CREATE INDEX tasks_by_meeting ON tasks(meeting);";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
     {"dead letters", schema_dead_letters},
+    {"check-ins, duty rota, patrols, devices, meetings, tasks", schema_attendance},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -405,6 +405,27 @@ START_TEST(test_report_is_dispatched_and_accepted)
 }
 END_TEST
 
+/* Issue 3: a dispatch carries the grid's members of the department and the
+ * plugin assigns one of them. In contrib/lishui/roster.csv the enforcement
+ * professional of grid 33110200100101 is M00154 (its instructor M00152 is
+ * also "enforcement" but must not be chosen: only professionals are sent). */
+START_TEST(test_case_is_assigned_to_the_grids_professional)
+{
+    start_default();
+    char *id = report_case("{\"category\":\"street_stall\",\"lat\":28.455478,\"lon\":119.928065}",
+                           "dispatched", "accepted");
+    json_t *c = wait_case_status(id, "accepted", CASE_TIMEOUT_MS);
+    char *s = dump(c);
+    EXPECT(str_field(c, "grid") && strcmp(str_field(c, "grid"), "33110200100101") == 0,
+           "grid not located: %s", s);
+    EXPECT(str_field(c, "assignee") && strcmp(str_field(c, "assignee"), "M00154") == 0,
+           "not assigned to the grid's enforcement professional M00154: %s", s);
+    free(s);
+    json_decref(c);
+    free(id);
+}
+END_TEST
+
 START_TEST(test_penalty_transferred_to_enforcement)
 {
     start_default();
@@ -953,6 +974,7 @@ static Suite *daemon_suite(void)
     add(s, "catalog", test_categories_and_departments);
     add(s, "auth", test_token_required);
     add(s, "cases", test_report_is_dispatched_and_accepted);
+    add(s, "assignee", test_case_is_assigned_to_the_grids_professional);
     add(s, "transfer", test_penalty_transferred_to_enforcement);
     add(s, "bad_input", test_bad_input_is_refused_and_writes_nothing);
     add(s, "on_site", test_handled_on_site_is_not_dispatched);
