@@ -298,7 +298,13 @@ START_TEST(test_poison_case_dead_letters_while_core_runs_on)
     int crashes = 0;
     for (const char *p = log; (p = strstr(p, "is poison: crashing")); p++)
         crashes++;
-    EXPECT(crashes == 3, "the poison case crashed the plugin %d times, expected 3", crashes);
+    /* Three counted attempts. A crash while the good graffiti case was in
+     * flight too is not counted against either case (both become suspects
+     * and are re-sent alone), so one extra crash may come first. Any more
+     * would mean the dead letter is re-sent. */
+    EXPECT(crashes == 3 || crashes == 4,
+           "the poison case crashed the plugin %d times, expected 3 (or 4 when the first "
+           "crash hit it together with the good case)", crashes);
     free(log);
     /* A clean exit (sanitizers included) that also stops the plugin host. */
     long host = plugin_pid("crash");
