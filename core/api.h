@@ -98,6 +98,11 @@ int cg_case_request_parse(json_t *body, const cg_catalog *cat, cg_new_case *out,
 void cg_api_cases_create(cg_api_ctx *ctx);      /* POST /v1/cases */
 void cg_api_cases_list(cg_api_ctx *ctx);        /* GET  /v1/cases */
 void cg_api_cases_get(cg_api_ctx *ctx);         /* GET  /v1/cases/{id} */
+void cg_api_cases_action(cg_api_ctx *ctx);      /* POST /v1/cases/{id}/actions (api_workflow.c) */
+/* api_evidence.c (issue 4): photos attached to a case. */
+void cg_api_photos_upload(cg_api_ctx *ctx);     /* POST /v1/cases/{id}/photos?stage= */
+void cg_api_photos_list(cg_api_ctx *ctx);       /* GET  /v1/cases/{id}/photos */
+void cg_api_photo_get(cg_api_ctx *ctx);         /* GET  /v1/photos/{sha256} */
 void cg_api_categories(cg_api_ctx *ctx);        /* GET  /v1/categories */
 void cg_api_departments(cg_api_ctx *ctx);       /* GET  /v1/departments */
 void cg_api_health(cg_api_ctx *ctx);            /* GET  /v1/health (no auth) */

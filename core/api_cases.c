@@ -16,6 +16,7 @@
 
 #include <event2/http.h>
 
+#include "duplicates.h"
 #include "flow.h"
 #include "log.h"
 #include "scope.h"
@@ -245,6 +246,7 @@ static void report_stored(void *arg, int status, const char *case_id, json_t *c,
 {
     pending_report *p = arg;
     struct evhttp_request *req = cg_http_undefer(&p->deferred);
+    cg_app *app = p->app;
     free(p);
     if (!req) {
         if (status == 0)
@@ -261,6 +263,9 @@ static void report_stored(void *arg, int status, const char *case_id, json_t *c,
      * (no read back). Without it, the client must still learn its id. */
     if (!c)
         c = json_pack("{s:s}", "id", case_id);
+    else if (app->config) /* after COMMIT, on the read connection: see duplicates.h */
+        cg_duplicates_annotate(app->store, c, app->config->duplicate_radius_m,
+                               app->config->duplicate_window_hours, cg_now_ms());
     char location[96];
     snprintf(location, sizeof location, "/v1/cases/%s", case_id);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);

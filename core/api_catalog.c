@@ -6,8 +6,8 @@
 
 #include "catalog.h"
 
-/* [{"code","name","name_zh","department","sla_hours"}]; department is where
- * a new case of the category goes now (cg_catalog_route), which may differ
+/* [{"code","name","name_zh","department","sla_hours","requires_after_photo"}];
+ * department is where a new case of the category goes now (cg_catalog_route), which may differ
  * from the configured owner while an optional department's plugin is off. */
 void cg_api_categories(cg_api_ctx *ctx)
 {
@@ -17,11 +17,13 @@ void cg_api_categories(cg_api_ctx *ctx)
     for (size_t i = 0; i < n && list; i++) {
         const cg_category *c = cg_catalog_category_at(cat, i);
         const char *dept = cg_catalog_route(cat, c->code);
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:f}", "code", c->code,
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:f, s:b}", "code", c->code,
                                               "name", c->name ? c->name : c->code,
                                               "name_zh", c->name_zh ? c->name_zh : "",
                                               "department", dept ? dept : c->department,
-                                              "sla_hours", c->sla_hours));
+                                              "sla_hours", c->sla_hours,
+                                              "requires_after_photo",
+                                              c->requires_after_photo));
     }
     if (!list) {
         cg_http_reply_error(ctx->req, 500, "internal_error", "out of memory");

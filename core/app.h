@@ -16,6 +16,7 @@ struct cg_bus;
 struct cg_plugins;
 struct cg_http;
 struct cg_supervisor;
+struct cg_deadlines;
 
 typedef struct cg_app {
     struct event_base *base;
@@ -30,6 +31,7 @@ typedef struct cg_app {
     int64_t started_ms;
     const char *version;
     struct cg_supervisor *supervisor; /* process-mode plugin hosts (NULL: none) */
+    struct cg_deadlines *deadlines;   /* the escalation timer (deadlines.h; NULL: none) */
 } cg_app;
 
 #endif

@@ -36,11 +36,13 @@
 #define CASE_COLUMNS                                                                         \
     "seq, id, category, department, grid, lat, lon, has_location, description, source, "  \
     "reporter, status, level, assignee, needs_penalty, handled_on_site, sla_hours, rework, " \
-    "created_at, updated_at, expected_at, extra"
+    "created_at, updated_at, expected_at, extra, postponed, misroutes, satisfaction, "        \
+    "licence_no, requires, handled_by"
 enum {
     C_SEQ, C_ID, C_CATEGORY, C_DEPARTMENT, C_GRID, C_LAT, C_LON, C_HAS_LOCATION, C_DESCRIPTION,
     C_SOURCE, C_REPORTER, C_STATUS, C_LEVEL, C_ASSIGNEE, C_NEEDS_PENALTY, C_HANDLED_ON_SITE,
-    C_SLA_HOURS, C_REWORK, C_CREATED_AT, C_UPDATED_AT, C_EXPECTED_AT, C_EXTRA
+    C_SLA_HOURS, C_REWORK, C_CREATED_AT, C_UPDATED_AT, C_EXPECTED_AT, C_EXTRA, C_POSTPONED,
+    C_MISROUTES, C_SATISFACTION, C_LICENCE_NO, C_REQUIRES, C_HANDLED_BY
 };
 
 /* "Open" = work still to do; must be the WHERE of the partial index
@@ -190,6 +192,35 @@ static int is_open_status(const char *status)
                       !strcmp(status, "accepted"));
 }
 
+/* "requires" as a JSON array from the stored comma list. */
+static json_t *requires_json(const char *list)
+{
+    json_t *a = json_array();
+    while (a && list && *list) {
+        const char *comma = strchr(list, ',');
+        size_t n = comma ? (size_t)(comma - list) : strlen(list);
+        if (n)
+            json_array_append_new(a, json_stringn(list, n));
+        list = comma ? comma + 1 : list + n;
+    }
+    return a;
+}
+
+/* The workflow's fields (issue 4), after "extra", in this order in both
+ * case_json() and cg_cases_new_json(). */
+static void add_workflow_fields(json_t *c, int postponed, int64_t misroutes, int satisfaction,
+                                const char *licence_no, const char *requires,
+                                const char *handled_by)
+{
+    json_object_set_new(c, "postponed", json_boolean(postponed));
+    json_object_set_new(c, "misroutes", json_integer(misroutes));
+    json_object_set_new(c, "satisfaction", satisfaction > 0 ? json_integer(satisfaction)
+                                                            : json_null());
+    json_object_set_new(c, "licence_no", licence_no ? json_string(licence_no) : json_null());
+    json_object_set_new(c, "requires", requires_json(requires));
+    json_object_set_new(c, "handled_by", handled_by ? json_string(handled_by) : json_null());
+}
+
 /* One history row; the case id and time are shared by a write's rows. */
 typedef struct history_row {
     const char *actor, *action, *from, *to, *note;
@@ -297,13 +328,17 @@ static char *payload_from_row(cg_store *st, sqlite3_stmt *s, const char *dispatc
     return text;
 }
 
-/* Write the outbox row of d (seq, id, case_id, department, payload set). */
-static int outbox_write(cg_store *st, const cg_dispatch *d, int64_t now_ms, char *err,
-                        size_t errlen)
+/* Write the outbox row of d (seq, id, case_id, department, payload set).
+ * Event rows (event = 1, issue 4) use their own statement so the intake's
+ * statement stays as it was. */
+static int outbox_write_kind(cg_store *st, const cg_dispatch *d, int64_t now_ms, int event,
+                             char *err, size_t errlen)
 {
-    sqlite3_stmt *s = cg_store_stmt(st,
-        "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)");
+    sqlite3_stmt *s = cg_store_stmt(st, event
+        ? "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at, event)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 1)"
+        : "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)");
     if (s) {
         sqlite3_bind_int64(s, 1, d->seq);
         sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
@@ -313,6 +348,25 @@ static int outbox_write(cg_store *st, const cg_dispatch *d, int64_t now_ms, char
         sqlite3_bind_int64(s, 6, now_ms);
     }
     return step_done(st, s, "outbox insert", err, errlen);
+}
+
+static int outbox_write(cg_store *st, const cg_dispatch *d, int64_t now_ms, char *err,
+                        size_t errlen)
+{
+    return outbox_write_kind(st, d, now_ms, 0, err, errlen);
+}
+
+/* payload + {"event": event} (event borrowed). NULL on failure. */
+static char *with_event(char *payload, json_t *event)
+{
+    json_t *p = payload ? json_loads(payload, 0, NULL) : NULL;
+    free(payload);
+    if (!p)
+        return NULL;
+    json_object_set(p, "event", event);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
 }
 
 static int new_dispatch(cg_store *st, const char *case_id, cg_dispatch *d, char *err,
@@ -327,9 +381,10 @@ static int new_dispatch(cg_store *st, const char *case_id, cg_dispatch *d, char 
 }
 
 /* A new outbox row for the case's current department (as written in this
- * transaction); fills *out. */
-static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t now_ms,
-                                   cg_dispatch *out, char *err, size_t errlen)
+ * transaction); fills *out. With `event`, an event row: the payload carries
+ * "event" (core/PROTOCOL.md) and the plugin's on_event() gets it. */
+static int outbox_insert_event(cg_store *st, const char *case_id, int64_t now_ms, json_t *event,
+                               cg_dispatch *out, char *err, size_t errlen)
 {
     cg_dispatch d;
     if (new_dispatch(st, case_id, &d, err, errlen) < 0)
@@ -345,16 +400,24 @@ static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t no
         d.payload = payload_from_row(st, s, d.id);
     }
     sqlite3_reset(s);
+    if (d.payload && event)
+        d.payload = with_event(d.payload, event);
     if (!d.payload) {
         set_err(err, errlen, "%s: cannot build the dispatch payload of %s", st->path, case_id);
         return -1;
     }
-    if (outbox_write(st, &d, now_ms, err, errlen) < 0) {
+    if (outbox_write_kind(st, &d, now_ms, event != NULL, err, errlen) < 0) {
         free(d.payload);
         return -1;
     }
     *out = d;
     return 0;
+}
+
+static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t now_ms,
+                                   cg_dispatch *out, char *err, size_t errlen)
+{
+    return outbox_insert_event(st, case_id, now_ms, NULL, out, err, errlen);
 }
 
 /* ---------------------------------------------------------------- insert */
@@ -405,6 +468,13 @@ static const char *nc_status(const cg_new_case *nc)
 {
     return nc->handled_on_site ? "handled" : "dispatched";
 }
+/* The deadline a dispatched case starts with: now + the category's SLA
+ * (cg_cases_deadline_after), so every dispatched case has one even when its
+ * plugin sets none; 0 for an on-site case or no SLA. */
+static int64_t nc_expected_at(const cg_new_case *nc, int64_t now_ms)
+{
+    return nc->handled_on_site ? 0 : cg_cases_deadline_after(now_ms, nc->sla_hours);
+}
 
 static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, const char *case_id,
                            int64_t now_ms, char *err, size_t errlen)
@@ -417,9 +487,9 @@ static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, con
     sqlite3_stmt *s = cg_store_stmt(st,
         "INSERT INTO cases(seq, id, category, department, grid, lat, lon, has_location,"
         " description, source, reporter, status, level, needs_penalty, handled_on_site,"
-        " sla_hours, created_at, updated_at, extra)"
+        " sla_hours, created_at, updated_at, extra, expected_at, escalate_at, handled_by)"
         " VALUES (?16, ?17, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'grid', ?11,"
-        " ?12, ?13, ?14, ?14, ?15)");
+        " ?12, ?13, ?14, ?14, ?15, ?18, ?18, ?19)");
     if (s) {
         sqlite3_bind_text(s, 1, nc->category, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, nc->department, -1, SQLITE_STATIC);
@@ -440,6 +510,11 @@ static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, con
         sqlite3_bind_text(s, 15, extra, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 16, seq);
         sqlite3_bind_text(s, 17, case_id, -1, SQLITE_STATIC);
+        int64_t due = nc_expected_at(nc, now_ms);
+        if (due > 0)
+            sqlite3_bind_int64(s, 18, due);
+        if (nc->handled_on_site)
+            bind_text_or_null(s, 19, nc_reporter(nc) ? nc_reporter(nc) : "system");
     }
     int rc = step_done(st, s, "case insert", err, errlen);
     free(extra);
@@ -527,8 +602,12 @@ json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t no
             "to", rows[i].to ? json_string(rows[i].to) : json_null(),
             "note", rows[i].note ? json_string(rows[i].note) : json_null()));
     const char *grid = nc_grid(nc), *reporter = nc_reporter(nc);
+    int64_t due = nc_expected_at(nc, now_ms);
+    char due_iso[40];
+    if (due > 0)
+        cg_time_iso(due, due_iso, sizeof due_iso);
     /* Same keys, order and values as case_json() of the stored row. */
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:b,"
+    json_t *c = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:b,"
                      " s:I, s:f, s:s, s:s, s:o, s:b, s:o, s:o}",
         "id", case_id,
         "category", nc->category,
@@ -548,10 +627,18 @@ json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t no
         "sla_hours", nc->sla_hours,
         "reported_at", at,
         "updated_at", at,
-        "expected_at", json_null(),
+        "expected_at", due > 0 ? json_string(due_iso) : json_null(),
         "overdue", 0,
         "extra", json_is_object(nc->extra) ? json_deep_copy(nc->extra) : json_object(),
         "history", history);
+    if (c) {
+        json_incref(history);
+        json_object_del(c, "history"); /* history stays last */
+        add_workflow_fields(c, 0, 0, 0, NULL, NULL,
+                            nc->handled_on_site ? (reporter ? reporter : "system") : NULL);
+        json_object_set_new(c, "history", history);
+    }
+    return c;
 }
 
 /* ---------------------------------------------------------------- results */
@@ -582,7 +669,7 @@ static const char *string_field(json_t *a, const char *key)
 /* Every action is checked before anything is written: a result is applied
  * whole or not at all. A transfer hands the case to another department, so
  * it must come last (nothing after it would be this plugin's business). */
-static int validate_actions(json_t *actions, const char *department,
+static int validate_actions(json_t *actions, const char *department, int event,
                             int (*valid_department)(void *, const char *), void *vd_arg,
                             char *err, size_t errlen)
 {
@@ -600,8 +687,41 @@ static int validate_actions(json_t *actions, const char *department,
         const char *type = string_field(a, "type");
         if (!type)
             return action_error(err, errlen, i, NULL, "missing \"type\"");
+        /* An event (on_event) may note, escalate, require and link; taking
+         * or moving the case is for handle() only. */
+        if (event && strcmp(type, "note") && strcmp(type, "escalate") && strcmp(type, "require") &&
+            strcmp(type, "link"))
+            return action_error(err, errlen, i, type, "not allowed in an answer to an event");
         if (!strcmp(type, "accept")) {
             continue;
+        } else if (!strcmp(type, "escalate")) {
+            const char *level = string_field(a, "level");
+            static const char *const levels[] = {"community", "joint", "city"};
+            int known = 0;
+            for (size_t k = 0; level && k < 3; k++)
+                known |= !strcmp(level, levels[k]);
+            if (!known)
+                return action_error(err, errlen, i, type,
+                                    "\"level\" must be community, joint or city");
+            json_t *reason = json_object_get(a, "reason");
+            if (reason && !json_is_string(reason))
+                return action_error(err, errlen, i, type, "\"reason\" must be a string");
+        } else if (!strcmp(type, "require")) {
+            const char *what = string_field(a, "what");
+            size_t n_what = what ? strlen(what) : 0;
+            int ok = n_what > 0 && n_what < 48;
+            for (size_t k = 0; ok && k < n_what; k++)
+                ok = (what[k] >= 'a' && what[k] <= 'z') || what[k] == '_' ||
+                     (what[k] >= '0' && what[k] <= '9');
+            if (!ok)
+                return action_error(err, errlen, i, type,
+                                    "\"what\" must be a field name [a-z0-9_]{1,47}");
+        } else if (!strcmp(type, "link")) {
+            const char *kind = string_field(a, "kind"), *ref = string_field(a, "ref");
+            if (!kind || strcmp(kind, "licence") != 0)
+                return action_error(err, errlen, i, type, "\"kind\" must be \"licence\"");
+            if (!ref || !*ref || strlen(ref) > 64)
+                return action_error(err, errlen, i, type, "\"ref\" must be 1..64 bytes");
         } else if (!strcmp(type, "assign")) {
             json_t *who = json_object_get(a, "assignee");
             if (!who)
@@ -648,6 +768,29 @@ static int validate_actions(json_t *actions, const char *department,
     return 0;
 }
 
+static int level_rank(const char *level)
+{
+    static const char *const levels[] = {"grid", "community", "joint", "city"};
+    for (int i = 0; level && i < 4; i++)
+        if (!strcmp(level, levels[i]))
+            return i;
+    return -1;
+}
+
+/* Is `item` in the comma list? */
+static int list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, item, n))
+            return 1;
+        p = comma ? comma + 1 : p + len;
+    }
+    return 0;
+}
+
 /* A case as a result changes it: read before, folded in memory action by
  * action, written once at the end. */
 typedef struct case_state {
@@ -661,9 +804,20 @@ typedef struct case_state {
     const char *assignee;      /* with CHANGED_ASSIGNEE; NULL clears it */
     int64_t expected_at;       /* with CHANGED_EXPECTED */
     int transferred;
+    /* Issue 4: escalate, require and link actions, event answers. */
+    int event;                 /* the outbox row is an event delivery */
+    char outbox_department[32];
+    char level_before[16];
+    const char *level;         /* with CHANGED_LEVEL */
+    double sla_hours;
+    char requires[128];        /* with CHANGED_REQUIRES */
+    const char *licence_no;    /* with CHANGED_LICENCE */
 } case_state;
 
-enum { CHANGED_STATUS = 1, CHANGED_DEPARTMENT = 2, CHANGED_ASSIGNEE = 4, CHANGED_EXPECTED = 8 };
+enum {
+    CHANGED_STATUS = 1, CHANGED_DEPARTMENT = 2, CHANGED_ASSIGNEE = 4, CHANGED_EXPECTED = 8,
+    CHANGED_LEVEL = 16, CHANGED_REQUIRES = 32, CHANGED_LICENCE = 64
+};
 
 /* "UPDATE cases SET updated_at = ?2[, status = ?3][, department = ?4]
  * [, assignee = ?5][, expected_at = ?6] WHERE id = ?1": only the columns a
@@ -672,13 +826,15 @@ enum { CHANGED_STATUS = 1, CHANGED_DEPARTMENT = 2, CHANGED_ASSIGNEE = 4, CHANGED
  * needs); only the thread that writes (cg_batch's) calls it. */
 static const char *case_update_sql(unsigned changed)
 {
-    static char sql[16][160];
+    static char sql[128][256];
+    /* A deadline also arms the escalation timer (deadlines.c). */
     static const char *const sets[] = {", status = ?3", ", department = ?4", ", assignee = ?5",
-                                       ", expected_at = ?6"};
-    char *q = sql[changed & 15];
+                                       ", expected_at = ?6, escalate_at = ?6", ", level = ?7",
+                                       ", requires = ?8", ", licence_no = ?9"};
+    char *q = sql[changed & 127];
     if (!*q) {
         size_t n = (size_t)snprintf(q, sizeof sql[0], "UPDATE cases SET updated_at = ?2");
-        for (unsigned i = 0; i < 4; i++)
+        for (unsigned i = 0; i < 7; i++)
             if (changed & (1u << i))
                 n += (size_t)snprintf(q + n, sizeof sql[0] - n, "%s", sets[i]);
         snprintf(q + n, sizeof sql[0] - n, " WHERE id = ?1");
@@ -693,8 +849,8 @@ typedef struct result_row {
 } result_row;
 
 /* Fold one validated action into cs; adds its history row (if any) to rows. */
-static void fold_action(case_state *cs, json_t *a, const char *actor, result_row *rows,
-                        size_t *nrows)
+static void fold_action(case_state *cs, json_t *a, const char *actor, int64_t now_ms,
+                        result_row *rows, size_t *nrows)
 {
     const char *type = string_field(a, "type");
     result_row *r = &rows[*nrows];
@@ -729,6 +885,40 @@ static void fold_action(case_state *cs, json_t *a, const char *actor, result_row
         cs->transferred = 1;
     } else if (!strcmp(type, "note")) {
         r->row = (history_row){actor, "note", NULL, NULL, string_field(a, "text")};
+    } else if (!strcmp(type, "escalate")) {
+        const char *to = string_field(a, "level"), *reason = string_field(a, "reason");
+        if (!is_open_status(cs->status) || !strcmp(to, cs->level) ||
+            level_rank(to) < level_rank(cs->level)) {
+            snprintf(r->text, sizeof r->text, "escalation to %s ignored: case is %s at %s", to,
+                     cs->status, cs->level);
+            r->row = (history_row){actor, "note", NULL, NULL, r->text};
+        } else {
+            snprintf(r->text, sizeof r->text, "%s -> %s%s%s", cs->level, to,
+                     reason && *reason ? ": " : "", reason ? reason : "");
+            r->row = (history_row){actor, "escalate", cs->status, cs->status, r->text};
+            cs->level = to;
+            cs->changed |= CHANGED_LEVEL;
+            /* Each level gets the category's SLA again. */
+            int64_t due = cg_cases_deadline_after(now_ms, cs->sla_hours);
+            if (due > 0) {
+                cs->expected_at = due;
+                cs->changed |= CHANGED_EXPECTED;
+            }
+        }
+    } else if (!strcmp(type, "require")) {
+        const char *what = string_field(a, "what");
+        if (!list_has(cs->requires, what)) {
+            size_t len = strlen(cs->requires);
+            snprintf(cs->requires + len, sizeof cs->requires - len, "%s%s", len ? "," : "", what);
+            cs->changed |= CHANGED_REQUIRES;
+        }
+        snprintf(r->text, sizeof r->text, "handling must record %s", what);
+        r->row = (history_row){actor, "require", NULL, NULL, r->text};
+    } else if (!strcmp(type, "link")) {
+        cs->licence_no = string_field(a, "ref");
+        cs->changed |= CHANGED_LICENCE;
+        snprintf(r->text, sizeof r->text, "licence %s", cs->licence_no);
+        r->row = (history_row){actor, "link", NULL, NULL, r->text};
     } else {
         return;
     }
@@ -751,6 +941,12 @@ static int write_case_state(cg_store *st, const case_state *cs, int64_t now_ms, 
             bind_text_or_null(s, 5, cs->assignee);
         if (cs->changed & CHANGED_EXPECTED)
             sqlite3_bind_int64(s, 6, cs->expected_at);
+        if (cs->changed & CHANGED_LEVEL)
+            sqlite3_bind_text(s, 7, cs->level, -1, SQLITE_STATIC);
+        if (cs->changed & CHANGED_REQUIRES)
+            sqlite3_bind_text(s, 8, cs->requires, -1, SQLITE_STATIC);
+        if (cs->changed & CHANGED_LICENCE)
+            sqlite3_bind_text(s, 9, cs->licence_no, -1, SQLITE_STATIC);
     }
     return step_done(st, s, "case update", err, errlen);
 }
@@ -760,8 +956,8 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
                          size_t errlen)
 {
     sqlite3_stmt *s = cg_store_stmt(st,
-        "SELECT c.id, c.status, c.department, o.seq FROM outbox o JOIN cases c ON c.id = o.case_id"
-        " WHERE o.id = ?1");
+        "SELECT c.id, c.status, c.department, o.seq, o.event, o.department, c.level,"
+        " c.sla_hours, c.requires FROM outbox o JOIN cases c ON c.id = o.case_id WHERE o.id = ?1");
     if (!s) {
         set_err(err, errlen, "%s: cannot read the outbox", st->path);
         return -1;
@@ -774,8 +970,14 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
         snprintf(cs->status_before, sizeof cs->status_before, "%s", col_text(s, 1));
         snprintf(cs->department_before, sizeof cs->department_before, "%s", col_text(s, 2));
         cs->outbox_seq = sqlite3_column_int64(s, 3);
+        cs->event = sqlite3_column_int(s, 4);
+        snprintf(cs->outbox_department, sizeof cs->outbox_department, "%s", col_text(s, 5));
+        snprintf(cs->level_before, sizeof cs->level_before, "%s", col_text(s, 6));
+        cs->sla_hours = sqlite3_column_double(s, 7);
+        snprintf(cs->requires, sizeof cs->requires, "%s", col_text(s, 8) ? col_text(s, 8) : "");
         cs->status = cs->status_before;
         cs->department = cs->department_before;
+        cs->level = cs->level_before;
     } else if (rc != SQLITE_DONE) {
         set_err(err, errlen, "%s: outbox lookup failed: %s", st->path, sqlite3_errmsg(st->db));
     }
@@ -795,7 +997,8 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
         return CG_APPLY_ERROR;
     if (found == 0)
         return CG_APPLY_DUPLICATE;
-    if (validate_actions(actions, cs.department, valid_department, vd_arg, err, errlen) < 0)
+    if (validate_actions(actions, cs.department, cs.event, valid_department, vd_arg, err,
+                         errlen) < 0)
         return CG_APPLY_ERROR;
 
     char actor[96];
@@ -810,14 +1013,25 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
         return CG_APPLY_ERROR;
     }
     size_t nrows = 0;
-    if (strcmp(cs.status, "dispatched") != 0) {
-        /* Cancelled, closed or moved on while the plugin worked on it. */
-        snprintf(rows[0].text, sizeof rows[0].text, "result ignored: case is %s", cs.status);
+    if (cs.event) {
+        /* An answer to an event: applied whatever the status (each action
+         * checks what it needs). */
+        for (size_t i = 0; i < n; i++)
+            fold_action(&cs, json_array_get(actions, i), actor, now_ms, rows, &nrows);
+    } else if (strcmp(cs.status, "dispatched") != 0 ||
+               strcmp(cs.department, cs.outbox_department) != 0) {
+        /* Cancelled, closed, transferred or moved on while the plugin worked
+         * on it. */
+        if (strcmp(cs.status, "dispatched") != 0)
+            snprintf(rows[0].text, sizeof rows[0].text, "result ignored: case is %s", cs.status);
+        else
+            snprintf(rows[0].text, sizeof rows[0].text, "result ignored: case is now with %s",
+                     cs.department);
         rows[0].row = (history_row){actor, "note", NULL, NULL, rows[0].text};
         nrows = 1;
     } else {
         for (size_t i = 0; i < n; i++)
-            fold_action(&cs, json_array_get(actions, i), actor, rows, &nrows);
+            fold_action(&cs, json_array_get(actions, i), actor, now_ms, rows, &nrows);
     }
     for (size_t i = 0; i < nrows; i++)
         hist[i] = rows[i].row;
@@ -851,6 +1065,208 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
     return CG_APPLY_DONE;
 }
 
+/* ---------------------------------------------------------------- workflow */
+
+int64_t cg_cases_deadline_after(int64_t now_ms, double sla_hours)
+{
+    if (!isfinite(sla_hours) || !(sla_hours > 0) || sla_hours > 24.0 * 366 * 100)
+        return 0;
+    int64_t ms = (int64_t)ceil(sla_hours * 3600000.0);
+    return now_ms + (ms > 0 ? ms : 1);
+}
+
+static void copy_col(char *dst, size_t n, sqlite3_stmt *s, int i)
+{
+    const char *t = col_text(s, i);
+    snprintf(dst, n, "%s", t ? t : "");
+}
+
+#define ROW_COLUMNS                                                                     \
+    "id, status, level, department, grid, assignee, reporter, handled_by, category, " \
+    "requires, sla_hours, expected_at"
+
+static void fill_row(sqlite3_stmt *s, cg_case_row *out)
+{
+    memset(out, 0, sizeof *out);
+    copy_col(out->id, sizeof out->id, s, 0);
+    copy_col(out->status, sizeof out->status, s, 1);
+    copy_col(out->level, sizeof out->level, s, 2);
+    copy_col(out->department, sizeof out->department, s, 3);
+    copy_col(out->grid, sizeof out->grid, s, 4);
+    copy_col(out->assignee, sizeof out->assignee, s, 5);
+    copy_col(out->reporter, sizeof out->reporter, s, 6);
+    copy_col(out->handled_by, sizeof out->handled_by, s, 7);
+    copy_col(out->category, sizeof out->category, s, 8);
+    copy_col(out->requires, sizeof out->requires, s, 9);
+    out->sla_hours = sqlite3_column_double(s, 10);
+    out->expected_at = sqlite3_column_type(s, 11) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 11);
+}
+
+int cg_cases_read_row(cg_store *st, const char *case_id, cg_case_row *out)
+{
+    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " ROW_COLUMNS " FROM cases WHERE id = ?1");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        fill_row(s, out);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t cg_cases_next_escalation(cg_store *st)
+{
+    sqlite3_stmt *s = cg_store_read_stmt(st,
+        "SELECT escalate_at FROM cases WHERE escalate_at IS NOT NULL ORDER BY escalate_at LIMIT 1");
+    if (!s)
+        return 0;
+    int64_t at = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return at;
+}
+
+size_t cg_cases_due_escalations(cg_store *st, int64_t now_ms, cg_case_row *rows, size_t max)
+{
+    sqlite3_stmt *s = cg_store_read_stmt(st,
+        "SELECT " ROW_COLUMNS " FROM cases WHERE escalate_at IS NOT NULL AND escalate_at <= ?1"
+        " ORDER BY escalate_at LIMIT ?2");
+    if (!s)
+        return 0;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t n = 0;
+    while (n < max && sqlite3_step(s) == SQLITE_ROW)
+        fill_row(s, &rows[n++]);
+    sqlite3_reset(s);
+    return n;
+}
+
+/* Does the row (writer connection, inside the transaction) still look as the
+ * caller saw it? 1 yes, 0 no, -1 error. */
+static int change_still_valid(cg_store *st, const cg_case_change *ch, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = cg_store_stmt(st, "SELECT status, department, level FROM cases WHERE id = ?1");
+    if (!s) {
+        set_err(err, errlen, "%s: cannot read case %s", st->path, ch->case_id);
+        return -1;
+    }
+    sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s), same = 0;
+    if (rc == SQLITE_ROW) {
+        const char *status = col_text(s, 0), *dep = col_text(s, 1), *level = col_text(s, 2);
+        same = (!ch->expect_status || (status && !strcmp(status, ch->expect_status))) &&
+               (!ch->expect_department || (dep && !strcmp(dep, ch->expect_department))) &&
+               (!ch->expect_level || (level && !strcmp(level, ch->expect_level)));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        set_err(err, errlen, "%s: reading case %s: %s", st->path, ch->case_id,
+                sqlite3_errmsg(st->db));
+        return -1;
+    }
+    return same;
+}
+
+/* One statement for every verb: each column keeps its value unless the
+ * change names it (verbs are human-paced; the intake path does not use it). */
+static int write_change(cg_store *st, const cg_case_change *ch, int64_t now_ms, char *err,
+                        size_t errlen)
+{
+    sqlite3_stmt *s = cg_store_stmt(st,
+        "UPDATE cases SET updated_at = ?2,"
+        " status = coalesce(?3, status),"
+        " department = coalesce(?4, department),"
+        " assignee = CASE WHEN ?5 THEN ?6 ELSE assignee END,"
+        " rework = rework + ?7,"
+        " misroutes = misroutes + ?8,"
+        " level = coalesce(?9, level),"
+        " expected_at = coalesce(?10, expected_at),"
+        " postponed = max(postponed, ?11),"
+        " escalate_at = CASE ?12 WHEN 1 THEN NULL WHEN 2 THEN coalesce(?10, expected_at)"
+        "   ELSE escalate_at END,"
+        " satisfaction = coalesce(?13, satisfaction),"
+        " handled_by = coalesce(?14, handled_by),"
+        " extra = CASE WHEN ?15 IS NULL THEN extra ELSE json_patch(coalesce(extra, '{}'), ?15) END,"
+        " requires = CASE WHEN ?15 IS NULL THEN requires ELSE NULL END"
+        " WHERE id = ?1");
+    char *fulfil = ch->fulfil ? json_dumps(ch->fulfil, JSON_COMPACT) : NULL;
+    if (s) {
+        const char *to = ch->to_status2 ? ch->to_status2 : ch->to_status;
+        sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, now_ms);
+        bind_text_or_null(s, 3, to);
+        bind_text_or_null(s, 4, ch->department);
+        sqlite3_bind_int(s, 5, ch->set_assignee ? 1 : 0);
+        bind_text_or_null(s, 6, ch->assignee);
+        sqlite3_bind_int(s, 7, ch->rework_inc);
+        sqlite3_bind_int(s, 8, ch->misroute_inc);
+        bind_text_or_null(s, 9, ch->level);
+        if (ch->expected_at > 0)
+            sqlite3_bind_int64(s, 10, ch->expected_at);
+        sqlite3_bind_int(s, 11, ch->postponed ? 1 : 0);
+        sqlite3_bind_int(s, 12, ch->timer);
+        if (ch->satisfaction > 0)
+            sqlite3_bind_int(s, 13, ch->satisfaction);
+        bind_text_or_null(s, 14, ch->set_handled_by ? ch->actor : NULL);
+        bind_text_or_null(s, 15, fulfil);
+    }
+    int rc = step_done(st, s, "case update", err, errlen);
+    free(fulfil);
+    return rc;
+}
+
+int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                          cg_dispatch *out, int *has_out, char *err, size_t errlen)
+{
+    *has_out = 0;
+    if (!ch || !ch->case_id || !ch->actor || !ch->action) {
+        set_err(err, errlen, "a change needs a case, an actor and an action");
+        return CG_CHANGE_ERROR;
+    }
+    if (write_begin(st, err, errlen) < 0)
+        return CG_CHANGE_ERROR;
+    int valid = change_still_valid(st, ch, err, errlen);
+    if (valid <= 0) {
+        write_abort(st);
+        if (valid == 0)
+            set_err(err, errlen, "case %s changed meanwhile", ch->case_id);
+        return valid == 0 ? CG_CHANGE_CONFLICT : CG_CHANGE_ERROR;
+    }
+    const char *from = ch->expect_status;
+    const char *to = ch->to_status ? ch->to_status : from;
+    history_row rows[2] = {{ch->actor, ch->action, from, to, ch->note}};
+    size_t nrows = 1;
+    if (ch->action2) {
+        rows[1] = (history_row){ch->actor, ch->action2, to,
+                                ch->to_status2 ? ch->to_status2 : to, ch->note2};
+        nrows = 2;
+    }
+    cg_dispatch d = {0};
+    int ok = write_change(st, ch, now_ms, err, errlen) == 0 &&
+             add_history_rows(st, ch->case_id, now_ms, rows, nrows, err, errlen) == 0;
+    if (ok && ch->link_case) {
+        history_row link = {ch->actor, "duplicate", NULL, NULL, ch->link_note};
+        ok = add_history_rows(st, ch->link_case, now_ms, &link, 1, err, errlen) == 0;
+    }
+    if (ok && (ch->new_dispatch || ch->event)) {
+        ok = outbox_insert_event(st, ch->case_id, now_ms, ch->new_dispatch ? NULL : ch->event,
+                                 &d, err, errlen) == 0;
+    }
+    if (ok)
+        ok = write_end(st, err, errlen) == 0;
+    if (!ok) {
+        cg_dispatch_clear(&d);
+        write_abort(st);
+        return CG_CHANGE_ERROR;
+    }
+    if (d.payload) {
+        *out = d;
+        *has_out = 1;
+    }
+    return CG_CHANGE_DONE;
+}
+
 /* ---------------------------------------------------------------- reading */
 
 /* Reads use the main thread's read connection (cg_store_read_stmt): they see
@@ -869,7 +1285,7 @@ static json_t *case_json(sqlite3_stmt *s, int64_t now_ms)
         json_decref(extra);
         extra = json_object();
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:b,"
+    json_t *c = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:b, s:b,"
                      " s:I, s:f, s:o, s:o, s:o, s:b, s:o}",
         "id", col_text(s, C_ID),
         "category", col_text(s, C_CATEGORY),
@@ -892,6 +1308,12 @@ static json_t *case_json(sqlite3_stmt *s, int64_t now_ms)
         "expected_at", iso_or_null(s, C_EXPECTED_AT),
         "overdue", overdue,
         "extra", extra);
+    if (c)
+        add_workflow_fields(c, sqlite3_column_int(s, C_POSTPONED),
+                            sqlite3_column_int64(s, C_MISROUTES), sqlite3_column_int(s, C_SATISFACTION),
+                            col_text(s, C_LICENCE_NO), col_text(s, C_REQUIRES),
+                            col_text(s, C_HANDLED_BY));
+    return c;
 }
 
 static json_t *history_json(cg_store *st, const char *case_id)

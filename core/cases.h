@@ -95,4 +95,69 @@ int cg_outbox_load(cg_store *st, void (*cb)(void *arg, cg_dispatch *d), void *ar
 long long cg_outbox_count(cg_store *st);
 long long cg_cases_count(cg_store *st);
 
+/* ---- the workflow (issue 4; workflow.h has the rules) ------------------- */
+
+/* now_ms + sla_hours (fractions allowed) in ms; 0 when sla_hours is not
+ * positive. The deadline of a dispatch, and of each escalation level. */
+int64_t cg_cases_deadline_after(int64_t now_ms, double sla_hours);
+
+/* What the workflow needs of a case, read on the main thread (read
+ * connection). Strings are copies ("" when NULL in the row). */
+typedef struct cg_case_row {
+    char id[32], status[16], level[16], department[32], grid[16];
+    char assignee[64], reporter[64], handled_by[64];
+    char category[64];
+    char requires[128];     /* comma list of what `handle` must carry */
+    double sla_hours;
+    int64_t expected_at;    /* 0: none */
+} cg_case_row;
+/* 1 found, 0 no such case, -1 error. */
+int cg_cases_read_row(cg_store *st, const char *case_id, cg_case_row *out);
+
+/* One workflow step as the store applies it: every field is decided on the
+ * main thread (workflow.c, scope) and only written here, in ONE batch item:
+ * the case UPDATE, its history row(s), and at most one outbox row (a new
+ * dispatch, or an event for the plugin). Strings are borrowed until the
+ * apply returns. */
+typedef struct cg_case_change {
+    const char *case_id;
+    const char *actor;          /* member id, "system" */
+    const char *action;         /* history action: the verb, or e.g. "reopen" */
+    const char *note;           /* history note, may be NULL */
+    /* What the caller saw: the apply refuses (CG_CHANGE_CONFLICT) when the
+     * row no longer has it. expect_level NULL: not checked. */
+    const char *expect_status, *expect_department, *expect_level;
+    const char *to_status;      /* NULL: unchanged */
+    const char *department;     /* NULL: unchanged */
+    int set_assignee;           /* 1: assignee := assignee (NULL clears) */
+    const char *assignee;
+    int rework_inc, misroute_inc;
+    const char *level;          /* NULL: unchanged */
+    int64_t expected_at;        /* > 0: the new deadline */
+    int postponed;              /* 1: mark postponed */
+    int timer;                  /* CG_TIMER_*: the next automatic escalation */
+    int satisfaction;           /* 1..5; 0: unchanged */
+    int set_handled_by;         /* 1: handled_by := actor */
+    json_t *fulfil;             /* object merged into extra; clears `requires` */
+    /* A second history row after the first (e.g. "rate" then "reopen"). */
+    const char *action2, *note2, *to_status2;
+    int new_dispatch;           /* a new outbox row to the (new) department */
+    json_t *event;              /* else, when not NULL: an event outbox row */
+    const char *link_case;      /* also a "duplicate" history row on that case */
+    const char *link_note;
+} cg_case_change;
+enum { CG_TIMER_KEEP = 0, CG_TIMER_CLEAR = 1, CG_TIMER_SET = 2 /* = the (new) expected_at */ };
+enum { CG_CHANGE_DONE = 0, CG_CHANGE_CONFLICT = 1, CG_CHANGE_ERROR = -1 };
+/* Apply ch (see cases.h's header comment for transactions). *out / *has_out
+ * get the outbox row written (the caller enqueues it after COMMIT). */
+int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                          cg_dispatch *out, int *has_out, char *err, size_t errlen);
+
+/* Escalation timer support (deadlines.c), main thread, read connection:
+ * the smallest escalate_at of any case (0: none), and the cases due at
+ * now_ms (escalate_at <= now_ms), oldest first, at most max; both walk the
+ * partial index cases_by_escalate_at. */
+int64_t cg_cases_next_escalation(cg_store *st);
+size_t cg_cases_due_escalations(cg_store *st, int64_t now_ms, cg_case_row *rows, size_t max);
+
 #endif

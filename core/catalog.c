@@ -64,6 +64,17 @@ static const struct {
 
 #define FALLBACK_DEPARTMENT "enforcement"
 
+/* Built-in categories whose review needs no "after" photo (see catalog.h). */
+static const char *const no_after_photo[] = {"traffic_safety", "food_hygiene", "six_small_trades"};
+
+static int builtin_requires_after_photo(const char *code)
+{
+    for (size_t i = 0; i < sizeof no_after_photo / sizeof *no_after_photo; i++)
+        if (strcmp(code, no_after_photo[i]) == 0)
+            return 0;
+    return 1;
+}
+
 static char *dup_or(const char *s, const char *fallback)
 {
     return strdup(s ? s : fallback);
@@ -108,6 +119,7 @@ static cg_category *add_category(cg_catalog *cat, const char *code, const char *
     c->name_zh = dup_or(name_zh, code);
     c->department = strdup(department);
     c->sla_hours = sla;
+    c->requires_after_photo = 0;
     return c;
 }
 
@@ -127,8 +139,11 @@ static int apply_route(cg_catalog *cat, const cg_route_conf *r, char *err, size_
     if (!c) {
         c = add_category(cat, r->category, r->name, r->name_zh, r->department,
                          r->sla_hours > 0 ? r->sla_hours : 24);
+        c->requires_after_photo = r->requires_after_photo > 0;
         return 0;
     }
+    if (r->requires_after_photo)
+        c->requires_after_photo = r->requires_after_photo > 0;
     if (r->department) {
         free(c->department);
         c->department = strdup(r->department);
@@ -152,10 +167,13 @@ cg_catalog *cg_catalog_new(const cg_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof builtin_departments / sizeof *builtin_departments; i++)
         add_department(cat, builtin_departments[i].code, builtin_departments[i].name,
                        builtin_departments[i].name_zh, builtin_departments[i].mandatory);
-    for (size_t i = 0; i < sizeof builtin_categories / sizeof *builtin_categories; i++)
-        add_category(cat, builtin_categories[i].code, builtin_categories[i].name,
-                     builtin_categories[i].name_zh, builtin_categories[i].department,
-                     builtin_categories[i].sla_hours);
+    for (size_t i = 0; i < sizeof builtin_categories / sizeof *builtin_categories; i++) {
+        cg_category *c = add_category(cat, builtin_categories[i].code, builtin_categories[i].name,
+                                      builtin_categories[i].name_zh,
+                                      builtin_categories[i].department,
+                                      builtin_categories[i].sla_hours);
+        c->requires_after_photo = builtin_requires_after_photo(c->code);
+    }
     for (size_t i = 0; cfg && i < cfg->n_routes; i++)
         if (apply_route(cat, &cfg->routes[i], err, errlen) < 0) {
             cg_catalog_free(cat);

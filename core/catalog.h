@@ -24,6 +24,13 @@ typedef struct cg_category {
     char *name_zh;
     char *department;   /* configured owner */
     double sla_hours;
+    /* A review may pass only when the case has an "after" photo (evidence.h).
+     * Built in: yes for what a photo shows fixed (the ten disorders, street
+     * stalls, trading outside shops, facilities, greening, sanitation,
+     * eco-environment); no for traffic safety, food hygiene and the six small
+     * trades (their outcome is a decision, not a sight); no for categories the
+     * config adds. A route's `requires_after_photo` overrides either. */
+    int requires_after_photo;
 } cg_category;
 
 typedef struct cg_catalog cg_catalog;

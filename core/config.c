@@ -373,7 +373,7 @@ static int read_plugin_dir(cfg_ctx *parent, cg_config *cfg, const char *dir)
 static int read_routes(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
 {
     static const char *const keys[] = {"category", "department", "sla_hours", "name", "name_zh",
-                                       NULL};
+                                       "requires_after_photo", NULL};
     int t = config_setting_type(list);
     if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
         return fail_at(cx, list, "'routes' must be a list ( { category = ...; }, ... )");
@@ -385,14 +385,18 @@ static int read_routes(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list
             return fail_at(cx, g, "a route must be a group { category = ...; }");
         cg_route_conf *r = &cfg->routes[cfg->n_routes++];
         r->sla_hours = -1;
+        int after_photo = -1;
         r->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
         r->line = (int)config_setting_source_line(g);
         if (check_keys(cx, g, keys, "a route") < 0 ||
             get_string(cx, g, "category", &r->category) < 0 ||
             get_string(cx, g, "department", &r->department) < 0 ||
             get_double(cx, g, "sla_hours", &r->sla_hours) < 0 ||
-            get_string(cx, g, "name", &r->name) < 0 || get_string(cx, g, "name_zh", &r->name_zh) < 0)
+            get_string(cx, g, "name", &r->name) < 0 || get_string(cx, g, "name_zh", &r->name_zh) < 0 ||
+            get_bool(cx, g, "requires_after_photo", &after_photo) < 0)
             return -1;
+        if (after_photo >= 0)
+            r->requires_after_photo = after_photo ? 1 : -1;
         if (!r->category || !valid_name(r->category))
             return fail_at(cx, g, "a route needs a 'category' code of a-z, 0-9, '_' or '-'");
         if (config_setting_get_member(g, "sla_hours") && !(r->sla_hours > 0))
@@ -520,6 +524,41 @@ static int read_attendance(cfg_ctx *cx, cg_config *cfg, const config_setting_t *
     return 0;
 }
 
+/* evidence = { max_photo_bytes = N; } (issue 4). */
+static int read_evidence(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"max_photo_bytes", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'evidence' must be a group { ... }");
+    int max = (int)cfg->max_photo_bytes;
+    if (check_keys(cx, g, keys, "evidence") < 0 ||
+        get_int(cx, g, "max_photo_bytes", &max, 1024, 64 * 1024 * 1024) < 0)
+        return -1;
+    cfg->max_photo_bytes = (size_t)max;
+    return 0;
+}
+
+/* duplicates = { radius_m = 50.0; window_hours = 72.0; } (issue 4). */
+static int read_duplicates(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"radius_m", "window_hours", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'duplicates' must be a group { ... }");
+    double radius = cfg->duplicate_radius_m, window = cfg->duplicate_window_hours;
+    if (check_keys(cx, g, keys, "duplicates") < 0 || get_double(cx, g, "radius_m", &radius) < 0 ||
+        get_double(cx, g, "window_hours", &window) < 0)
+        return -1;
+    if (!(radius >= 0 && radius <= 10000))
+        return fail_at(cx, config_setting_get_member(g, "radius_m"),
+                       "'radius_m' must be from 0 (off) to 10000 metres");
+    if (!(window > 0 && window <= 24 * 366))
+        return fail_at(cx, config_setting_get_member(g, "window_hours"),
+                       "'window_hours' must be above 0 and at most 8784 (a year)");
+    cfg->duplicate_radius_m = radius;
+    cfg->duplicate_window_hours = window;
+    return 0;
+}
+
 /* Cross-checks once every file is read: what a remote plugin needs. */
 static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
 {
@@ -547,7 +586,7 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
 {
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
                                        "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
-                                       "attendance", NULL};
+                                       "attendance", "evidence", "duplicates", NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
@@ -608,6 +647,10 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
     }
     if ((s = config_setting_get_member(root, "attendance")) && read_attendance(cx, cfg, s) < 0)
         goto out;
+    if ((s = config_setting_get_member(root, "evidence")) && read_evidence(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "duplicates")) && read_duplicates(cx, cfg, s) < 0)
+        goto out;
     if ((s = config_setting_get_member(root, "routes")) && read_routes(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "plugins")) && read_plugin_list(cx, cfg, s) < 0)
@@ -650,6 +693,9 @@ static void set_defaults(cg_config *cfg)
     cfg->patrol_min_minutes = 30;
     cfg->patrol_days_per_week = 2;
     cfg->patrol_max_gap_minutes = 10;
+    cfg->max_photo_bytes = 5242880;
+    cfg->duplicate_radius_m = 50.0;
+    cfg->duplicate_window_hours = 72.0;
 #ifdef CG_DATASET_DIR
     cfg->dataset_dir = strdup(CG_DATASET_DIR); /* the installed Lishui dataset */
 #endif

@@ -5,7 +5,10 @@
  *   listen = "127.0.0.1:8080"; state_dir = "..."; log_level = "info";
  *   bus = { endpoint = "inproc://citygrid-bus"; heartbeat_ms = 1000; ... };
  *   http = { max_body_bytes = 65536; };
- *   routes = ( { category = "landscaping"; department = "municipal"; sla_hours = 24.0; } );
+ *   routes = ( { category = "landscaping"; department = "municipal"; sla_hours = 24.0;
+ *                requires_after_photo = false; } );
+ *   evidence = { max_photo_bytes = 5242880; };
+ *   duplicates = { radius_m = 50.0; window_hours = 72.0; };
  *   plugins = ( { name = "..."; path = "..."; enabled = true; mode = "thread"; settings = {...}; } );
  *   plugin_conf_dir = "plugins.d";   // each *.cfg in it holds one `plugin = { ... };`
  *   dataset_dir = "../contrib/lishui"; // places.csv, grids.geojson, roster.csv ("" = none)
@@ -58,6 +61,7 @@ typedef struct cg_route_conf {
     char *department;    /* NULL: keep the built-in owner */
     double sla_hours;    /* < 0: keep the built-in SLA */
     char *name, *name_zh;/* for categories the config adds (may be NULL) */
+    int requires_after_photo; /* review needs an "after" photo: 1 yes, -1 no, 0 keep the default */
     char *file;
     int line;
 } cg_route_conf;
@@ -95,6 +99,13 @@ typedef struct cg_config {
     int patrol_min_minutes;    /* time inside a grid that makes a patrol day: 30 */
     int patrol_days_per_week;  /* patrol days required per grid and ISO week: 2 */
     int patrol_max_gap_minutes;/* two track points further apart are not joined: 10 */
+    /* evidence = { max_photo_bytes = 5242880; } (issue 4): the photo upload limit. */
+    size_t max_photo_bytes;
+    /* duplicates = { radius_m = 50.0; window_hours = 72.0; } (issue 4): a new
+     * report this close to an open case of its category, reported within the
+     * window, is flagged as a likely duplicate. radius_m = 0 turns it off. */
+    double duplicate_radius_m;
+    double duplicate_window_hours;
 } cg_config;
 
 /* Does any enabled plugin use this mode? */

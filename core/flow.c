@@ -13,6 +13,7 @@
 
 #include "batch.h"
 #include "catalog.h"
+#include "deadlines.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -29,6 +30,7 @@ typedef struct pending_case {
     cg_dispatch dispatch;
     int dispatched;
     json_t *case_json;          /* for `stored`, built with the write */
+    int64_t due_ms;             /* the deadline it was stored with (0: none) */
 } pending_case;
 
 static const char *keep(pending_case *pc, int slot, const char *s)
@@ -48,6 +50,8 @@ static int insert_case(cg_store *st, void *arg, char *err, size_t errlen)
      * reply can go. If the commit fails, case_committed drops it. */
     if (pc->stored)
         pc->case_json = cg_cases_new_json(&pc->nc, pc->case_id, now_ms);
+    if (!pc->nc.handled_on_site)
+        pc->due_ms = cg_cases_deadline_after(now_ms, pc->nc.sla_hours);
     return 0;
 }
 
@@ -56,6 +60,8 @@ static void case_committed(void *arg, int status, const char *err)
     pending_case *pc = arg;
     if (status == 0 && pc->dispatched)
         cg_bus_enqueue(pc->app->bus, &pc->dispatch);
+    if (status == 0)
+        cg_deadlines_note(pc->app->deadlines, pc->due_ms);
     if (status != 0)
         CG_ERROR("flow", "case not stored: %s", err ? err : "unknown error");
     if (pc->stored) {
@@ -125,6 +131,10 @@ typedef struct pending_result {
      * apply may run on the batch's writer thread, which must not read the
      * catalog. NULL-terminated, borrowed from actions. */
     const char **known_departments;
+    /* The escalation timer after commit: the earliest deadline action
+     * (ms, 0: none), or a full re-arm when the result escalates. */
+    int64_t deadline_ms;
+    int escalates;
 } pending_result;
 
 static int department_known(void *arg, const char *code)
@@ -166,6 +176,10 @@ static void result_committed(void *arg, int status, const char *err)
 {
     pending_result *pr = arg;
     if (status == 0) {
+        if (pr->escalates)
+            cg_deadlines_rearm(pr->app->deadlines);
+        else
+            cg_deadlines_note(pr->app->deadlines, pr->deadline_ms);
         cg_bus_complete(pr->app->bus, pr->dispatch_id);
         if (pr->has_next)
             cg_bus_enqueue(pr->app->bus, &pr->next);
@@ -211,6 +225,18 @@ static void on_result(void *arg, const char *plugin, const char *dispatch_id, co
     snprintf(pr->dispatch_id, sizeof pr->dispatch_id, "%s", dispatch_id);
     pr->actions = json_incref(actions);
     json_decref(doc);
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a) {
+        const char *type = json_string_value(json_object_get(a, "type"));
+        if (type && !strcmp(type, "escalate"))
+            pr->escalates = 1;
+        if (type && !strcmp(type, "deadline")) {
+            int64_t ms = (int64_t)(json_number_value(json_object_get(a, "at")) * 1000.0);
+            if (ms > 0 && (!pr->deadline_ms || ms < pr->deadline_ms))
+                pr->deadline_ms = ms;
+        }
+    }
     cg_batch_submit(app->batch, apply_result, result_committed, pr);
 }
 

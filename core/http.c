@@ -68,6 +68,11 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_POST, "/v1/cases", cg_api_cases_create, 1},
     {EVHTTP_REQ_GET, "/v1/cases", cg_api_cases_list, 1},
     {EVHTTP_REQ_GET, "/v1/cases/{id}", cg_api_cases_get, 1},
+    {EVHTTP_REQ_POST, "/v1/cases/{id}/actions", cg_api_cases_action, 1},
+    /* Evidence (issue 4): photos of a case, and their bytes. */
+    {EVHTTP_REQ_POST, "/v1/cases/{id}/photos", cg_api_photos_upload, 1},
+    {EVHTTP_REQ_GET, "/v1/cases/{id}/photos", cg_api_photos_list, 1},
+    {EVHTTP_REQ_GET, "/v1/photos/{sha256}", cg_api_photo_get, 1},
     /* Attendance (issue 6). compliance before {id}: the first match wins. */
     {EVHTTP_REQ_POST, "/v1/checkins", cg_api_checkins_create, 1},
     {EVHTTP_REQ_GET, "/v1/checkins", cg_api_checkins_list, 1},
@@ -251,7 +256,13 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     evhttp_set_allowed_methods(http->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-    evhttp_set_max_body_size(http->evh, (ev_ssize_t)(max_body * HTTP_HARD_BODY_FACTOR));
+    /* One cap for every route: photo uploads (their own limit,
+     * evidence.max_photo_bytes, answered as JSON 413 by their handler) need
+     * it above JSON bodies'; JSON handlers still enforce max_body_bytes. */
+    size_t hard_cap = max_body * HTTP_HARD_BODY_FACTOR;
+    if (app->config && app->config->max_photo_bytes * 2 > hard_cap)
+        hard_cap = app->config->max_photo_bytes * 2;
+    evhttp_set_max_body_size(http->evh, (ev_ssize_t)hard_cap);
     evhttp_set_max_headers_size(http->evh, HTTP_MAX_HEADERS_BYTES);
     evhttp_set_timeout(http->evh, HTTP_TIMEOUT_SECONDS);
     evhttp_set_gencb(http->evh, on_request, http);

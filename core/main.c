@@ -22,6 +22,7 @@
 #include "app.h"
 #include "auth.h"
 #include "batch.h"
+#include "deadlines.h"
 #include "bus.h"
 #include "catalog.h"
 #include "config.h"
@@ -371,6 +372,12 @@ static int start(daemon_state *ds, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the outbox");
         return -1;
     }
+    /* Overdue cases escalate by themselves; the timer comes from the table. */
+    app->deadlines = cg_deadlines_new(app);
+    if (!app->deadlines) {
+        snprintf(err, errlen, "cannot arm the deadline timer");
+        return -1;
+    }
     app->http = cg_http_start(app, app->config->listen_host, app->config->listen_port, err, errlen);
     if (!app->http)
         return -1;
@@ -390,6 +397,7 @@ static void stop(daemon_state *ds)
     cg_plugins_stop(app->plugins);
     cg_supervisor_free(app->supervisor); /* SIGTERM, wait, reap the plugin hosts */
     cg_batch_free(app->batch);
+    cg_deadlines_free(app->deadlines); /* after the batch: its callbacks use it */
     cg_bus_free(app->bus);
     if (app->zmq_ctx)
         zmq_ctx_term(app->zmq_ctx);

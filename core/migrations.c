@@ -263,11 +263,55 @@ static const char schema_attendance[] =
     "CREATE INDEX tasks_by_grid ON tasks(grid, status);"
     "CREATE INDEX tasks_by_meeting ON tasks(meeting);";
 
+/* Workflow (issue 4): the next automatic escalation time (deadlines.c arms
+ * one timer for the smallest; the partial index is the sorted set), whether
+ * an approved postponement moved the deadline, transfers counted as
+ * misroutes, the citizen's rating, the business licence a plugin linked,
+ * what the handle verb must carry (comma list, e.g. "penalty_decision"),
+ * who reported back. Event deliveries (transitions, escalations) to plugins
+ * ride the outbox with event = 1. */
+static const char schema_workflow[] =
+    "ALTER TABLE cases ADD COLUMN escalate_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN postponed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN misroutes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN satisfaction INTEGER;"
+    "ALTER TABLE cases ADD COLUMN licence_no TEXT;"
+    "ALTER TABLE cases ADD COLUMN requires TEXT;"
+    "ALTER TABLE cases ADD COLUMN handled_by TEXT;"
+    "UPDATE cases SET escalate_at = expected_at WHERE expected_at IS NOT NULL"
+    "  AND (status = 'reported' OR status = 'dispatched' OR status = 'accepted');"
+    "CREATE INDEX cases_by_escalate_at ON cases(escalate_at) WHERE escalate_at IS NOT NULL;"
+    "ALTER TABLE outbox ADD COLUMN event INTEGER NOT NULL DEFAULT 0;";
+
+/* Evidence and duplicates (issue 4): photos attached to a case (the bytes
+ * live in STATE_DIR/evidence/ by SHA-256; a photo attached twice at the same
+ * stage is one row), and the index the duplicate check walks: open cases by
+ * category and place. Its WHERE is OPEN_STATUS_TERM of cases.c, term for
+ * term (duplicates.c repeats it), so the planner can use it; closing a case
+ * takes it out of the index by itself. */
+static const char schema_evidence[] =
+    "CREATE TABLE case_photos ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id TEXT NOT NULL REFERENCES cases(id),"
+    "  stage TEXT NOT NULL CHECK (stage = 'before' OR stage = 'after'),"
+    "  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    "  content_type TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  uploader TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  UNIQUE (case_id, stage, sha256)"
+    ");"
+    "CREATE INDEX case_photos_by_sha256 ON case_photos(sha256);"
+    "CREATE INDEX cases_open_by_place ON cases(category, lat, lon)"
+    "  WHERE (status = 'reported' OR status = 'dispatched' OR status = 'accepted');";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
     {"dead letters", schema_dead_letters},
     {"check-ins, duty rota, patrols, devices, meetings, tasks", schema_attendance},
+    {"workflow: escalation timer, postponement, misroutes, rating, requirements", schema_workflow},
+    {"case photos, open cases by place", schema_evidence},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

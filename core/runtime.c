@@ -92,6 +92,7 @@ struct cg_runtime {
 
     void *user_data;
     int in_handle;
+    int in_event;             /* on_event(): only note/escalate/require/link */
     const char *handling_case;
     json_t *actions;
 
@@ -184,15 +185,22 @@ static int add_action(citygrid_plugin_ctx *ctx, json_t *action)
     return json_array_append_new(ctx->rt->actions, action) == 0 ? CITYGRID_OK : CITYGRID_E_NOMEM;
 }
 
-static int host_case_accept(citygrid_plugin_ctx *ctx, const char *case_id)
+/* Taking or moving a case is for handle() only, not for on_event(). */
+static int take_check(citygrid_plugin_ctx *ctx, const char *case_id)
 {
     int rc = case_check(ctx, case_id);
+    return rc ? rc : ctx->rt->in_event ? CITYGRID_E_STATE : CITYGRID_OK;
+}
+
+static int host_case_accept(citygrid_plugin_ctx *ctx, const char *case_id)
+{
+    int rc = take_check(ctx, case_id);
     return rc ? rc : add_action(ctx, json_pack("{s:s}", "type", "accept"));
 }
 
 static int host_case_assign(citygrid_plugin_ctx *ctx, const char *case_id, const char *assignee)
 {
-    int rc = case_check(ctx, case_id);
+    int rc = take_check(ctx, case_id);
     if (rc)
         return rc;
     if (!valid_text(assignee, 63))
@@ -202,7 +210,7 @@ static int host_case_assign(citygrid_plugin_ctx *ctx, const char *case_id, const
 
 static int host_case_set_deadline(citygrid_plugin_ctx *ctx, const char *case_id, int64_t at)
 {
-    int rc = case_check(ctx, case_id);
+    int rc = take_check(ctx, case_id);
     if (rc)
         return rc;
     if (at <= 0)
@@ -213,7 +221,7 @@ static int host_case_set_deadline(citygrid_plugin_ctx *ctx, const char *case_id,
 static int host_case_transfer(citygrid_plugin_ctx *ctx, const char *case_id,
                               const char *department, const char *reason)
 {
-    int rc = case_check(ctx, case_id);
+    int rc = take_check(ctx, case_id);
     if (rc)
         return rc;
     if (!valid_text(department, 31) || !valid_text(reason, MAX_TEXT_BYTES))
@@ -230,6 +238,46 @@ static int host_case_note(citygrid_plugin_ctx *ctx, const char *case_id, const c
     if (!valid_text(text, MAX_TEXT_BYTES))
         return CITYGRID_E_INVALID;
     return add_action(ctx, json_pack("{s:s, s:s}", "type", "note", "text", text));
+}
+
+/* ABI 1.2 (see plugin.h). The core validates again when it applies them. */
+static int host_case_escalate(citygrid_plugin_ctx *ctx, const char *case_id, const char *level,
+                              const char *reason)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!level || (strcmp(level, "community") && strcmp(level, "joint") && strcmp(level, "city")) ||
+        (reason && strlen(reason) > MAX_TEXT_BYTES))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "escalate", "level", level,
+                                     "reason", reason ? reason : ""));
+}
+
+static int host_case_require(citygrid_plugin_ctx *ctx, const char *case_id, const char *what)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    size_t n = what ? strlen(what) : 0;
+    if (n == 0 || n > 47)
+        return CITYGRID_E_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (!((what[i] >= 'a' && what[i] <= 'z') || (what[i] >= '0' && what[i] <= '9') ||
+              what[i] == '_'))
+            return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s}", "type", "require", "what", what));
+}
+
+static int host_case_link(citygrid_plugin_ctx *ctx, const char *case_id, const char *kind,
+                          const char *ref)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!kind || strcmp(kind, "licence") != 0 || !valid_text(ref, 64))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "link", "kind", kind, "ref", ref));
 }
 
 /* ------------------------------------------------------------- host: timers, misc */
@@ -310,6 +358,9 @@ static void fill_host(citygrid_host *h)
     h->user_data = host_user_data;
     h->now = host_now;
     h->log_enabled = host_log_enabled;
+    h->case_escalate = host_case_escalate;
+    h->case_require = host_case_require;
+    h->case_link = host_case_link;
 }
 
 /* Run what is due. A repeating timer is re-armed before its callback so the
@@ -598,11 +649,33 @@ static void on_dispatch(cg_runtime *rt, const cg_msg *m)
         .json = m->body,
     };
 
+    /* An event delivery (ABI 1.2, core/PROTOCOL.md): on_event() when the
+     * plugin has it and answers 1.2+, else acknowledged with no actions. */
+    json_t *ev = json_object_get(o, "event");
+    int event = json_is_object(ev);
+    int wants_events = (rt->abi.major == 1 && rt->abi.minor >= 2) && rt->plugin->on_event;
+    citygrid_event e = {
+        .struct_size = sizeof e,
+        .kind = str_member(ev, "kind"),
+        .verb = str_member(ev, "verb"),
+        .from = str_member(ev, "from"),
+        .to = str_member(ev, "to"),
+        .actor = str_member(ev, "actor"),
+        .level = str_member(ev, "level"),
+        .note = str_member(ev, "note"),
+        .at = int_member(ev, "at"),
+    };
+
     rt->actions = json_array();
     rt->handling_case = c.id;
     rt->in_handle = 1;
-    int rc = rt->actions ? rt->plugin->handle(&rt->ctx, &c) : CITYGRID_E_NOMEM;
+    rt->in_event = event;
+    int rc = !rt->actions ? CITYGRID_E_NOMEM
+             : !event     ? rt->plugin->handle(&rt->ctx, &c)
+             : wants_events ? rt->plugin->on_event(&rt->ctx, &c, &e)
+                            : CITYGRID_OK;
     rt->in_handle = 0;
+    rt->in_event = 0;
     rt->handling_case = NULL;
     send_result(rt, m->id, rc, rt->actions);
     json_decref(rt->actions);

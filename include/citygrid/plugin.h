@@ -19,6 +19,11 @@
  * What each minor added (a minor only ever appends):
  *   1.0  the host table from `log` to `now`; citygrid_case; citygrid_plugin.
  *   1.1  citygrid_host.log_enabled.
+ *   1.2  citygrid_host.case_escalate, case_require, case_link;
+ *        citygrid_plugin.on_event (taken from the reserved room, so the
+ *        descriptor keeps its size) and citygrid_event: the plugin sees the
+ *        workflow's transitions and escalations. The core calls on_event
+ *        only for a plugin answering 1.2 or newer.
  *
  * What this means for a plugin, precisely:
  *   - A plugin answering 1.N runs on every core 1.M with M >= N, and may call
@@ -63,7 +68,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define CITYGRID_ABI_MAJOR 1
-#define CITYGRID_ABI_MINOR 1
+#define CITYGRID_ABI_MINOR 2
 
 typedef struct citygrid_abi {
     uint16_t major;
@@ -131,6 +136,21 @@ typedef struct citygrid_case {
 
 typedef void (*citygrid_timer_fn)(citygrid_plugin_ctx *ctx, void *arg);
 
+/* ABI 1.2: something happened to a case of this department that the plugin
+ * did not do itself: a workflow verb by a person (accept, handle, review,
+ * escalate, postpone, cancel, ...) or an automatic escalation of an overdue
+ * case. Owned by the host; valid during on_event() only. Strings never NULL. */
+typedef struct citygrid_event {
+    size_t struct_size;
+    const char *kind;          /* "transition" or "escalation"                 */
+    const char *verb;          /* the verb, or "escalate" / "overdue" (timer)  */
+    const char *from, *to;     /* statuses before and after                     */
+    const char *actor;         /* member id, or "system"                        */
+    const char *level;         /* the case's level after the step               */
+    const char *note;
+    int64_t at;                /* unix seconds                                  */
+} citygrid_event;
+
 /*
  * The host API table. Handed to init(); valid until shutdown() returns.
  * Only ever grows at the end; each function added after 1.0 is marked with
@@ -184,6 +204,21 @@ typedef struct citygrid_host {
      * change while the plugin runs (the admin may change the level live).
      * Any thread. */
     int (*log_enabled)(citygrid_plugin_ctx *ctx, int level);
+
+    /* ---- ABI 1.2 ---- (valid inside handle() and on_event(), for that case) */
+
+    /* Raise the case to `level` ("community", "joint" or "city"; never
+     * down) with a reason; it gets the category's SLA again from now. */
+    int (*case_escalate)(citygrid_plugin_ctx *ctx, const char *case_id, const char *level,
+                         const char *reason);
+    /* The handle verb must carry the field `what` ([a-z0-9_]{1,47}, e.g.
+     * "penalty_decision"): the core refuses to mark the case handled (HTTP
+     * 422) until the request records it (kept in the case's extra). */
+    int (*case_require)(citygrid_plugin_ctx *ctx, const char *case_id, const char *what);
+    /* Link the case to an external record. kind: "licence" (a business
+     * licence, the case shows it as "licence_no"); ref: 1..64 bytes. */
+    int (*case_link)(citygrid_plugin_ctx *ctx, const char *case_id, const char *kind,
+                     const char *ref);
 } citygrid_host;
 
 /* 1 if the host table `host` has the member `fn` (a function added in some
@@ -221,7 +256,15 @@ typedef struct citygrid_plugin {
     /* Called once on the plugin's thread, last. Free what init() made. */
     void (*shutdown)(citygrid_plugin_ctx *ctx);
 
-    void *reserved[8];           /* room to grow without breaking ABI 1.x */
+    /* ABI 1.2, optional (NULL: events are acknowledged and ignored): the
+     * case `c` (as dispatched, with its current status in c->json) had the
+     * event `ev`. Act with case_note / case_escalate / case_require /
+     * case_link (accept, assign, deadline and transfer are for handle()).
+     * Return codes as for handle(). Called only when the plugin answers
+     * ABI 1.2 or newer. */
+    int (*on_event)(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev);
+
+    void *reserved[7];           /* room to grow without breaking ABI 1.x */
 } citygrid_plugin;
 
 /* The two exported entry points, and their names for dlsym. */

@@ -313,6 +313,21 @@ int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc)
     return 1;
 }
 
+int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev)
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!ev || ev->struct_size < sizeof *ev)
+        return CITYGRID_E_INVALID;
+    int escalation = strcmp(ev->kind, "escalation") == 0;
+    d->host->log(ctx, escalation ? CITYGRID_LOG_NOTICE : CITYGRID_LOG_INFO,
+                 "%s: %s by %s (%s -> %s, level %s)%s%s", c->id, ev->verb, ev->actor, ev->from,
+                 ev->to, ev->level, *ev->note ? ": " : "", ev->note);
+    return CITYGRID_OK;
+}
+
 /* ------------------------------------------------------------ settings */
 
 double dept_setting_number(const dept *d, const char *key, double def)
@@ -584,6 +599,19 @@ static int json_skip_value(json_reader *r)
     case 'n': return json_literal(r, "null");
     default: return json_number(r);
     }
+}
+
+int dept_json_extra_true(const char *json, const char *key)
+{
+    if (!json || !key)
+        return 0;
+    json_reader r = {json, 0};
+    json_ws(&r);
+    if (json_object(&r, "extra") != 1 || *r.p != '{')
+        return 0;
+    if (json_object(&r, key) != 1)
+        return 0;
+    return json_literal(&r, "true") == 0;
 }
 
 int dept_json_extra_string(const char *json, const char *key, char *out, size_t outlen)

@@ -86,6 +86,11 @@ int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc);
 int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* on_event() for every department (ABI 1.2): log what happened to one of
+ * our cases (a verb by a person, or an automatic escalation) at info level
+ * (escalations at notice), so the department's log shows every step. */
+int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev);
+
 /* ------------------------------------------------------------ settings */
 
 /* A number setting written either as an integer or as a real ("2" or "2.5"
@@ -106,5 +111,9 @@ enum dept_json_result {
  * the dispatch JSON text. Escapes are decoded (\uXXXX to UTF-8). Never reads
  * past the terminating NUL; nesting deeper than 64 counts as malformed. */
 int dept_json_extra_string(const char *json, const char *key, char *out, size_t outlen);
+
+/* 1 when `extra.key` in the dispatch JSON is the literal true; 0 when it is
+ * absent, false, of another type, or the text is malformed. */
+int dept_json_extra_true(const char *json, const char *key);
 
 #endif

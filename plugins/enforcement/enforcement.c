@@ -18,12 +18,16 @@ static const char *const enforcement_categories[] = {
 
 static const citygrid_plugin enforcement_plugin;
 
-/* A penalty must be decided before the case is handled; until the penalty
- * step exists the case carries a reminder. */
-static int note_penalty_pending(dept *d, const citygrid_case *c)
+/* A penalty must be decided before the case is handled: the core refuses
+ * the handle verb until it carries "penalty_decision" (ABI 1.2
+ * case_require), and the note says why. */
+static int require_penalty_decision(dept *d, const citygrid_case *c)
 {
     if (!c->needs_penalty)
         return CITYGRID_OK;
+    int rc = d->host->case_require(d->ctx, c->id, "penalty_decision");
+    if (rc != CITYGRID_OK)
+        return rc;
     return dept_note(d, c, "处罚决定待定：处置前须记录; "
                            "penalty decision pending: to be recorded before handling");
 }
@@ -41,7 +45,7 @@ static int enforcement_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
         return rc;
     rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
     if (rc == CITYGRID_OK)
-        rc = note_penalty_pending(d, c);
+        rc = require_penalty_decision(d, c);
     return rc;
 }
 
@@ -55,6 +59,7 @@ static const citygrid_plugin enforcement_plugin = {
     .init = enforcement_init,
     .handle = enforcement_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(enforcement_plugin)

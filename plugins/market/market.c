@@ -52,9 +52,14 @@ static int note_licence(dept *d, const citygrid_case *c)
                      "%s: dispatch JSON unreadable, licence_no not checked", c->id);
         return CITYGRID_OK;
     }
-    if (found == DEPT_JSON_FOUND && licence_no_valid(no))
+    if (found == DEPT_JSON_FOUND && licence_no_valid(no)) {
+        /* A stored link the case shows as "licence_no" (ABI 1.2). */
+        int rc = d->host->case_link(d->ctx, c->id, "licence", no);
+        if (rc != CITYGRID_OK)
+            return rc;
         return dept_note(d, c, "已关联营业执照（统一社会信用代码 %s）; business licence %s linked",
                          no, no);
+    }
     if (found == DEPT_JSON_FOUND && quotable(no))
         return dept_note(d, c, "统一社会信用代码无效，未关联营业执照; licence_no \"%s\" is not a "
                                "valid unified social credit code (18 characters 0-9, A-Z): not linked",
@@ -90,6 +95,7 @@ static const citygrid_plugin market_plugin = {
     .init = market_init,
     .handle = market_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(market_plugin)

@@ -47,6 +47,7 @@ static const citygrid_plugin municipal_plugin = {
     .init = municipal_init,
     .handle = municipal_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(municipal_plugin)

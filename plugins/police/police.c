@@ -71,6 +71,16 @@ static int police_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     if (rc != CITYGRID_OK)
         return rc;
     const police_rules *r = d->own;
+    /* Injuries make a traffic-safety case a joint task at once (several
+     * departments: police, health, the road's owner). First, so that the
+     * capped deadline below is the one that stays. */
+    if (c->category && strcmp(c->category, "traffic_safety") == 0 &&
+        dept_json_extra_true(c->json, "injuries")) {
+        rc = d->host->case_escalate(ctx, c->id, "joint",
+                                    "有人员受伤，升级为联合处置; injuries: joint handling");
+        if (rc != CITYGRID_OK)
+            return rc;
+    }
     return dept_take(d, c, dept_deadline_after(d, c, police_sla_hours(r, c)));
 }
 
@@ -84,6 +94,7 @@ static const citygrid_plugin police_plugin = {
     .init = police_init,
     .handle = police_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(police_plugin)

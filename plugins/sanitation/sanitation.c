@@ -46,6 +46,7 @@ static const citygrid_plugin sanitation_plugin = {
     .init = sanitation_init,
     .handle = sanitation_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(sanitation_plugin)

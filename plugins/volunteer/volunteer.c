@@ -36,6 +36,7 @@ static const citygrid_plugin volunteer_plugin = {
     .init = volunteer_init,
     .handle = volunteer_handle,
     .shutdown = dept_shutdown,
+    .on_event = dept_on_event,
 };
 
 CITYGRID_PLUGIN_DEFINE(volunteer_plugin)

@@ -273,6 +273,50 @@ static int host_case_note(citygrid_plugin_ctx *ctx, const char *case_id, const c
     return CITYGRID_OK;
 }
 
+/* ABI 1.2: recorded as "escalate" (department = level, text = reason),
+ * "require" (text = what) and "link" (department = kind, text = ref). */
+static int host_case_escalate(citygrid_plugin_ctx *ctx, const char *case_id, const char *level,
+                              const char *reason)
+{
+    plugin_mock *m;
+    int rc = case_check(ctx, case_id, &m);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!level || (strcmp(level, "community") && strcmp(level, "joint") && strcmp(level, "city")))
+        return CITYGRID_E_INVALID;
+    pm_action *a = add_action(m, "escalate", case_id);
+    a->department = xstrdup(level);
+    a->text = xstrdup(reason ? reason : "");
+    return CITYGRID_OK;
+}
+
+static int host_case_require(citygrid_plugin_ctx *ctx, const char *case_id, const char *what)
+{
+    plugin_mock *m;
+    int rc = case_check(ctx, case_id, &m);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!valid_text(what, 47))
+        return CITYGRID_E_INVALID;
+    add_action(m, "require", case_id)->text = xstrdup(what);
+    return CITYGRID_OK;
+}
+
+static int host_case_link(citygrid_plugin_ctx *ctx, const char *case_id, const char *kind,
+                          const char *ref)
+{
+    plugin_mock *m;
+    int rc = case_check(ctx, case_id, &m);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!kind || strcmp(kind, "licence") != 0 || !valid_text(ref, 64))
+        return CITYGRID_E_INVALID;
+    pm_action *a = add_action(m, "link", case_id);
+    a->department = xstrdup(kind);
+    a->text = xstrdup(ref);
+    return CITYGRID_OK;
+}
+
 /* ------------------------------------------------------------ host: timers, state */
 
 static long long host_timer_add(citygrid_plugin_ctx *ctx, unsigned ms, int repeat,
@@ -345,6 +389,9 @@ static const citygrid_host mock_host = {
     .user_data = host_user_data,
     .now = host_now,
     .log_enabled = host_log_enabled,
+    .case_escalate = host_case_escalate,
+    .case_require = host_case_require,
+    .case_link = host_case_link,
 };
 
 /* ------------------------------------------------------------ open, close */

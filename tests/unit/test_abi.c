@@ -66,8 +66,15 @@ START_TEST(host_table_grew_only_at_its_end)
     /* 1.1 appended one pointer after `now`, the last 1.0 member. */
     ck_assert_uint_eq(offsetof(citygrid_host, log_enabled),
                       offsetof(citygrid_host, now) + sizeof(((citygrid_host *)0)->now));
-    ck_assert_uint_eq(sizeof(citygrid_host),
+    /* 1.2 appended three after log_enabled, the last 1.1 member. */
+    ck_assert_uint_eq(offsetof(citygrid_host, case_escalate),
                       offsetof(citygrid_host, log_enabled) + sizeof(((citygrid_host *)0)->log_enabled));
+    ck_assert_uint_eq(sizeof(citygrid_host),
+                      offsetof(citygrid_host, case_link) + sizeof(((citygrid_host *)0)->case_link));
+    /* on_event took one pointer of the descriptor's reserved room. */
+    ck_assert_uint_eq(offsetof(citygrid_plugin, reserved),
+                      offsetof(citygrid_plugin, on_event) + sizeof(void (*)(void)));
+    ck_assert_uint_eq(sizeof(((citygrid_plugin *)0)->reserved), 7 * sizeof(void *));
     plugin_mock *m = open_plugin("echo");
     const citygrid_host *h = pm_host(m);
     ck_assert_uint_eq(h->size, sizeof(citygrid_host));

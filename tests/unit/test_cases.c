@@ -379,8 +379,10 @@ START_TEST(test_insert_dispatches)
     ck_assert_str_eq(str(c, "level"), "grid");
     ck_assert_str_eq(str(c, "grid"), "LD-YQ-001");
     ck_assert(json_is_null(json_object_get(c, "assignee")));
-    ck_assert(json_is_null(json_object_get(c, "expected_at")));
-    ck_assert(json_is_false(json_object_get(c, "overdue")));
+    /* Issue 4: the core sets the deadline at dispatch (reported + SLA 24 h),
+     * long past for this 2025 case, so it is overdue. */
+    ck_assert_str_eq(str(c, "expected_at"), "2025-11-26T00:00:00.123+08:00");
+    ck_assert(json_is_true(json_object_get(c, "overdue")));
     ck_assert_str_eq(str(c, "reported_at"), "2025-11-25T00:00:00.123+08:00");
     json_t *h = json_object_get(c, "history");
     ck_assert_int_eq(json_array_size(h), 2);
@@ -447,7 +449,9 @@ START_TEST(test_new_json_matches_stored)
         char id[32];
         cg_dispatch d = {0};
         int dispatched;
-        int64_t now = 1764000000123 + variant;
+        /* Now, not a fixed date: the stored case's "overdue" uses the real
+         * clock, and a fresh case is not overdue (issue 4 sets expected_at). */
+        int64_t now = cg_now_ms() + variant;
         insert_ok(&nc, now, id, &d, &dispatched);
         json_t *made = cg_cases_new_json(&nc, id, now);
         json_t *stored = get_ok(id);

@@ -1,0 +1,491 @@
+/*
+ * test_workflow.c — integration: the closed loop (issue 4) on the real
+ * daemon with the Lishui dataset and the six department plugins, driven by
+ * real member tokens (POST /v1/members/{id}/tokens as admin) with the roles
+ * of contrib/lishui/roster.csv. Grid A (33110200100101): M00151 leader,
+ * M00152 instructor, M00153 fulltime, professionals M00154 enforcement,
+ * M00155 municipal, M00156 sanitation, M00001 market, M00157 police.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "integration/daemon.h"
+#include "integration/http_client.h"
+#include "support/testutil.h"
+
+#define EXCERPT "%.2500s"
+#define GRID_A "33110200100101"
+#define ALL_PLUGINS "enforcement,municipal,sanitation,market,police,volunteer"
+#define WAIT_MS 10000
+
+#define LEADER "M00151"
+#define INSTRUCTOR "M00152"
+#define FULLTIME "M00153"
+#define MUNICIPAL_PRO "M00155"
+#define MARKET_PRO "M00001"
+#define ENFORCEMENT_PRO "M00154"
+
+static td_daemon D;
+
+#define EXPECT(cond, ...)              \
+    do {                               \
+        if (!(cond)) {                 \
+            td_on_failure();           \
+            ck_abort_msg(__VA_ARGS__); \
+        }                              \
+    } while (0)
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void start(const char *extra_config)
+{
+    memset(&D, 0, sizeof D);
+    td_options opt = {.extra_config = extra_config};
+    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
+    char *body = NULL;
+    EXPECT(td_wait_plugins_ready(&D, ALL_PLUGINS, WAIT_MS, &body) == 0, "plugins not ready: %s",
+           body ? body : "");
+    free(body);
+}
+
+static void teardown(void)
+{
+    td_cleanup(&D);
+}
+
+static json_t *call(const char *method, const char *path, const char *token, const char *body,
+                    int *status)
+{
+    hc_request rq = {.method = method, .path = path, .token = token, .body = body};
+    hc_response r;
+    hc_send(D.port, &rq, &r);
+    *status = r.status;
+    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+    if (!j)
+        j = json_string(r.body ? r.body : "");
+    hc_response_free(&r);
+    return j;
+}
+
+static char *token_for(const char *member)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/members/%s/tokens", member);
+    int status;
+    json_t *j = call("POST", path, D.token, NULL, &status);
+    EXPECT(status == 201, "POST %s: %d", path, status);
+    char *t = strdup(json_string_value(json_object_get(j, "token")));
+    json_decref(j);
+    return t;
+}
+
+static char *report(const char *token, const char *body)
+{
+    int status;
+    json_t *j = call("POST", "/v1/cases", token, body, &status);
+    char *text = json_dumps(j, JSON_ENCODE_ANY);
+    EXPECT(status == 201, "POST /v1/cases %s: %d: " EXCERPT, body, status, text);
+    free(text);
+    char *id = strdup(json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    return id;
+}
+
+static json_t *get_case(const char *id)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/cases/%s", id);
+    int status;
+    json_t *c = call("GET", path, D.token, NULL, &status);
+    EXPECT(status == 200, "GET %s: %d", path, status);
+    return c;
+}
+
+static const char *s_of(json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static json_t *wait_case(const char *id, const char *key, const char *value)
+{
+    long long deadline = mono_ms() + WAIT_MS;
+    for (;;) {
+        json_t *c = get_case(id);
+        if (!strcmp(s_of(c, key), value))
+            return c;
+        char *dump = json_dumps(c, JSON_COMPACT);
+        EXPECT(mono_ms() < deadline, "case %s: %s never became %s: " EXCERPT, id, key, value,
+               dump);
+        free(dump);
+        json_decref(c);
+        sleep_ms(50);
+    }
+}
+
+/* POST an action; checks the status; returns the body (caller decrefs). */
+static json_t *act(const char *token, const char *id, const char *body, int want)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/cases/%s/actions", id);
+    int status;
+    json_t *j = call("POST", path, token, body, &status);
+    char *text = json_dumps(j, JSON_ENCODE_ANY);
+    EXPECT(status == want, "%s %s: %d, expected %d: " EXCERPT, path, body, status, want, text);
+    free(text);
+    return j;
+}
+
+static void act_ok(const char *token, const char *id, const char *body, int want)
+{
+    json_decref(act(token, id, body, want));
+}
+
+static int history_count(json_t *c, const char *action)
+{
+    int n = 0;
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(c, "history"), i, h)
+        n += !strcmp(s_of(h, "action"), action);
+    return n;
+}
+
+static const char *history_note(json_t *c, const char *action)
+{
+    size_t i;
+    json_t *h;
+    const char *note = NULL;
+    json_array_foreach(json_object_get(c, "history"), i, h)
+        if (!strcmp(s_of(h, "action"), action))
+            note = s_of(h, "note");
+    return note;
+}
+
+/* The same case, unchanged (status, history length, updated_at). */
+static void expect_unchanged(const char *id, json_t *before)
+{
+    json_t *now = get_case(id);
+    EXPECT(!strcmp(s_of(now, "status"), s_of(before, "status")) &&
+               json_array_size(json_object_get(now, "history")) ==
+                   json_array_size(json_object_get(before, "history")) &&
+               !strcmp(s_of(now, "updated_at"), s_of(before, "updated_at")),
+           "a refused verb changed case %s", id);
+    json_decref(now);
+}
+
+#define FOOD "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A "\",\"description\":\"kitchen\"}"
+
+START_TEST(the_loop_with_rework_and_refusals)
+{
+    start(NULL);
+    char *leader = token_for(LEADER), *fulltime = token_for(FULLTIME),
+         *market = token_for(MARKET_PRO);
+    char *id = report(fulltime, FOOD);
+    json_t *c = wait_case(id, "status", "accepted");
+    EXPECT(!strcmp(s_of(c, "assignee"), MARKET_PRO), "assignee %s", s_of(c, "assignee"));
+    EXPECT(*s_of(c, "expected_at"), "no expected_at after dispatch");
+
+    /* a verb out of order: 409 with the status, nothing changes */
+    json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 409);
+    json_t *err = json_object_get(e, "error");
+    EXPECT(!strcmp(s_of(err, "code"), "invalid_transition") && !strcmp(s_of(err, "status"), "accepted"),
+           "409 body");
+    json_decref(e);
+    expect_unchanged(id, c);
+    /* not the department: 403, nothing changes */
+    act_ok(fulltime, id, "{\"action\":\"handle\"}", 403);
+    act_ok(leader, id, "{\"action\":\"handle\"}", 403);
+    act_ok(market, id, "{\"action\":\"fly\"}", 400);
+    expect_unchanged(id, c);
+    json_decref(c);
+
+    /* the assignee reports back */
+    e = act(market, id, "{\"action\":\"handle\",\"note\":\"cleaned, warned the owner\"}", 200);
+    EXPECT(!strcmp(s_of(e, "status"), "handled"), "not handled");
+    EXPECT(!strcmp(s_of(e, "handled_by"), MARKET_PRO), "handled_by");
+    json_decref(e);
+    /* the handler may not review (and is not the leader anyway); a fulltime neither */
+    act_ok(market, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
+    act_ok(fulltime, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
+
+    /* the leader rejects: rework + 1, back to accepted */
+    e = act(leader, id, "{\"action\":\"review\",\"result\":\"reject\",\"note\":\"still dirty\"}", 200);
+    EXPECT(!strcmp(s_of(e, "status"), "accepted"), "reject did not return the case");
+    EXPECT(json_integer_value(json_object_get(e, "rework")) == 1, "rework not counted");
+    json_decref(e);
+    act_ok(market, id, "{\"action\":\"handle\"}", 200);
+    e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 200);
+    EXPECT(!strcmp(s_of(e, "status"), "closed"), "pass did not close");
+    EXPECT(history_count(e, "review") == 2 && history_count(e, "handle") == 2, "history");
+    json_decref(e);
+
+    /* the reporter rates: low and not fixed reopens it to the department */
+    act_ok(leader, id, "{\"action\":\"rate\",\"satisfaction\":2,\"fixed\":false}", 403);
+    act_ok(fulltime, id, "{\"action\":\"rate\",\"satisfaction\":9}", 400);
+    e = act(fulltime, id, "{\"action\":\"rate\",\"satisfaction\":2,\"fixed\":false}", 200);
+    EXPECT(json_integer_value(json_object_get(e, "satisfaction")) == 2, "satisfaction");
+    EXPECT(history_count(e, "rate") == 1 && history_count(e, "reopen") == 1, "rate/reopen rows");
+    json_decref(e);
+    c = wait_case(id, "status", "accepted"); /* the market plugin took it again */
+    json_decref(c);
+    free(id);
+    free(leader);
+    free(fulltime);
+    free(market);
+}
+END_TEST
+
+START_TEST(on_site_case_closes_on_review_not_by_its_handler)
+{
+    start(NULL);
+    char *leader = token_for(LEADER), *instructor = token_for(INSTRUCTOR);
+    char *id = report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
+                              "\",\"handled_on_site\":true}");
+    json_t *c = get_case(id);
+    EXPECT(!strcmp(s_of(c, "status"), "handled") && !strcmp(s_of(c, "handled_by"), LEADER),
+           "on-site case");
+    json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
+    json_decref(e);
+    expect_unchanged(id, c);
+    json_decref(c);
+    e = act(instructor, id, "{\"action\":\"review\",\"result\":\"pass\"}", 200);
+    EXPECT(!strcmp(s_of(e, "status"), "closed"), "not closed");
+    json_decref(e);
+    free(id);
+    free(leader);
+    free(instructor);
+}
+END_TEST
+
+START_TEST(escalate_postpone_cancel_duplicate)
+{
+    start(NULL);
+    char *leader = token_for(LEADER), *fulltime = token_for(FULLTIME);
+    char *a = report(fulltime, FOOD), *b = report(fulltime, FOOD);
+    json_decref(wait_case(a, "status", "accepted"));
+    json_decref(wait_case(b, "status", "accepted"));
+
+    /* escalate by hand: the leader only, with a reason */
+    act_ok(fulltime, a, "{\"action\":\"escalate\",\"reason\":\"too big\"}", 403);
+    act_ok(leader, a, "{\"action\":\"escalate\"}", 422);
+    json_t *e = act(leader, a, "{\"action\":\"escalate\",\"reason\":\"needs the community\"}", 200);
+    EXPECT(!strcmp(s_of(e, "level"), "community"), "level %s", s_of(e, "level"));
+    EXPECT(history_count(e, "escalate") == 1, "no escalate row");
+    json_decref(e);
+    int status;
+    json_t *page = call("GET", "/v1/cases?level=community", leader, NULL, &status);
+    EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 1,
+           "level filter for the leader");
+    json_decref(page);
+    page = call("GET", "/v1/cases?overdue=true", leader, NULL, &status);
+    EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 0, "overdue filter");
+    json_decref(page);
+
+    /* postpone: moves expected_at, marked and recorded */
+    json_t *before = get_case(a);
+    act_ok(fulltime, a, "{\"action\":\"postpone\",\"until\":\"2099-01-01T00:00:00+08:00\"}", 403);
+    act_ok(leader, a, "{\"action\":\"postpone\",\"until\":\"2001-01-01T00:00:00+08:00\"}", 422);
+    e = act(leader, a, "{\"action\":\"postpone\",\"until\":\"2099-01-01T00:00:00+08:00\","
+                       "\"note\":\"waiting for the owner\"}", 200);
+    EXPECT(json_is_true(json_object_get(e, "postponed")), "not marked postponed");
+    EXPECT(strcmp(s_of(e, "expected_at"), s_of(before, "expected_at")) != 0 &&
+               !strncmp(s_of(e, "expected_at"), "2099-01-01", 10),
+           "expected_at %s", s_of(e, "expected_at"));
+    EXPECT(history_count(e, "postpone") == 1, "no postpone row");
+    json_decref(e);
+    json_decref(before);
+
+    /* cancel b as a duplicate of a: both histories show the link */
+    act_ok(fulltime, b, "{\"action\":\"cancel\"}", 403);
+    act_ok(leader, b, "{\"action\":\"cancel\",\"duplicate_of\":\"C99999999\"}", 422);
+    char dup[96];
+    snprintf(dup, sizeof dup, "{\"action\":\"cancel\",\"duplicate_of\":\"%s\"}", a);
+    e = act(leader, b, dup, 200);
+    EXPECT(!strcmp(s_of(e, "status"), "cancelled"), "not cancelled");
+    EXPECT(strstr(history_note(e, "cancel"), a), "cancel note lacks the original");
+    json_decref(e);
+    json_t *orig = get_case(a);
+    EXPECT(history_count(orig, "duplicate") == 1 && strstr(history_note(orig, "duplicate"), b),
+           "the original does not show the link");
+    json_decref(orig);
+    act_ok(leader, b, "{\"action\":\"cancel\"}", 409);
+    free(a);
+    free(b);
+    free(leader);
+    free(fulltime);
+}
+END_TEST
+
+START_TEST(a_department_returns_a_misrouted_case)
+{
+    start(NULL);
+    char *leader = token_for(LEADER), *municipal = token_for(MUNICIPAL_PRO);
+    char *id = report(leader, "{\"category\":\"municipal_facility\",\"grid\":\"" GRID_A "\"}");
+    json_t *c = wait_case(id, "status", "accepted");
+    char expected[64];
+    snprintf(expected, sizeof expected, "%s", s_of(c, "expected_at"));
+    json_decref(c);
+    act_ok(municipal, id, "{\"action\":\"transfer\",\"department\":\"sanitation\"}", 422);
+    act_ok(municipal, id, "{\"action\":\"transfer\",\"department\":\"nowhere\",\"reason\":\"x\"}",
+           422);
+    json_t *e = act(municipal, id, "{\"action\":\"transfer\",\"department\":\"sanitation\","
+                                   "\"reason\":\"a bin, not a facility\"}", 200);
+    EXPECT(json_integer_value(json_object_get(e, "misroutes")) == 1, "misroute not counted");
+    EXPECT(!strcmp(s_of(e, "id"), id) && !strcmp(s_of(e, "expected_at"), expected),
+           "a transfer keeps id and deadline");
+    json_decref(e);
+    c = wait_case(id, "department", "sanitation");
+    json_decref(c);
+    c = wait_case(id, "status", "accepted");
+    EXPECT(history_count(c, "transfer") == 1 && history_count(c, "report") == 1, "history kept");
+    json_decref(c);
+    free(id);
+    free(leader);
+    free(municipal);
+}
+END_TEST
+
+/* posting: SLA 0.0002 h = 0.72 s, so each level is overdue within seconds. */
+#define FAST_ROUTES "routes = ( { category = \"posting\"; department = \"enforcement\"; sla_hours = 0.0002; } );"
+
+START_TEST(overdue_climbs_the_levels_across_a_restart)
+{
+    start(FAST_ROUTES);
+    char *leader = token_for(LEADER);
+    char *id = report(leader, "{\"category\":\"posting\",\"grid\":\"" GRID_A "\"}");
+    json_t *c = wait_case(id, "level", "community");
+    EXPECT(history_count(c, "escalate") >= 1, "no escalate row");
+    json_decref(c);
+    /* kill -9 in the middle: the timer comes back from the table */
+    td_kill9(&D);
+    EXPECT(td_restart(&D) == 0, "restart failed");
+    c = wait_case(id, "level", "city");
+    EXPECT(history_count(c, "escalate") == 3, "not three escalations");
+    json_decref(c);
+    long long deadline = mono_ms() + WAIT_MS;
+    for (;;) {
+        c = get_case(id);
+        if (history_count(c, "overdue") == 1)
+            break;
+        EXPECT(mono_ms() < deadline, "no overdue row at city level");
+        json_decref(c);
+        sleep_ms(100);
+    }
+    EXPECT(json_is_true(json_object_get(c, "overdue")), "not flagged overdue");
+    json_decref(c);
+    int status;
+    json_t *page = call("GET", "/v1/cases?overdue=true&level=city", leader, NULL, &status);
+    EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 1,
+           "overdue+level filter");
+    json_decref(page);
+    free(id);
+    free(leader);
+}
+END_TEST
+
+START_TEST(landscaping_penalty_ends_at_enforcement)
+{
+    start(NULL);
+    char *leader = token_for(LEADER);
+    char *id = report(leader, "{\"category\":\"landscaping\",\"grid\":\"" GRID_A
+                              "\",\"needs_penalty\":true}");
+    json_t *c = wait_case(id, "department", "enforcement");
+    json_decref(c);
+    c = wait_case(id, "status", "accepted");
+    EXPECT(history_count(c, "transfer") == 1, "no transfer in the history");
+    /* enforcement's rule: the penalty decision is recorded before handling */
+    json_t *req = json_object_get(c, "requires");
+    EXPECT(json_array_size(req) == 1 && !strcmp(json_string_value(json_array_get(req, 0)),
+                                                 "penalty_decision"), "requires");
+    json_t *before = c;
+    char *enforcer = token_for(ENFORCEMENT_PRO);
+    json_t *e = act(enforcer, id, "{\"action\":\"handle\"}", 422);
+    EXPECT(!strcmp(s_of(json_object_get(e, "error"), "code"), "missing_requirement"), "422 code");
+    json_decref(e);
+    expect_unchanged(id, before);
+    json_decref(before);
+    e = act(enforcer, id, "{\"action\":\"handle\",\"penalty_decision\":\"fine 200 CNY\"}", 200);
+    EXPECT(!strcmp(s_of(e, "status"), "handled"), "not handled");
+    EXPECT(!strcmp(s_of(json_object_get(e, "extra"), "penalty_decision"), "fine 200 CNY"),
+           "penalty decision not recorded");
+    EXPECT(json_array_size(json_object_get(e, "requires")) == 0, "requirement not cleared");
+    json_decref(e);
+    free(enforcer);
+    free(id);
+    free(leader);
+}
+END_TEST
+
+START_TEST(police_injuries_go_joint_and_market_links_the_licence)
+{
+    start(NULL);
+    char *leader = token_for(LEADER);
+    char *crash = report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A
+                                 "\",\"injuries\":true}");
+    char *plain = report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A "\"}");
+    json_t *c = wait_case(crash, "status", "accepted");
+    EXPECT(!strcmp(s_of(c, "level"), "joint"), "injuries: level %s", s_of(c, "level"));
+    EXPECT(history_count(c, "escalate") == 1, "no escalate row");
+    json_decref(c);
+    c = wait_case(plain, "status", "accepted");
+    EXPECT(!strcmp(s_of(c, "level"), "grid"), "no injuries: level %s", s_of(c, "level"));
+    json_decref(c);
+    char *shop = report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
+                                "\",\"licence_no\":\"91331102MA2A1B2C3D\"}");
+    c = wait_case(shop, "status", "accepted");
+    EXPECT(!strcmp(s_of(c, "licence_no"), "91331102MA2A1B2C3D"), "licence not linked");
+    json_decref(c);
+    free(crash);
+    free(plain);
+    free(shop);
+    free(leader);
+}
+END_TEST
+
+static Suite *workflow_suite(void)
+{
+    Suite *s = suite_create("workflow");
+    struct { const char *name; const TTest *test; } cases[] = {
+        {"loop", the_loop_with_rework_and_refusals},
+        {"on_site", on_site_case_closes_on_review_not_by_its_handler},
+        {"leader", escalate_postpone_cancel_duplicate},
+        {"misroute", a_department_returns_a_misrouted_case},
+        {"overdue", overdue_climbs_the_levels_across_a_restart},
+        {"penalty", landscaping_penalty_ends_at_enforcement},
+        {"plugin_rules", police_injuries_go_joint_and_market_links_the_licence},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, NULL, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, cases[i].test);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(workflow_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
