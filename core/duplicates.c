@@ -5,7 +5,6 @@
 #include "duplicates.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,93 +100,4 @@ void cg_duplicates_annotate(cg_store *st, json_t *case_json, double radius_m,
                                                   round(d[i].distance_m * 10.0) / 10.0));
     }
     json_object_set_new(case_json, "likely_duplicate_of", list);
-}
-
-/* ---------------------------------------------------------------- links */
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int step_write(cg_store *st, sqlite3_stmt *s, char *err, size_t errlen)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s: duplicate link: %s", st->path, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    return 0;
-}
-
-/* 1 exists, 0 not, -1 error. */
-static int case_exists(cg_store *st, const char *id)
-{
-    sqlite3_stmt *s = cg_store_stmt(st, "SELECT 1 FROM cases WHERE id = ?1");
-    if (!s)
-        return -1;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int link_rows(cg_store *st, const char *case_id, const char *original_id,
-                     const char *actor, int64_t now_ms, char *err, size_t errlen)
-{
-    const char *ids[2] = {case_id, original_id};
-    for (int i = 0; i < 2; i++) {
-        int e = case_exists(st, ids[i]);
-        if (e < 0) {
-            set_err(err, errlen, "%s: reading case %s: %s", st->path, ids[i], sqlite3_errmsg(st->db));
-            return -1;
-        }
-        if (e == 0) {
-            set_err(err, errlen, "no case '%.64s'", ids[i]);
-            return -2;
-        }
-    }
-    /* Two rows, one statement: ids keep their order. */
-    sqlite3_stmt *s = cg_store_stmt(st,
-        "INSERT INTO case_history(case_id, at, actor, action, note) VALUES"
-        " (?1, ?3, ?4, 'duplicate_of', ?2), (?2, ?3, ?4, 'duplicate_linked', ?1)");
-    if (s) {
-        sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, original_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now_ms);
-        sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
-    }
-    return step_write(st, s, err, errlen);
-}
-
-int cg_duplicates_link(cg_store *st, const char *case_id, const char *original_id,
-                       const char *actor, int64_t now_ms, char *err, size_t errlen)
-{
-    if (!case_id || !original_id || !actor || !*case_id || !*original_id) {
-        set_err(err, errlen, "a duplicate link needs both case ids");
-        return -2;
-    }
-    if (strcmp(case_id, original_id) == 0) {
-        set_err(err, errlen, "case %.64s cannot duplicate itself", case_id);
-        return -2;
-    }
-    int own = !st->in_batch_item; /* alone: a transaction of its own */
-    if (own && step_write(st, cg_store_stmt(st, "SAVEPOINT duplicate_link"), err, errlen) < 0)
-        return -1;
-    int rc = link_rows(st, case_id, original_id, actor, now_ms, err, errlen);
-    if (own && rc == 0 &&
-        step_write(st, cg_store_stmt(st, "RELEASE duplicate_link"), err, errlen) < 0)
-        rc = -1;
-    if (own && rc != 0 && !sqlite3_get_autocommit(st->db)) {
-        char ignored[64];
-        step_write(st, cg_store_stmt(st, "ROLLBACK TO duplicate_link"), ignored, sizeof ignored);
-        step_write(st, cg_store_stmt(st, "RELEASE duplicate_link"), ignored, sizeof ignored);
-    }
-    return rc;
 }

@@ -4,8 +4,8 @@
  * not handled, closed or cancelled) reported within a time window is flagged
  * in the 201 answer as "likely_duplicate_of": [{"id","distance_m"}, ...],
  * nearest first. Flagging changes nothing; a grid leader decides, and links
- * a duplicate with the workflow verb `cancel` + `duplicate_of`, which calls
- * cg_duplicates_link().
+ * a duplicate with the workflow verb `cancel` + `duplicate_of`
+ * (core/api_workflow.c), which writes the link into both histories.
  *
  * Where the check runs: on the main thread right after the report's COMMIT,
  * as one read on the read connection (cg_store_read_stmt), not inside the
@@ -47,15 +47,5 @@ int cg_duplicates_find(cg_store *st, const char *category, double lat, double lo
  * near; left out only on a database error (logged). Main thread. */
 void cg_duplicates_annotate(cg_store *st, json_t *case_json, double radius_m,
                             double window_hours, int64_t now_ms);
-
-/* Record that case_id duplicates original_id: history "duplicate_of" (note:
- * the original's id) on case_id and "duplicate_linked" (note: case_id) on
- * the original, both by `actor` at now_ms. Changes no status: the caller's
- * `cancel` transition is written by the caller in the same batch item.
- * Inside a cg_batch apply (or alone: then its own transaction).
- * 0 ok; -2 refused (err says why: unknown case or original, a case linked
- * to itself); -1 database error. */
-int cg_duplicates_link(cg_store *st, const char *case_id, const char *original_id,
-                       const char *actor, int64_t now_ms, char *err, size_t errlen);
 
 #endif

@@ -426,30 +426,6 @@ START_TEST(the_query_uses_the_open_cases_index)
 }
 END_TEST
 
-START_TEST(a_link_writes_history_on_both_cases)
-{
-    char a[32], b[32], err[256] = "";
-    new_case("dumping", LAT, LON, cg_now_ms(), a);
-    new_case("dumping", LAT, LON, cg_now_ms(), b);
-    ck_assert_msg(cg_duplicates_link(st, b, a, "M00151", 1234, err, sizeof err) == 0, "%s", err);
-    char *q = tu_sprintf("SELECT count(*) FROM case_history WHERE case_id = '%%s' AND action ="
-                         " 'duplicate_of' AND note = '%s' AND actor = 'M00151'", a);
-    ck_assert_int_eq(count(q, b), 1);
-    free(q);
-    q = tu_sprintf("SELECT count(*) FROM case_history WHERE case_id = '%%s' AND action ="
-                   " 'duplicate_linked' AND note = '%s'", b);
-    ck_assert_int_eq(count(q, a), 1);
-    free(q);
-
-    /* Refusals write nothing. */
-    long long before = count("SELECT count(*) FROM case_history%s", "");
-    ck_assert_int_eq(cg_duplicates_link(st, b, b, "M00151", 1, err, sizeof err), -2);
-    ck_assert_int_eq(cg_duplicates_link(st, b, "C99999999", "M00151", 1, err, sizeof err), -2);
-    ck_assert(strstr(err, "C99999999") != NULL);
-    ck_assert_int_eq(cg_duplicates_link(st, "C99999999", a, "M00151", 1, err, sizeof err), -2);
-    ck_assert_int_eq(count("SELECT count(*) FROM case_history%s", ""), before);
-}
-END_TEST
 
 /* ================================================================ config */
 
@@ -538,7 +514,6 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, store_setup, store_teardown);
     tcase_add_test(tc, open_cases_nearby_of_the_category_are_found_nearest_first);
     tcase_add_test(tc, the_query_uses_the_open_cases_index);
-    tcase_add_test(tc, a_link_writes_history_on_both_cases);
     suite_add_tcase(s, tc);
     return s;
 }
