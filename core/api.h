@@ -145,5 +145,9 @@ void cg_api_devices_create(cg_api_ctx *ctx);    /* POST  /v1/devices */
 void cg_api_devices_list(cg_api_ctx *ctx);      /* GET   /v1/devices?holder= */
 void cg_api_devices_get(cg_api_ctx *ctx);       /* GET   /v1/devices/{id} */
 void cg_api_devices_patch(cg_api_ctx *ctx);     /* PATCH /v1/devices/{id} */
+/* api_reports.c (issue 6): the assessment (assessment.h). */
+void cg_api_reports_monthly(cg_api_ctx *ctx);   /* GET /v1/reports/monthly?month=&by=&format= */
+void cg_api_reports_annual(cg_api_ctx *ctx);    /* GET /v1/reports/annual?year=&by=member */
+void cg_api_reports_commendations(cg_api_ctx *ctx); /* GET /v1/reports/commendations?year= */
 
 #endif

@@ -19,6 +19,14 @@
  *    leader to `dispatch`.
  *  - Each escalation level (by hand or by the timer, deadlines.c) gets the
  *    category's SLA again: expected_at = now + sla_hours.
+ *  - An escalation to `joint` records the departments convened (the case's
+ *    "joint_departments"): "departments": [codes] of the request (checked
+ *    against the catalog; 400 when not an array, 422 for an unknown code),
+ *    else the case's department and enforcement. One to `city` records the
+ *    city body (the case's "city_body", citybody.h) by escalation.city in
+ *    the config. Both also go into the history note.
+ *  - Subscribers (subscribe.h) get a copy of every step's event, dispatches
+ *    included; the owner only of steps that do not dispatch anew.
  *  - A postponement is the leader's approval: "until" (ISO time, in the
  *    future) becomes expected_at, the case is marked postponed.
  *  - `rate`: the reporter, or a citizen-channel account (a member whose
@@ -38,10 +46,12 @@
 
 #include "batch.h"
 #include "bus.h"
+#include "citybody.h"
 #include "deadlines.h"
 #include "evidence.h"
 #include "log.h"
 #include "scope.h"
+#include "subscribe.h"
 #include "timeutil.h"
 #include "workflow.h"
 
@@ -56,10 +66,13 @@ typedef struct pending_action {
     char to_status[16], to_status2[16], department[32], assignee[64], level[16];
     char link_case[32];
     char *note, *note2, *link_note;
+    char *joint;                /* joint_departments (JSON text) */
     json_t *body;               /* keeps strings the change borrows */
     int outcome;
     cg_dispatch out;
     int has_out;
+    const char *subs[CG_SUBSCRIBERS_MAX];    /* subscribers' departments */
+    cg_dispatch sub_out[CG_SUBSCRIBERS_MAX]; /* their event rows, to enqueue */
 } pending_action;
 
 static void pending_free(pending_action *p)
@@ -67,6 +80,10 @@ static void pending_free(pending_action *p)
     free(p->note);
     free(p->note2);
     free(p->link_note);
+    free(p->joint);
+    for (size_t i = 0; i < CG_SUBSCRIBERS_MAX; i++)
+        cg_dispatch_clear(&p->sub_out[i]);
+    json_decref(p->ch.sub_event);
     json_decref(p->ch.fulfil);
     json_decref(p->ch.event);
     json_decref(p->body);
@@ -98,6 +115,9 @@ static void action_committed(void *arg, int status, const char *err)
     struct evhttp_request *req = cg_http_undefer(&p->deferred);
     if (status == 0 && p->has_out)
         cg_bus_enqueue(p->app->bus, &p->out);
+    for (size_t i = 0; status == 0 && i < p->ch.n_subscribers; i++)
+        if (p->sub_out[i].payload)
+            cg_bus_enqueue(p->app->bus, &p->sub_out[i]);
     if (status == 0)
         cg_deadlines_rearm(p->app->deadlines);
     if (req) {
@@ -182,7 +202,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
     const cg_catalog *cat = ctx->app->catalog;
     int64_t now = cg_now_ms();
     const char *note = body_string(body, "note");
-    char text[NOTE_MAX + 256];
+    char text[NOTE_MAX + 512];
     text[0] = 0;
     switch (verb) {
     case CG_WF_DISPATCH: {
@@ -298,21 +318,44 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
             cg_http_error_set(err, 422, "missing_field", "an escalation needs a 'reason'");
             return err->status;
         }
-        /* A joint task records which departments are convened. */
+        /* A joint task records which departments are convened: those the
+         * leader names, else the case's department and enforcement. */
         char convened[256] = "";
         json_t *deps = json_object_get(body, "departments");
+        if (deps && !json_is_array(deps)) {
+            cg_http_error_set(err, 400, "invalid_field",
+                              "'departments' must be an array of department codes");
+            return err->status;
+        }
+        json_t *named = json_array();
         size_t i;
         json_t *d;
         json_array_foreach(deps, i, d) {
             if (!json_is_string(d) || !cg_catalog_department(cat, json_string_value(d))) {
+                json_decref(named);
                 cg_http_error_set(err, 422, "unknown_department",
                                   "'departments' must list department codes");
                 return err->status;
             }
+            int twice = 0;
+            for (size_t k = 0; k < json_array_size(named); k++)
+                twice |= json_equal(json_array_get(named, k), d);
+            if (twice)
+                continue;
+            json_array_append(named, d);
             size_t len = strlen(convened);
             snprintf(convened + len, sizeof convened - len, "%s%s", len ? "," : "",
                      json_string_value(d));
         }
+        if (!strcmp(next, "joint"))
+            p->joint = json_array_size(named) ? json_dumps(named, JSON_COMPACT)
+                                              : cg_deadlines_default_joint(row->department);
+        json_decref(named);
+        if (!strcmp(next, "joint") && !convened[0] && p->joint)
+            snprintf(convened, sizeof convened, "%s", p->joint);
+        ch->joint_departments = p->joint;
+        if (!strcmp(next, "city"))
+            ch->city_body = cg_deadlines_city_body(ctx->app, row);
         snprintf(p->level, sizeof p->level, "%s", next);
         ch->level = p->level;
         ch->expect_level = p->expect_level;
@@ -320,6 +363,11 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         ch->timer = ch->expected_at ? CG_TIMER_SET : CG_TIMER_KEEP;
         snprintf(text, sizeof text, "%s -> %s: %.*s%s%s", row->level, next, NOTE_MAX, reason,
                  convened[0] ? "; convened: " : "", convened);
+        if (ch->city_body) {
+            size_t len = strlen(text);
+            snprintf(text + len, sizeof text - len, "; city body: %s (%s)", ch->city_body,
+                     cg_city_body_zh(ch->city_body));
+        }
         break;
     }
     case CG_WF_POSTPONE: {
@@ -527,12 +575,20 @@ void cg_api_cases_action(cg_api_ctx *ctx)
         return;
     }
     /* The owning plugin sees every step it did not cause itself (a new
-     * dispatch is its own notice). */
+     * dispatch is its own notice); subscribers (subscribe.h) see every step
+     * of the cases they follow, dispatches included. */
     const char *dep_after = ch->department ? ch->department : row.department;
-    if (!ch->new_dispatch && has_plugin(ctx->app->catalog, dep_after))
-        ch->event = event_json(verb == CG_WF_ESCALATE ? "escalation" : "transition", p->action,
-                               row.status, p->to_status, p->actor,
-                               ch->level ? ch->level : row.level, ch->note, cg_now_ms());
+    const char *kind = verb == CG_WF_ESCALATE ? "escalation" : "transition";
+    const char *level_after = ch->level ? ch->level : row.level;
+    int owner_event = !ch->new_dispatch && has_plugin(ctx->app->catalog, dep_after);
+    size_t n_subs = cg_deadlines_subscribers(ctx->app, ch, dep_after, kind, level_after, p->subs,
+                                             p->sub_out);
+    if (owner_event || n_subs) {
+        json_t *ev = event_json(kind, p->action, row.status, p->to_status, p->actor, level_after,
+                                ch->note, cg_now_ms());
+        ch->event = owner_event ? ev : NULL;
+        ch->sub_event = !n_subs ? NULL : owner_event ? json_incref(ev) : ev;
+    }
     cg_http_defer(ctx->http, &p->deferred, ctx->req);
     cg_batch_submit(ctx->app->batch, apply_action, action_committed, p);
 }

@@ -37,12 +37,13 @@
     "seq, id, category, department, grid, lat, lon, has_location, description, source, "  \
     "reporter, status, level, assignee, needs_penalty, handled_on_site, sla_hours, rework, " \
     "created_at, updated_at, expected_at, extra, postponed, misroutes, satisfaction, "        \
-    "licence_no, requires, handled_by"
+    "licence_no, requires, handled_by, city_body, joint_departments"
 enum {
     C_SEQ, C_ID, C_CATEGORY, C_DEPARTMENT, C_GRID, C_LAT, C_LON, C_HAS_LOCATION, C_DESCRIPTION,
     C_SOURCE, C_REPORTER, C_STATUS, C_LEVEL, C_ASSIGNEE, C_NEEDS_PENALTY, C_HANDLED_ON_SITE,
     C_SLA_HOURS, C_REWORK, C_CREATED_AT, C_UPDATED_AT, C_EXPECTED_AT, C_EXTRA, C_POSTPONED,
-    C_MISROUTES, C_SATISFACTION, C_LICENCE_NO, C_REQUIRES, C_HANDLED_BY
+    C_MISROUTES, C_SATISFACTION, C_LICENCE_NO, C_REQUIRES, C_HANDLED_BY, C_CITY_BODY,
+    C_JOINT_DEPARTMENTS
 };
 
 /* "Open" = work still to do; must be the WHERE of the partial index
@@ -221,6 +222,18 @@ static void add_workflow_fields(json_t *c, int postponed, int64_t misroutes, int
     json_object_set_new(c, "handled_by", handled_by ? json_string(handled_by) : json_null());
 }
 
+/* Escalation details (issue 4), after the workflow's fields: "city_body"
+ * (a code, or null) and "joint_departments" (an array, or null until a
+ * joint task convenes departments). `joint` is the stored JSON text. */
+static void add_escalation_fields(json_t *c, const char *city_body, const char *joint)
+{
+    json_t *deps = joint ? json_loads(joint, 0, NULL) : NULL;
+    json_object_set_new(c, "city_body", city_body ? json_string(city_body) : json_null());
+    json_object_set_new(c, "joint_departments", json_is_array(deps) ? deps : json_null());
+    if (deps && !json_is_array(deps))
+        json_decref(deps);
+}
+
 /* One history row; the case id and time are shared by a write's rows. */
 typedef struct history_row {
     const char *actor, *action, *from, *to, *note;
@@ -329,14 +342,14 @@ static char *payload_from_row(cg_store *st, sqlite3_stmt *s, const char *dispatc
 }
 
 /* Write the outbox row of d (seq, id, case_id, department, payload set).
- * Event rows (event = 1, issue 4) use their own statement so the intake's
- * statement stays as it was. */
+ * Event rows (event = 1 for the owner's, 2 for a subscriber's copy; issue 4)
+ * use their own statement so the intake's statement stays as it was. */
 static int outbox_write_kind(cg_store *st, const cg_dispatch *d, int64_t now_ms, int event,
                              char *err, size_t errlen)
 {
     sqlite3_stmt *s = cg_store_stmt(st, event
         ? "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at, event)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 1)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)"
         : "INSERT INTO outbox(seq, id, case_id, department, payload, attempts, created_at)"
           " VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)");
     if (s) {
@@ -346,6 +359,8 @@ static int outbox_write_kind(cg_store *st, const cg_dispatch *d, int64_t now_ms,
         sqlite3_bind_text(s, 4, d->department, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, d->payload, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, now_ms);
+        if (event)
+            sqlite3_bind_int(s, 7, event);
     }
     return step_done(st, s, "outbox insert", err, errlen);
 }
@@ -418,6 +433,69 @@ static int outbox_insert_from_case(cg_store *st, const char *case_id, int64_t no
                                    cg_dispatch *out, char *err, size_t errlen)
 {
     return outbox_insert_event(st, case_id, now_ms, NULL, out, err, errlen);
+}
+
+/* The subscribers' copies of ch->sub_event (subscribe.h): the case's payload
+ * is built once (as the owner's event payload), each copy gets its own
+ * dispatch id and goes to its subscriber's department as an event = 2 row.
+ * Fills ch->subscriber_out; on failure frees what it filled. */
+static int outbox_insert_copies(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                                char *err, size_t errlen)
+{
+    cg_dispatch *outs = ch->subscriber_out;
+    for (size_t i = 0; outs && i < ch->n_subscribers; i++)
+        memset(&outs[i], 0, sizeof outs[i]);
+    if (!outs || !ch->sub_event || !ch->n_subscribers)
+        return 0;
+    sqlite3_stmt *s = cg_store_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
+    char *text = NULL;
+    if (s) {
+        sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            text = with_event(payload_from_row(st, s, ""), ch->sub_event);
+        sqlite3_reset(s);
+    }
+    json_t *base = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    int ok = base != NULL;
+    if (!ok)
+        set_err(err, errlen, "%s: cannot build the event payload of %s", st->path, ch->case_id);
+    for (size_t i = 0; ok && i < ch->n_subscribers; i++) {
+        cg_dispatch d;
+        ok = new_dispatch(st, ch->case_id, &d, err, errlen) == 0;
+        if (!ok)
+            break;
+        snprintf(d.department, sizeof d.department, "%s", ch->subscribers[i]);
+        json_object_set_new(base, "dispatch_id", json_string(d.id));
+        d.payload = json_dumps(base, JSON_COMPACT);
+        ok = d.payload && outbox_write_kind(st, &d, now_ms, 2, err, errlen) == 0;
+        if (!ok)
+            free(d.payload);
+        else
+            outs[i] = d;
+    }
+    json_decref(base);
+    if (!ok)
+        for (size_t i = 0; i < ch->n_subscribers; i++)
+            cg_dispatch_clear(&outs[i]);
+    return ok ? 0 : -1;
+}
+
+/* The escalation details of ch (cases.h), one statement when there are any. */
+static int write_escalation_details(cg_store *st, const cg_case_change *ch, char *err,
+                                    size_t errlen)
+{
+    if (!ch->city_body && !ch->joint_departments)
+        return 0;
+    sqlite3_stmt *s = cg_store_stmt(st,
+        "UPDATE cases SET city_body = coalesce(?2, city_body),"
+        " joint_departments = coalesce(?3, joint_departments) WHERE id = ?1");
+    if (s) {
+        sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
+        bind_text_or_null(s, 2, ch->city_body);
+        bind_text_or_null(s, 3, ch->joint_departments);
+    }
+    return step_done(st, s, "case escalation update", err, errlen);
 }
 
 /* ---------------------------------------------------------------- insert */
@@ -636,6 +714,7 @@ json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t no
         json_object_del(c, "history"); /* history stays last */
         add_workflow_fields(c, 0, 0, 0, NULL, NULL,
                             nc->handled_on_site ? (reporter ? reporter : "system") : NULL);
+        add_escalation_fields(c, NULL, NULL);
         json_object_set_new(c, "history", history);
     }
     return c;
@@ -692,6 +771,10 @@ static int validate_actions(json_t *actions, const char *department, int event,
         if (event && strcmp(type, "note") && strcmp(type, "escalate") && strcmp(type, "require") &&
             strcmp(type, "link"))
             return action_error(err, errlen, i, type, "not allowed in an answer to an event");
+        /* A subscriber's copy (event = 2): the case is another department's. */
+        if (event == 2 && strcmp(type, "note"))
+            return action_error(err, errlen, i, type,
+                                "a subscriber may only answer an event with notes");
         if (!strcmp(type, "accept")) {
             continue;
         } else if (!strcmp(type, "escalate")) {
@@ -951,6 +1034,22 @@ static int write_case_state(cg_store *st, const case_state *cs, int64_t now_ms, 
     return step_done(st, s, "case update", err, errlen);
 }
 
+/* A plugin that raises its case to `joint` (e.g. police, for injuries)
+ * convenes what the timer would: the case's department and enforcement,
+ * unless departments were named already. */
+static int write_plugin_joint(cg_store *st, const case_state *cs, char *err, size_t errlen)
+{
+    if (!(cs->changed & CHANGED_LEVEL) || strcmp(cs->level, "joint") != 0)
+        return 0;
+    sqlite3_stmt *s = cg_store_stmt(st,
+        "UPDATE cases SET joint_departments = coalesce(joint_departments,"
+        " CASE WHEN department = 'enforcement' THEN json_array(department)"
+        " ELSE json_array(department, 'enforcement') END) WHERE id = ?1");
+    if (s)
+        sqlite3_bind_text(s, 1, cs->id, -1, SQLITE_STATIC);
+    return step_done(st, s, "joint departments update", err, errlen);
+}
+
 /* Find the outbox row and its case. 1 found, 0 no such outbox row, -1 error. */
 static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, char *err,
                          size_t errlen)
@@ -1040,6 +1139,7 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
     int ok = write_begin(st, err, errlen) == 0;
     if (ok)
         ok = write_case_state(st, &cs, now_ms, err, errlen) == 0 &&
+             write_plugin_joint(st, &cs, err, errlen) == 0 &&
              add_history_rows(st, cs.id, now_ms, hist, nrows, err, errlen) == 0 &&
              (!cs.transferred ||
               outbox_insert_from_case(st, cs.id, now_ms, &fresh, err, errlen) == 0);
@@ -1216,6 +1316,40 @@ static int write_change(cg_store *st, const cg_case_change *ch, int64_t now_ms, 
     return rc;
 }
 
+/* The assessment's per-case facts (migration "assessment", assessment.h),
+ * in the verb's transaction: handled_at when the case becomes handled,
+ * reopens + 1 on a reopen (also the one a low rating makes), duplicates + 1
+ * on the case a cancelled duplicate points at. Only verbs that change one of
+ * them run a statement. */
+static int write_assessment_facts(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                                  char *err, size_t errlen)
+{
+    const char *to = ch->to_status2 ? ch->to_status2 : ch->to_status;
+    int handled = to && !strcmp(to, "handled");
+    int reopened = !strcmp(ch->action, "reopen") || (ch->action2 && !strcmp(ch->action2, "reopen"));
+    if (handled || reopened) {
+        sqlite3_stmt *s = cg_store_stmt(st,
+            "UPDATE cases SET handled_at = CASE WHEN ?2 THEN ?3 ELSE handled_at END,"
+            " reopens = reopens + ?4 WHERE id = ?1");
+        if (s) {
+            sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 2, handled);
+            sqlite3_bind_int64(s, 3, now_ms);
+            sqlite3_bind_int(s, 4, reopened);
+        }
+        if (step_done(st, s, "case assessment update", err, errlen) < 0)
+            return -1;
+    }
+    if (ch->link_case) {
+        sqlite3_stmt *s = cg_store_stmt(st, "UPDATE cases SET duplicates = duplicates + 1 WHERE id = ?1");
+        if (s)
+            sqlite3_bind_text(s, 1, ch->link_case, -1, SQLITE_STATIC);
+        if (step_done(st, s, "duplicate count update", err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
                           cg_dispatch *out, int *has_out, char *err, size_t errlen)
 {
@@ -1244,6 +1378,7 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
     }
     cg_dispatch d = {0};
     int ok = write_change(st, ch, now_ms, err, errlen) == 0 &&
+             write_assessment_facts(st, ch, now_ms, err, errlen) == 0 &&
              add_history_rows(st, ch->case_id, now_ms, rows, nrows, err, errlen) == 0;
     if (ok && ch->link_case) {
         history_row link = {ch->actor, "duplicate", NULL, NULL, ch->link_note};
@@ -1254,9 +1389,15 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
                                  &d, err, errlen) == 0;
     }
     if (ok)
+        ok = write_escalation_details(st, ch, err, errlen) == 0;
+    if (ok)
+        ok = outbox_insert_copies(st, ch, now_ms, err, errlen) == 0;
+    if (ok)
         ok = write_end(st, err, errlen) == 0;
     if (!ok) {
         cg_dispatch_clear(&d);
+        for (size_t i = 0; ch->subscriber_out && i < ch->n_subscribers; i++)
+            cg_dispatch_clear(&ch->subscriber_out[i]);
         write_abort(st);
         return CG_CHANGE_ERROR;
     }
@@ -1313,6 +1454,8 @@ static json_t *case_json(sqlite3_stmt *s, int64_t now_ms)
                             sqlite3_column_int64(s, C_MISROUTES), sqlite3_column_int(s, C_SATISFACTION),
                             col_text(s, C_LICENCE_NO), col_text(s, C_REQUIRES),
                             col_text(s, C_HANDLED_BY));
+    if (c)
+        add_escalation_fields(c, col_text(s, C_CITY_BODY), col_text(s, C_JOINT_DEPARTMENTS));
     return c;
 }
 

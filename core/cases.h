@@ -145,6 +145,21 @@ typedef struct cg_case_change {
     json_t *event;              /* else, when not NULL: an event outbox row */
     const char *link_case;      /* also a "duplicate" history row on that case */
     const char *link_note;
+    /* Escalation details (issue 4; NULL: unchanged): the city body a case
+     * reaching `city` goes to (citybody.h), and the departments a joint task
+     * convenes as JSON array text, e.g. ["market","enforcement"]. */
+    const char *city_body;
+    const char *joint_departments;
+    /* Subscribers (subscribe.h): a copy of sub_event (borrowed; the same
+     * payload as the owner's event) as an outbox row of its own (event = 2)
+     * to each of subscribers[0..n_subscribers); the rows written are put in
+     * subscriber_out[i] (the caller's array of n_subscribers, zeroed by the
+     * caller; payload NULL when none; freed again when the apply fails), to
+     * enqueue after COMMIT and then clear. */
+    json_t *sub_event;
+    const char *const *subscribers;
+    size_t n_subscribers;
+    cg_dispatch *subscriber_out;
 } cg_case_change;
 enum { CG_TIMER_KEEP = 0, CG_TIMER_CLEAR = 1, CG_TIMER_SET = 2 /* = the (new) expected_at */ };
 enum { CG_CHANGE_DONE = 0, CG_CHANGE_CONFLICT = 1, CG_CHANGE_ERROR = -1 };

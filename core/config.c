@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "citybody.h"
 #include "curvekeys.h"
 #include "log.h"
 
@@ -217,10 +218,53 @@ static int valid_name(const char *s)
     return 1;
 }
 
+static void free_subscribe(cg_plugin_conf *p)
+{
+    for (size_t i = 0; i < p->n_subscribe; i++)
+        free(p->subscribe[i]);
+    free(p->subscribe);
+    p->subscribe = NULL;
+    p->n_subscribe = 0;
+}
+
+/* subscribe = [ "all" | "transition" | "escalation" | a level | a department
+ * code, ... ] (subscribe.h). Department codes are checked against the
+ * catalog at startup (cg_subscribe_check); here only their shape. */
+static int read_subscribe(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
+{
+    config_setting_t *s = config_setting_get_member(g, "subscribe");
+    if (!s)
+        return 0;
+    p->subscribe_line = (int)config_setting_source_line(s);
+    int t = config_setting_type(s);
+    int n = (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) ? config_setting_length(s) : 0;
+    if (n == 0)
+        return fail_at(cx, s, "plugin '%s': 'subscribe' must be a non-empty list of strings, "
+                       "e.g. [ \"all\" ] or [ \"escalation\", \"joint\", \"city\" ]", p->name);
+    p->subscribe = calloc((size_t)n, sizeof *p->subscribe);
+    for (int i = 0; p->subscribe && i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *term = config_setting_type(e) == CONFIG_TYPE_STRING
+                               ? config_setting_get_string(e) : NULL;
+        if (!term || !valid_name(term) || strlen(term) >= 32)
+            return fail_at(cx, s, "plugin '%s': subscribe[%d] must be \"all\", \"transition\", "
+                           "\"escalation\", a level or a department code (a-z, 0-9, '_', '-')",
+                           p->name, i);
+        for (size_t k = 0; k < p->n_subscribe; k++)
+            if (!strcmp(p->subscribe[k], term))
+                return fail_at(cx, s, "plugin '%s': subscribe lists '%s' twice", p->name, term);
+        if (!strcmp(term, "all") && n > 1)
+            return fail_at(cx, s, "plugin '%s': subscribe: \"all\" takes no other terms",
+                           p->name);
+        p->subscribe[p->n_subscribe++] = strdup(term);
+    }
+    return 0;
+}
+
 static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
 {
     static const char *const keys[] = {"name", "path", "enabled", "required", "mode",
-                                       "settings", "department", NULL};
+                                       "settings", "department", "subscribe", NULL};
     memset(p, 0, sizeof *p);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP)
         return fail_at(cx, g, "a plugin must be a group { name = ...; path = ...; }");
@@ -281,6 +325,8 @@ static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *
     json_t *js = settings ? setting_to_json(settings) : json_object();
     p->settings_json = json_dumps(js, JSON_COMPACT);
     json_decref(js);
+    if (read_subscribe(cx, g, p) < 0)
+        goto bad;
     free(mode);
     free(path);
     return 0;
@@ -295,6 +341,7 @@ static int add_plugin(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
     cg_plugin_conf p;
     if (parse_plugin(cx, g, &p) < 0) {
         free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
+        free_subscribe(&p);
         return -1;
     }
     for (size_t i = 0; i < cfg->n_plugins; i++)
@@ -302,6 +349,7 @@ static int add_plugin(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
             fail_at(cx, g, "plugin '%s' is defined twice (first at %s:%d)", p.name,
                     cfg->plugins[i].file, cfg->plugins[i].line);
             free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
+            free_subscribe(&p);
             return -1;
         }
     cfg->plugins = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof *cfg->plugins);
@@ -559,6 +607,116 @@ static int read_duplicates(cfg_ctx *cx, cg_config *cfg, const config_setting_t *
     return 0;
 }
 
+/* One escalation.city.routes entry. Categories are checked against the
+ * catalog at startup (cg_catalog_new does not know routes of bodies). */
+static int read_city_route(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"category", "district", "body", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "an escalation.city route must be a group { body = ...; }");
+    cg_city_route_conf r = {0};
+    r.line = (int)config_setting_source_line(g);
+    int rc = -1;
+    if (check_keys(cx, g, keys, "an escalation.city route") < 0 ||
+        get_string(cx, g, "category", &r.category) < 0 ||
+        get_string(cx, g, "district", &r.district) < 0 || get_string(cx, g, "body", &r.body) < 0)
+        goto out;
+    if (!r.category && !r.district) {
+        fail_at(cx, g, "an escalation.city route needs a 'category', a 'district' or both");
+        goto out;
+    }
+    if ((r.category && !valid_name(r.category)) || (r.district && !valid_name(r.district))) {
+        fail_at(cx, g, "an escalation.city route's 'category' and 'district' are codes "
+                "(a-z, 0-9, '_', '-')");
+        goto out;
+    }
+    if (!r.body || !cg_city_body_zh(r.body)) {
+        fail_at(cx, r.body ? config_setting_get_member(g, "body") : g,
+                "an escalation.city route needs a 'body': one of %s", cg_city_body_codes());
+        goto out;
+    }
+    r.file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
+    cfg->city_routes = realloc(cfg->city_routes, (cfg->n_city_routes + 1) * sizeof r);
+    cfg->city_routes[cfg->n_city_routes++] = r;
+    return 0;
+out:
+    free(r.category); free(r.district); free(r.body);
+    return rc;
+}
+
+/* escalation = { city = { default = "..."; routes = ( ... ); }; } (issue 4,
+ * citybody.h). */
+static int read_escalation(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"city", NULL}, *const city_keys[] = {"default", "routes", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'escalation' must be a group { city = { ... }; }");
+    if (check_keys(cx, g, keys, "escalation") < 0)
+        return -1;
+    config_setting_t *city = config_setting_get_member(g, "city");
+    if (!city)
+        return 0;
+    if (config_setting_type(city) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, city, "'escalation.city' must be a group { default = ...; routes = ...; }");
+    if (check_keys(cx, city, city_keys, "escalation.city") < 0 ||
+        get_string(cx, city, "default", &cfg->city_default_body) < 0)
+        return -1;
+    if (!cg_city_body_zh(cfg->city_default_body))
+        return fail_at(cx, config_setting_get_member(city, "default"),
+                       "escalation.city.default must be one of %s", cg_city_body_codes());
+    config_setting_t *routes = config_setting_get_member(city, "routes");
+    if (!routes)
+        return 0;
+    int t = config_setting_type(routes);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail_at(cx, routes, "escalation.city.routes must be a list ( { ... }, { ... } )");
+    for (int i = 0; i < config_setting_length(routes); i++)
+        if (read_city_route(cx, cfg, config_setting_get_elem(routes, (unsigned)i)) < 0)
+            return -1;
+    return 0;
+}
+
+/* assessment = { weights = { KEY = N; ... }; grid_share = 0.3; commend_top = 3; }
+ * (issue 6). The weight keys are assessment.h's cg_assess_keys, in order. */
+static int read_assessment(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"weights", "grid_share", "commend_top", NULL};
+    static const char *const weight_keys[CG_ASSESS_N_WEIGHTS + 1] = {
+        "patrol_discovery_rate", "timely_disposal_rate", "closure_rate", "satisfaction",
+        "attendance_rate", "coordination", "effectiveness", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'assessment' must be a group { ... }");
+    double share = cfg->assessment_grid_share;
+    if (check_keys(cx, g, keys, "assessment") < 0 || get_double(cx, g, "grid_share", &share) < 0 ||
+        get_int(cx, g, "commend_top", &cfg->assessment_commend_top, 1, 1000) < 0)
+        return -1;
+    if (!(share >= 0 && share <= 1))
+        return fail_at(cx, config_setting_get_member(g, "grid_share"),
+                       "'grid_share' must be from 0 to 1");
+    cfg->assessment_grid_share = share;
+    config_setting_t *w = config_setting_get_member(g, "weights");
+    if (!w)
+        return 0;
+    if (config_setting_type(w) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, w, "'weights' must be a group { patrol_discovery_rate = 1.0; ... }");
+    if (check_keys(cx, w, weight_keys, "assessment.weights") < 0)
+        return -1;
+    double sum = 0;
+    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++) {
+        double v = cfg->assessment_weights[i];
+        if (get_double(cx, w, weight_keys[i], &v) < 0)
+            return -1;
+        if (!(v >= 0 && v <= 1000))
+            return fail_at(cx, config_setting_get_member(w, weight_keys[i]),
+                           "'%s' must be a weight from 0 to 1000", weight_keys[i]);
+        cfg->assessment_weights[i] = v;
+        sum += v;
+    }
+    if (!(sum > 0))
+        return fail_at(cx, w, "at least one assessment weight must be above 0");
+    return 0;
+}
+
 /* Cross-checks once every file is read: what a remote plugin needs. */
 static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
 {
@@ -586,7 +744,8 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
 {
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
                                        "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
-                                       "attendance", "evidence", "duplicates", NULL};
+                                       "attendance", "evidence", "duplicates", "escalation",
+                                       "assessment", NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
@@ -651,6 +810,10 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
         goto out;
     if ((s = config_setting_get_member(root, "duplicates")) && read_duplicates(cx, cfg, s) < 0)
         goto out;
+    if ((s = config_setting_get_member(root, "assessment")) && read_assessment(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "escalation")) && read_escalation(cx, cfg, s) < 0)
+        goto out;
     if ((s = config_setting_get_member(root, "routes")) && read_routes(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "plugins")) && read_plugin_list(cx, cfg, s) < 0)
@@ -696,6 +859,11 @@ static void set_defaults(cg_config *cfg)
     cfg->max_photo_bytes = 5242880;
     cfg->duplicate_radius_m = 50.0;
     cfg->duplicate_window_hours = 72.0;
+    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++)
+        cfg->assessment_weights[i] = 1.0;
+    cfg->assessment_grid_share = 0.3;
+    cfg->assessment_commend_top = 3;
+    cfg->city_default_body = strdup(CG_CITY_BODY_DEFAULT);
 #ifdef CG_DATASET_DIR
     cfg->dataset_dir = strdup(CG_DATASET_DIR); /* the installed Lishui dataset */
 #endif
@@ -745,6 +913,7 @@ void cg_config_free(cg_config *cfg)
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         cg_plugin_conf *p = &cfg->plugins[i];
         free(p->name); free(p->path); free(p->settings_json); free(p->file); free(p->department);
+        free_subscribe(p);
     }
     for (size_t i = 0; i < cfg->n_clients; i++) {
         cg_client_key_conf *c = &cfg->clients[i];
@@ -760,6 +929,12 @@ void cg_config_free(cg_config *cfg)
         free(r->category); free(r->department); free(r->name); free(r->name_zh); free(r->file);
     }
     free(cfg->routes);
+    for (size_t i = 0; i < cfg->n_city_routes; i++) {
+        cg_city_route_conf *r = &cfg->city_routes[i];
+        free(r->category); free(r->district); free(r->body); free(r->file);
+    }
+    free(cfg->city_routes);
+    free(cfg->city_default_body);
     free(cfg->plugins);
     free(cfg->path);
     free(cfg->listen_host);

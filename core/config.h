@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 
+#define CG_ASSESS_N_WEIGHTS 7 /* the assessment's indicators (assessment.h) */
+
 typedef enum cg_plugin_mode { CG_MODE_THREAD = 0, CG_MODE_PROCESS, CG_MODE_REMOTE } cg_plugin_mode;
 const char *cg_plugin_mode_name(cg_plugin_mode mode);
 
@@ -45,6 +47,13 @@ typedef struct cg_plugin_conf {
     char *file;          /* where it was defined, for messages */
     int line;
     char *department;    /* remote mode: the department it serves (else NULL) */
+    /* `subscribe = [ ... ]` (issue 4): which workflow events of OTHER
+     * departments' cases this plugin also gets (subscribe.h). Each term is
+     * "all", an event kind ("transition", "escalation"), a level ("grid",
+     * "community", "joint", "city") or a department code. NULL/0: none. */
+    char **subscribe;
+    size_t n_subscribe;
+    int subscribe_line;  /* where `subscribe` is, for messages */
 } cg_plugin_conf;
 
 /* bus.clients: a remote department's public key (allow-list of the ZAP handler). */
@@ -65,6 +74,18 @@ typedef struct cg_route_conf {
     char *file;
     int line;
 } cg_route_conf;
+
+/* escalation.city.routes: which city body takes a case that reaches level
+ * `city` (citybody.h). A route matches when every key it names matches. */
+typedef struct cg_city_route_conf {
+    char *category;      /* NULL: any category */
+    char *district;      /* the case grid's district (grids.district, e.g.
+                            "devzone" for the Development Zone); NULL: any */
+    char *body;          /* city_enforcement_bureau, civilisation_office,
+                            district_government, zone_committee */
+    char *file;
+    int line;
+} cg_city_route_conf;
 
 typedef struct cg_config {
     char *path;              /* the main file, absolute */
@@ -106,6 +127,21 @@ typedef struct cg_config {
      * window, is flagged as a likely duplicate. radius_m = 0 turns it off. */
     double duplicate_radius_m;
     double duplicate_window_hours;
+    /* escalation = { city = { default = "city_enforcement_bureau";
+     *   routes = ( { category = "..."; district = "..."; body = "..."; } ); }; }
+     * (issue 4): the body a case at level `city` goes to; the first route
+     * that matches, else the default. */
+    char *city_default_body;   /* "city_enforcement_bureau" */
+    cg_city_route_conf *city_routes;
+    size_t n_city_routes;
+    /* assessment = { weights = { patrol_discovery_rate = 1.0; ... };
+     *   grid_share = 0.3; commend_top = 3; } (issue 6, assessment.h): the
+     * indicators' weights in the order of cg_assess_keys (each 0..1000, not
+     * all 0; default 1), the share of a member's score taken from their
+     * grids' (0..1), how many are commended per role and year. */
+    double assessment_weights[CG_ASSESS_N_WEIGHTS];
+    double assessment_grid_share;
+    int assessment_commend_top;
 } cg_config;
 
 /* Does any enabled plugin use this mode? */

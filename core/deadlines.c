@@ -13,7 +13,9 @@
 #include "bus.h"
 #include "cases.h"
 #include "catalog.h"
+#include "citybody.h"
 #include "log.h"
+#include "subscribe.h"
 #include "timeutil.h"
 #include "workflow.h"
 
@@ -31,10 +33,13 @@ typedef struct escalation {
     cg_deadlines *dl;
     cg_case_change ch;
     cg_case_row row;
-    char level[16], note[256];
+    char level[16], note[320];
+    char *joint;              /* joint_departments, malloc'd */
     int outcome;
     cg_dispatch out;
     int has_out;
+    const char *subs[CG_SUBSCRIBERS_MAX];
+    cg_dispatch sub_out[CG_SUBSCRIBERS_MAX];
 } escalation;
 
 static void arm(cg_deadlines *dl, int64_t due_ms)
@@ -83,12 +88,19 @@ static void escalation_done(void *arg, int status, const char *err)
         dl->escalated++;
         if (e->has_out)
             cg_bus_enqueue(dl->app->bus, &e->out);
+        for (size_t i = 0; i < e->ch.n_subscribers; i++)
+            if (e->sub_out[i].payload)
+                cg_bus_enqueue(dl->app->bus, &e->sub_out[i]);
         CG_NOTICE("deadlines", "%s overdue: %s", e->row.id, e->note);
     } else if (status != 0) {
         CG_ERROR("deadlines", "%s: escalation not stored: %s", e->row.id, err ? err : "?");
     }
     cg_dispatch_clear(&e->out);
+    for (size_t i = 0; i < CG_SUBSCRIBERS_MAX; i++)
+        cg_dispatch_clear(&e->sub_out[i]);
     json_decref(e->ch.event);
+    json_decref(e->ch.sub_event);
+    free(e->joint);
     free(e);
     if (--dl->in_flight == 0)
         cg_deadlines_rearm(dl);
@@ -117,6 +129,16 @@ static void escalate_one(cg_deadlines *dl, const cg_case_row *row, int64_t now)
         ch->level = e->level;
         ch->expected_at = cg_cases_deadline_after(now, row->sla_hours);
         ch->timer = ch->expected_at ? CG_TIMER_SET : CG_TIMER_CLEAR;
+        /* What the new level records (issue 4). */
+        size_t len = strlen(e->note);
+        if (!strcmp(next, "joint") && (e->joint = cg_deadlines_default_joint(row->department))) {
+            ch->joint_departments = e->joint;
+            snprintf(e->note + len, sizeof e->note - len, "; convened: %s", e->joint);
+        } else if (!strcmp(next, "city")) {
+            ch->city_body = cg_deadlines_city_body(dl->app, row);
+            snprintf(e->note + len, sizeof e->note - len, "; city body: %s (%s)", ch->city_body,
+                     cg_city_body_zh(ch->city_body));
+        }
     } else {
         snprintf(e->note, sizeof e->note, "overdue since %s at level %s: no higher level", due,
                  row->level);
@@ -125,11 +147,20 @@ static void escalate_one(cg_deadlines *dl, const cg_case_row *row, int64_t now)
     }
     ch->note = e->note;
     const cg_department *d = cg_catalog_department(dl->app->catalog, row->department);
-    if (d && d->plugin)
+    const char *level = next ? next : row->level;
+    size_t n_subs = cg_deadlines_subscribers(dl->app, ch, row->department, "escalation", level,
+                                             e->subs, e->sub_out);
+    if ((d && d->plugin) || n_subs)
         ch->event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "escalation",
                               "verb", ch->action, "from", row->status, "to", row->status,
                               "actor", "system", "level", next ? next : row->level, "note",
                               e->note, "at", (json_int_t)(now / 1000));
+    if (n_subs && ch->event)
+        ch->sub_event = json_incref(ch->event);
+    if (!(d && d->plugin) && ch->event) {
+        json_decref(ch->event); /* only the subscribers' copy: the owner has no plugin */
+        ch->event = NULL;
+    }
     dl->in_flight++;
     cg_batch_submit(dl->app->batch, apply_escalation, escalation_done, e);
 }
@@ -179,4 +210,51 @@ void cg_deadlines_free(cg_deadlines *dl)
 unsigned long long cg_deadlines_escalated(const cg_deadlines *dl)
 {
     return dl ? dl->escalated : 0;
+}
+
+/* ---------------------------------------------------------------- details */
+
+const char *cg_deadlines_city_body(cg_app *app, const cg_case_row *row)
+{
+    char district[64] = "";
+    if (row->grid[0]) {
+        sqlite3_stmt *s = cg_store_read_stmt(app->store,
+                                             "SELECT district FROM grids WHERE code = ?1");
+        if (s) {
+            sqlite3_bind_text(s, 1, row->grid, -1, SQLITE_STATIC);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                snprintf(district, sizeof district, "%s", (const char *)sqlite3_column_text(s, 0));
+            sqlite3_reset(s);
+        }
+    }
+    return cg_city_body_for(app->config, row->category, district);
+}
+
+char *cg_deadlines_default_joint(const char *department)
+{
+    json_t *a = json_array();
+    if (department && *department)
+        json_array_append_new(a, json_string(department));
+    if (!department || strcmp(department, "enforcement") != 0)
+        json_array_append_new(a, json_string("enforcement"));
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+size_t cg_deadlines_subscribers(cg_app *app, cg_case_change *ch, const char *department,
+                                const char *kind, const char *level, const char **subs,
+                                cg_dispatch *outs)
+{
+    if (!cg_subscribe_any(app->config))
+        return 0;
+    size_t n = cg_subscribers(app->config, app->catalog, department, kind, level, subs,
+                              CG_SUBSCRIBERS_MAX);
+    if (n) {
+        memset(outs, 0, CG_SUBSCRIBERS_MAX * sizeof *outs);
+        ch->subscribers = subs;
+        ch->n_subscribers = n;
+        ch->subscriber_out = outs;
+    }
+    return n;
 }

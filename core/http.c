@@ -93,6 +93,9 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/devices", cg_api_devices_list, 1},
     {EVHTTP_REQ_GET, "/v1/devices/{id}", cg_api_devices_get, 1},
     {EVHTTP_REQ_PATCH, "/v1/devices/{id}", cg_api_devices_patch, 1},
+    {EVHTTP_REQ_GET, "/v1/reports/monthly", cg_api_reports_monthly, 1},
+    {EVHTTP_REQ_GET, "/v1/reports/annual", cg_api_reports_annual, 1},
+    {EVHTTP_REQ_GET, "/v1/reports/commendations", cg_api_reports_commendations, 1},
 };
 const size_t cg_api_n_routes = sizeof cg_api_routes / sizeof cg_api_routes[0];
 

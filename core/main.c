@@ -25,6 +25,7 @@
 #include "deadlines.h"
 #include "bus.h"
 #include "catalog.h"
+#include "citybody.h"
 #include "config.h"
 #include "dataset.h"
 #include "curvekeys.h"
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "store.h"
+#include "subscribe.h"
 #include "supervisor.h"
 #include "timeutil.h"
 #include "zap.h"
@@ -326,6 +328,10 @@ static int start(daemon_state *ds, char *err, size_t errlen)
     }
     app->catalog = cg_catalog_new(app->config, err, errlen);
     if (!app->catalog)
+        return -1;
+    /* Codes in `subscribe` lists and escalation.city routes must exist. */
+    if (cg_subscribe_check(app->config, app->catalog, err, errlen) < 0 ||
+        cg_city_routes_check(app->config, app->catalog, err, errlen) < 0)
         return -1;
     char db_path[4096];
     snprintf(db_path, sizeof db_path, "%s/citygrid.db", app->config->state_dir);

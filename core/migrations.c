@@ -305,6 +305,37 @@ static const char schema_evidence[] =
     "CREATE INDEX cases_open_by_place ON cases(category, lat, lon)"
     "  WHERE (status = 'reported' OR status = 'dispatched' OR status = 'accepted');";
 
+/* Assessment (issue 6, assessment.h): the facts the monthly indicators need
+ * per case, kept up to date by cg_cases_apply_change in the same
+ * transaction as the verb: when it was last handled (handled_at; an on-site
+ * case keeps NULL and counts as handled when reported), how often it was
+ * reopened, how many reports were cancelled as its duplicates. Existing
+ * cases get them from their history. cases_by_due is what the monthly
+ * report ranges over: a case is due at its deadline, or when it was
+ * reported if it has none (assessment.c repeats the expression exactly, so
+ * the planner can use the index). */
+static const char schema_assessment[] =
+    "ALTER TABLE cases ADD COLUMN handled_at INTEGER;"
+    "ALTER TABLE cases ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE cases SET handled_at = (SELECT max(h.at) FROM case_history h"
+    "  WHERE h.case_id = cases.id AND h.action = 'handle')"
+    "  WHERE status = 'handled' OR status = 'closed';"
+    "UPDATE cases SET reopens = (SELECT count(*) FROM case_history h"
+    "  WHERE h.case_id = cases.id AND h.action = 'reopen');"
+    "UPDATE cases SET duplicates = (SELECT count(*) FROM case_history h"
+    "  WHERE h.case_id = cases.id AND h.action = 'duplicate');"
+    "CREATE INDEX cases_by_due ON cases(coalesce(expected_at, created_at));";
+
+/* Escalation details (issue 4): which city body a case at level `city` went
+ * to (citybody.h: city_enforcement_bureau, civilisation_office,
+ * district_government, zone_committee), and which departments a joint task
+ * convened (JSON array text). Subscribers' event copies ride the outbox
+ * with event = 2 (no schema change). */
+static const char schema_escalation[] =
+    "ALTER TABLE cases ADD COLUMN city_body TEXT;"
+    "ALTER TABLE cases ADD COLUMN joint_departments TEXT;";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -312,6 +343,8 @@ const cg_migration cg_migrations[] = {
     {"check-ins, duty rota, patrols, devices, meetings, tasks", schema_attendance},
     {"workflow: escalation timer, postponement, misroutes, rating, requirements", schema_workflow},
     {"case photos, open cases by place", schema_evidence},
+    {"assessment: handled_at, reopens, duplicates, cases by due time", schema_assessment},
+    {"escalation: city body, joint departments", schema_escalation},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -6,19 +6,15 @@
  * patrol on two days of last week and show up in the weekly list, hold a
  * grid meeting whose claimed task is tracked, and get devices.
  */
-#include <check.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "citydate.h"
-#include "integration/daemon.h"
-#include "integration/http_client.h"
+#include "integration/testapi.h"
 #include "support/testutil.h"
 #include "timeutil.h"
 
-#define EXCERPT "%.2000s"
 #define GRID_A "33110200100101"
 #define GRID_B "33110200100102"
 #define OFFICE_A_LAT 28.455478
@@ -26,19 +22,11 @@
 
 static td_daemon D;
 
-#define EXPECT(cond, ...)              \
-    do {                               \
-        if (!(cond)) {                 \
-            td_on_failure();           \
-            ck_abort_msg(__VA_ARGS__); \
-        }                              \
-    } while (0)
-
 static void setup(void)
 {
     memset(&D, 0, sizeof D);
-    td_options opt = {.omitted = "enforcement,municipal,sanitation,market,police,volunteer"};
-    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
+    td_options opt = {.omitted = TA_DEPARTMENT_PLUGINS};
+    ta_start(&D, &opt, NULL, 0);
 }
 
 static void teardown(void)
@@ -46,46 +34,11 @@ static void teardown(void)
     td_cleanup(&D);
 }
 
-/* One request, expecting `want`; the parsed body (caller decrefs). */
-static json_t *call(const char *method, const char *path, const char *token, const char *body,
-                    int want)
-{
-    hc_request rq = {.method = method, .path = path, .token = token, .body = body};
-    hc_response r;
-    hc_send(D.port, &rq, &r);
-    json_t *j = json_loads(r.body, 0, NULL);
-    EXPECT(r.status == want, "%s %s %s: %d, expected %d: " EXCERPT, method, path,
-           body ? body : "", r.status, want, r.body);
-    hc_response_free(&r);
-    return j ? j : json_object();
-}
-
-static void expect(const char *method, const char *path, const char *token, const char *body,
-                   int want)
-{
-    json_decref(call(method, path, token, body, want));
-}
-
-static char *token_for(const char *member)
-{
-    char *path = tu_sprintf("/v1/members/%s/tokens", member);
-    json_t *j = call("POST", path, D.token, NULL, 201);
-    char *t = strdup(json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    free(path);
-    return t;
-}
-
-static const char *err_code(json_t *j)
-{
-    return json_string_value(json_object_get(json_object_get(j, "error"), "code")) ?: "";
-}
-
 START_TEST(a_member_checks_in_at_the_office_and_is_refused_far_away)
 {
-    char *leader = token_for("M00151");
+    char *leader = ta_token_for("M00151");
     char *body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f}", GRID_A, OFFICE_A_LAT, OFFICE_A_LON);
-    json_t *c = call("POST", "/v1/checkins", leader, body, 201);
+    json_t *c = ta_expect_call("POST", "/v1/checkins", leader, body, 201);
     EXPECT(strncmp(json_string_value(json_object_get(c, "id")) ?: "", "CK", 2) == 0, "no id");
     EXPECT(json_real_value(json_object_get(c, "distance_m")) < 1.0, "not at the office");
     EXPECT(strcmp(json_string_value(json_object_get(c, "terminal")) ?: "", "T00151") == 0,
@@ -96,21 +49,21 @@ START_TEST(a_member_checks_in_at_the_office_and_is_refused_far_away)
     /* Naming the registered terminal is fine; another one is not. */
     body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f,\"terminal\":\"T00151\"}", GRID_A,
                       OFFICE_A_LAT + 0.001, OFFICE_A_LON); /* about 111 m north */
-    expect("POST", "/v1/checkins", leader, body, 201);
+    ta_expect_status("POST", "/v1/checkins", leader, body, 201);
     free(body);
     body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f,\"terminal\":\"T00999\"}", GRID_A,
                       OFFICE_A_LAT, OFFICE_A_LON);
-    c = call("POST", "/v1/checkins", leader, body, 403);
-    EXPECT(strcmp(err_code(c), "terminal_mismatch") == 0, "not terminal_mismatch");
+    c = ta_expect_call("POST", "/v1/checkins", leader, body, 403);
+    EXPECT(strcmp(ta_error_code(c), "terminal_mismatch") == 0, "not terminal_mismatch");
     json_decref(c);
     free(body);
 
     /* 20 km north (0.18 degrees of latitude): refused with the distance. */
     body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f}", GRID_A, OFFICE_A_LAT + 0.18, OFFICE_A_LON);
-    c = call("POST", "/v1/checkins", leader, body, 422);
+    c = ta_expect_call("POST", "/v1/checkins", leader, body, 422);
     json_t *e = json_object_get(c, "error");
     double d = json_real_value(json_object_get(e, "distance_m"));
-    EXPECT(strcmp(err_code(c), "too_far") == 0, "not too_far");
+    EXPECT(strcmp(ta_error_code(c), "too_far") == 0, "not too_far");
     EXPECT(d > 19900 && d < 20100, "distance %f is not about 20 km", d);
     EXPECT(json_real_value(json_object_get(e, "radius_m")) == 200.0, "radius is not 200");
     json_decref(c);
@@ -118,36 +71,36 @@ START_TEST(a_member_checks_in_at_the_office_and_is_refused_far_away)
 
     /* Not the member's grid: 403, with the distance too. */
     body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f}", GRID_B, OFFICE_A_LAT, OFFICE_A_LON);
-    c = call("POST", "/v1/checkins", leader, body, 403);
-    EXPECT(strcmp(err_code(c), "not_your_grid") == 0, "not not_your_grid");
+    c = ta_expect_call("POST", "/v1/checkins", leader, body, 403);
+    EXPECT(strcmp(ta_error_code(c), "not_your_grid") == 0, "not not_your_grid");
     EXPECT(json_is_number(json_object_get(json_object_get(c, "error"), "distance_m")), "no distance");
     json_decref(c);
     free(body);
-    expect("POST", "/v1/checkins", leader, "{\"grid\":\"" GRID_A "\",\"lat\":\"x\",\"lon\":1}", 400);
+    ta_expect_status("POST", "/v1/checkins", leader, "{\"grid\":\"" GRID_A "\",\"lat\":\"x\",\"lon\":1}", 400);
 
     /* The list: two accepted, visible to the grid, not outside it. */
-    json_t *page = call("GET", "/v1/checkins?grid=" GRID_A, leader, NULL, 200);
+    json_t *page = ta_expect_call("GET", "/v1/checkins?grid=" GRID_A, leader, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 2, "not 2 check-ins");
     json_decref(page);
-    page = call("GET", "/v1/checkins?member=M00151&limit=1", D.token, NULL, 200);
+    page = ta_expect_call("GET", "/v1/checkins?member=M00151&limit=1", D.token, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 1, "limit ignored");
     const char *next = json_string_value(json_object_get(page, "next"));
     EXPECT(next, "no next page");
     char *path = tu_sprintf("/v1/checkins?member=M00151&limit=1&cursor=%s", next);
-    json_t *page2 = call("GET", path, D.token, NULL, 200);
+    json_t *page2 = ta_expect_call("GET", path, D.token, NULL, 200);
     EXPECT(json_array_size(json_object_get(page2, "items")) == 1 &&
                json_is_null(json_object_get(page2, "next")), "second page wrong");
     json_decref(page2);
     json_decref(page);
     free(path);
-    expect("GET", "/v1/checkins?grid=" GRID_B, leader, NULL, 403);
+    ta_expect_status("GET", "/v1/checkins?grid=" GRID_B, leader, NULL, 403);
     free(leader);
 }
 END_TEST
 
 START_TEST(the_rota_alternates_leader_and_instructor_and_shows_missed_duty)
 {
-    char *leader = token_for("M00151"), *fulltime = token_for("M00153");
+    char *leader = ta_token_for("M00151"), *fulltime = ta_token_for("M00153");
     int32_t today = cg_city_day(cg_now_ms());
     char date[CG_DATE_SIZE], month[8], last_month[8];
     cg_day_format(today, date, sizeof date);
@@ -158,8 +111,8 @@ START_TEST(the_rota_alternates_leader_and_instructor_and_shows_missed_duty)
     snprintf(last_month, sizeof last_month, "%04d-%02d", y, m);
 
     char *path = tu_sprintf("/v1/grids/%s/rota?month=%s", GRID_A, last_month);
-    expect("POST", path, fulltime, NULL, 403);
-    json_t *r = call("POST", path, leader, NULL, 201);
+    ta_expect_status("POST", path, fulltime, NULL, 403);
+    json_t *r = ta_expect_call("POST", path, leader, NULL, 201);
     json_t *items = json_object_get(r, "items");
     EXPECT(json_array_size(items) == (size_t)d, "not %d days", d);
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -173,22 +126,23 @@ START_TEST(the_rota_alternates_leader_and_instructor_and_shows_missed_duty)
     }
     json_decref(r);
     /* Generating again keeps the days: nothing created. */
-    r = call("POST", path, leader, NULL, 200);
+    r = ta_expect_call("POST", path, leader, NULL, 200);
     EXPECT(json_integer_value(json_object_get(r, "created")) == 0, "days created twice");
     json_decref(r);
     free(path);
 
     /* This month: give today to the leader, who checks in: not missed. */
     path = tu_sprintf("/v1/grids/%s/rota?month=%s", GRID_A, month);
-    expect("POST", path, leader, NULL, 201);
+    ta_expect_status("POST", path, leader, NULL, 201);
     char *day_path = tu_sprintf("/v1/grids/%s/rota/%s", GRID_A, date);
-    expect("PATCH", day_path, fulltime, "{\"member\":\"M00151\"}", 403);
-    expect("PATCH", day_path, leader, "{\"member\":\"M00001\"}", 200); /* market, serves A */
-    expect("PATCH", day_path, leader, "{\"member\":\"M00160\"}", 422); /* not in grid A */
-    expect("PATCH", day_path, leader, "{\"member\":\"M00151\"}", 200);
+    ta_expect_status("PATCH", day_path, fulltime, "{\"member\":\"M00151\"}", 403);
+    /* M00001 (market) serves A, M00160 does not. */
+    ta_expect_status("PATCH", day_path, leader, "{\"member\":\"M00001\"}", 200);
+    ta_expect_status("PATCH", day_path, leader, "{\"member\":\"M00160\"}", 422);
+    ta_expect_status("PATCH", day_path, leader, "{\"member\":\"M00151\"}", 200);
     char *body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f}", GRID_A, OFFICE_A_LAT, OFFICE_A_LON);
-    expect("POST", "/v1/checkins", leader, body, 201);
-    r = call("GET", path, fulltime, NULL, 200);
+    ta_expect_status("POST", "/v1/checkins", leader, body, 201);
+    r = ta_expect_call("GET", path, fulltime, NULL, 200);
     items = json_object_get(r, "items");
     int seen = 0;
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -217,7 +171,7 @@ static void patrol(const char *token, int32_t day, int minutes)
     char date[CG_DATE_SIZE];
     cg_day_format(day, date, sizeof date);
     char *body = tu_sprintf("{\"grid\":\"%s\",\"started_at\":\"%sT09:00:00+08:00\"}", GRID_A, date);
-    json_t *p = call("POST", "/v1/patrols", token, body, 201);
+    json_t *p = ta_expect_call("POST", "/v1/patrols", token, body, 201);
     char *id = strdup(json_string_value(json_object_get(p, "id")));
     json_decref(p);
     free(body);
@@ -232,18 +186,18 @@ static void patrol(const char *token, int32_t day, int minutes)
     char *points = json_dumps(wrapper, 0);
     json_decref(wrapper);
     char *path = tu_sprintf("/v1/patrols/%s/points", id);
-    p = call("POST", path, token, points, 200);
+    p = ta_expect_call("POST", path, token, points, 200);
     EXPECT(json_real_value(json_object_get(p, "inside_minutes")) == (double)(minutes / 5 * 5),
            "inside_minutes %f", json_real_value(json_object_get(p, "inside_minutes")));
     json_decref(p);
     /* Sending the same points again is out of order. */
-    p = call("POST", path, token, points, 422);
-    EXPECT(strcmp(err_code(p), "out_of_order") == 0, "not out_of_order");
+    p = ta_expect_call("POST", path, token, points, 422);
+    EXPECT(strcmp(ta_error_code(p), "out_of_order") == 0, "not out_of_order");
     json_decref(p);
     free(path);
     path = tu_sprintf("/v1/patrols/%s/end", id);
-    expect("POST", path, token, NULL, 200);
-    expect("POST", path, token, NULL, 409);
+    ta_expect_status("POST", path, token, NULL, 200);
+    ta_expect_status("POST", path, token, NULL, 409);
     free(path);
     free(points);
     free(id);
@@ -251,7 +205,7 @@ static void patrol(const char *token, int32_t day, int minutes)
 
 START_TEST(the_weekly_patrol_list_shows_who_met_the_two_day_rule)
 {
-    char *leader = token_for("M00151"), *instructor = token_for("M00152");
+    char *leader = ta_token_for("M00151"), *instructor = ta_token_for("M00152");
     int32_t today = cg_city_day(cg_now_ms());
     int32_t monday = today - (cg_day_weekday(today) - 1) - 7; /* last week: all in the past */
     patrol(leader, monday, 35);
@@ -263,7 +217,7 @@ START_TEST(the_weekly_patrol_list_shows_who_met_the_two_day_rule)
     int iso_year, week;
     cg_iso_week_of(monday, &iso_year, &week);
     char *path = tu_sprintf("/v1/patrols/compliance?week=%04d-W%02d&grid=%s", iso_year, week, GRID_A);
-    json_t *list = call("GET", path, instructor, NULL, 200);
+    json_t *list = ta_expect_call("GET", path, instructor, NULL, 200);
     json_t *items = json_object_get(list, "items");
     EXPECT(json_array_size(items) >= 8, "not every member of the grid");
     int checked = 0;
@@ -285,14 +239,14 @@ START_TEST(the_weekly_patrol_list_shows_who_met_the_two_day_rule)
     EXPECT(checked == 2, "leader or instructor missing");
     json_decref(list);
     free(path);
-    expect("GET", "/v1/patrols/compliance?week=2026-W54", D.token, NULL, 400);
-    expect("GET", "/v1/patrols/compliance?grid=" GRID_B, leader, NULL, 403);
+    ta_expect_status("GET", "/v1/patrols/compliance?week=2026-W54", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/patrols/compliance?grid=" GRID_B, leader, NULL, 403);
     /* Not the member's grid; someone else's patrol. */
-    expect("POST", "/v1/patrols", leader, "{\"grid\":\"" GRID_B "\"}", 403);
-    json_t *p = call("POST", "/v1/patrols", leader, "{\"grid\":\"" GRID_A "\"}", 201);
+    ta_expect_status("POST", "/v1/patrols", leader, "{\"grid\":\"" GRID_B "\"}", 403);
+    json_t *p = ta_expect_call("POST", "/v1/patrols", leader, "{\"grid\":\"" GRID_A "\"}", 201);
     path = tu_sprintf("/v1/patrols/%s/points", json_string_value(json_object_get(p, "id")));
-    expect("POST", path, instructor, "{\"points\":[]}", 403);
-    expect("POST", path, leader, "{\"points\":[]}", 400);
+    ta_expect_status("POST", path, instructor, "{\"points\":[]}", 403);
+    ta_expect_status("POST", path, leader, "{\"points\":[]}", 400);
     json_decref(p);
     free(path);
     free(leader);
@@ -302,16 +256,16 @@ END_TEST
 
 START_TEST(a_meetings_claimed_task_is_tracked_and_closed_by_its_assignee)
 {
-    char *leader = token_for("M00151"), *fulltime = token_for("M00153"),
-         *sanitation = token_for("M00156");
+    char *leader = ta_token_for("M00151"), *fulltime = ta_token_for("M00153"),
+         *sanitation = ta_token_for("M00156");
     const char *meeting =
         "{\"grid\":\"" GRID_A "\",\"date\":\"2026-03-02\",\"chair\":\"M00151\","
         "\"attendees\":[\"M00152\",\"M00153\",\"M00156\"],\"study_topic\":\"城市管理条例\","
         "\"briefings\":[\"垃圾分类\"],\"work_report\":\"本周巡查 12 次\","
         "\"problems\":[\"占道经营\"],\"tasks\":[{\"title\":\"清理小区垃圾点\",\"claimed_by\":\"M00156\"},"
         "{\"title\":\"走访商户\",\"claimed_by\":\"M00153\"}]}";
-    expect("POST", "/v1/meetings", fulltime, meeting, 403);
-    json_t *m = call("POST", "/v1/meetings", leader, meeting, 201);
+    ta_expect_status("POST", "/v1/meetings", fulltime, meeting, 403);
+    json_t *m = ta_expect_call("POST", "/v1/meetings", leader, meeting, 201);
     json_t *tasks = json_object_get(m, "tasks");
     EXPECT(json_array_size(tasks) == 2, "not 2 tasks");
     EXPECT(json_array_size(json_object_get(m, "attendees")) == 3, "not 3 attendees");
@@ -321,40 +275,41 @@ START_TEST(a_meetings_claimed_task_is_tracked_and_closed_by_its_assignee)
     json_decref(m);
 
     /* The rules: the chair leads the grid; attendees and claimers serve it. */
-    expect("POST", "/v1/meetings", leader,
-           "{\"grid\":\"" GRID_A "\",\"date\":\"2026-03-02\",\"chair\":\"M00153\"}", 422);
-    expect("POST", "/v1/meetings", leader,
-           "{\"grid\":\"" GRID_A "\",\"date\":\"2026-03-02\",\"chair\":\"M00151\","
-           "\"attendees\":[\"M00160\"]}", 422);
-    expect("POST", "/v1/meetings", leader,
-           "{\"grid\":\"" GRID_A "\",\"date\":\"2026-02-30\",\"chair\":\"M00151\"}", 400);
+    ta_expect_status("POST", "/v1/meetings", leader,
+                     "{\"grid\":\"" GRID_A "\",\"date\":\"2026-03-02\",\"chair\":\"M00153\"}", 422);
+    ta_expect_status("POST", "/v1/meetings", leader,
+                     "{\"grid\":\"" GRID_A "\",\"date\":\"2026-03-02\",\"chair\":\"M00151\","
+                     "\"attendees\":[\"M00160\"]}", 422);
+    ta_expect_status("POST", "/v1/meetings", leader,
+                     "{\"grid\":\"" GRID_A "\",\"date\":\"2026-02-30\",\"chair\":\"M00151\"}", 400);
 
     /* Tracked: the assignee sees the open task. */
-    json_t *page = call("GET", "/v1/tasks?assignee=M00156&status=open", sanitation, NULL, 200);
+    json_t *page =
+        ta_expect_call("GET", "/v1/tasks?assignee=M00156&status=open", sanitation, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 1, "the open task is not listed");
     json_decref(page);
     char *path = tu_sprintf("/v1/meetings/%s", mid);
-    expect("GET", path, sanitation, NULL, 200);
+    ta_expect_status("GET", path, sanitation, NULL, 200);
     free(path);
-    page = call("GET", "/v1/meetings?grid=" GRID_A, fulltime, NULL, 200);
+    page = ta_expect_call("GET", "/v1/meetings?grid=" GRID_A, fulltime, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 1, "meeting not listed");
     json_decref(page);
 
     /* Closed by its assignee, not by another member; the leader closes any. */
     path = tu_sprintf("/v1/tasks/%s/done", t1);
-    expect("POST", path, fulltime, NULL, 403);
-    json_t *t = call("POST", path, sanitation, NULL, 200);
+    ta_expect_status("POST", path, fulltime, NULL, 403);
+    json_t *t = ta_expect_call("POST", path, sanitation, NULL, 200);
     EXPECT(strcmp(json_string_value(json_object_get(t, "status")), "done") == 0, "not done");
     json_decref(t);
-    expect("POST", path, sanitation, NULL, 409);
+    ta_expect_status("POST", path, sanitation, NULL, 409);
     free(path);
     path = tu_sprintf("/v1/tasks/%s/done", t2);
-    expect("POST", path, leader, NULL, 200);
+    ta_expect_status("POST", path, leader, NULL, 200);
     free(path);
-    page = call("GET", "/v1/tasks?assignee=M00156&status=open", D.token, NULL, 200);
+    page = ta_expect_call("GET", "/v1/tasks?assignee=M00156&status=open", D.token, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 0, "a done task is still open");
     json_decref(page);
-    page = call("GET", "/v1/tasks?status=done&grid=" GRID_A, D.token, NULL, 200);
+    page = ta_expect_call("GET", "/v1/tasks?status=done&grid=" GRID_A, D.token, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 2, "not 2 done tasks");
     json_decref(page);
     free(mid);
@@ -368,42 +323,45 @@ END_TEST
 
 START_TEST(body_cameras_only_for_enforcement_and_police)
 {
-    char *fulltime = token_for("M00153");
-    json_t *e = call("POST", "/v1/devices", D.token,
-                     "{\"type\":\"body_camera\",\"serial\":\"CAM-1\",\"holder\":\"M00156\"}", 422);
-    EXPECT(strcmp(err_code(e), "body_camera_not_allowed") == 0, "sanitation got a camera");
+    char *fulltime = ta_token_for("M00153");
+    json_t *e = ta_expect_call("POST", "/v1/devices", D.token,
+                               "{\"type\":\"body_camera\",\"serial\":\"CAM-1\","
+                               "\"holder\":\"M00156\"}", 422);
+    EXPECT(strcmp(ta_error_code(e), "body_camera_not_allowed") == 0, "sanitation got a camera");
     json_decref(e);
-    json_t *d = call("POST", "/v1/devices", D.token,
-                     "{\"type\":\"body_camera\",\"serial\":\"CAM-1\",\"holder\":\"M00157\"}", 201);
+    json_t *d = ta_expect_call("POST", "/v1/devices", D.token,
+                               "{\"type\":\"body_camera\",\"serial\":\"CAM-1\","
+                               "\"holder\":\"M00157\"}", 201);
     EXPECT(json_is_true(json_object_get(d, "held")), "not held");
     char *path = tu_sprintf("/v1/devices/%s", json_string_value(json_object_get(d, "id")));
     json_decref(d);
-    expect("POST", "/v1/devices", D.token, "{\"type\":\"body_camera\",\"serial\":\"CAM-1\"}", 409);
-    expect("POST", "/v1/devices", fulltime,
-           "{\"type\":\"terminal\",\"serial\":\"T-2\",\"holder\":\"M00153\"}", 403);
+    ta_expect_status("POST", "/v1/devices", D.token,
+                     "{\"type\":\"body_camera\",\"serial\":\"CAM-1\"}", 409);
+    ta_expect_status("POST", "/v1/devices", fulltime,
+                     "{\"type\":\"terminal\",\"serial\":\"T-2\",\"holder\":\"M00153\"}", 403);
     /* Hand over to an enforcement member, not to sanitation; return it. */
-    expect("PATCH", path, D.token, "{\"holder\":\"M00156\"}", 422);
-    expect("PATCH", path, D.token, "{\"holder\":\"M00154\"}", 200);
-    json_t *page = call("GET", "/v1/devices?holder=M00154", D.token, NULL, 200);
+    ta_expect_status("PATCH", path, D.token, "{\"holder\":\"M00156\"}", 422);
+    ta_expect_status("PATCH", path, D.token, "{\"holder\":\"M00154\"}", 200);
+    json_t *page = ta_expect_call("GET", "/v1/devices?holder=M00154", D.token, NULL, 200);
     EXPECT(json_array_size(json_object_get(page, "items")) == 1, "the holder's device not listed");
     json_decref(page);
-    d = call("PATCH", path, D.token, "{\"returned\":true}", 200);
+    d = ta_expect_call("PATCH", path, D.token, "{\"returned\":true}", 200);
     EXPECT(json_is_false(json_object_get(d, "held")), "still held");
     json_decref(d);
-    expect("PATCH", path, D.token, "{\"returned\":true}", 409);
+    ta_expect_status("PATCH", path, D.token, "{\"returned\":true}", 409);
     free(path);
 
     /* A terminal issued by the grid's leader becomes the member's terminal. */
-    char *leader = token_for("M00151");
-    expect("POST", "/v1/devices", leader,
-           "{\"type\":\"terminal\",\"serial\":\"T-NEW-1\",\"holder\":\"M00153\"}", 201);
-    json_t *m = call("GET", "/v1/members/M00153", D.token, NULL, 200);
+    char *leader = ta_token_for("M00151");
+    ta_expect_status("POST", "/v1/devices", leader,
+                     "{\"type\":\"terminal\",\"serial\":\"T-NEW-1\",\"holder\":\"M00153\"}", 201);
+    json_t *m = ta_expect_call("GET", "/v1/members/M00153", D.token, NULL, 200);
     EXPECT(strcmp(json_string_value(json_object_get(m, "terminal_id")) ?: "", "T-NEW-1") == 0,
            "terminal not registered");
     json_decref(m);
     char *body = tu_sprintf("{\"grid\":\"%s\",\"lat\":%f,\"lon\":%f,\"terminal\":\"T00153\"}",
                             GRID_A, OFFICE_A_LAT, OFFICE_A_LON);
-    expect("POST", "/v1/checkins", fulltime, body, 403);
+    ta_expect_status("POST", "/v1/checkins", fulltime, body, 403);
     free(body);
     free(leader);
     free(fulltime);
@@ -413,23 +371,16 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("attendance");
-    TCase *tc = tcase_create("daemon");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = ta_tcase(s, "daemon", setup, teardown, 60);
     tcase_add_test(tc, a_member_checks_in_at_the_office_and_is_refused_far_away);
     tcase_add_test(tc, the_rota_alternates_leader_and_instructor_and_shows_missed_duty);
     tcase_add_test(tc, the_weekly_patrol_list_shows_who_met_the_two_day_rule);
     tcase_add_test(tc, a_meetings_claimed_task_is_tracked_and_closed_by_its_assignee);
     tcase_add_test(tc, body_cameras_only_for_enforcement_and_police);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ta_run(suite());
 }

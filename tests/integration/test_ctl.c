@@ -15,38 +15,25 @@
  *
  * Run alone:  CG_BUILDDIR=$PWD CK_RUN_CASE=roster_refused tests/integration/test_ctl
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "integration/daemon.h"
-#include "integration/http_client.h"
+#include "integration/testapi.h"
 #include "support/testutil.h"
 
 #define CTL_TIMEOUT_MS 30000
 #define EXCERPT "%.2000s"
-#define ALL_DEPARTMENT_PLUGINS "enforcement,municipal,sanitation,market,police,volunteer"
 #define ROSTER_HEADER "member_id,login,name,name_pinyin,terminal_id,department,grid,role\n"
 #define FIRST_GRID "33110200100101" /* led by M00151 alone in the demo roster */
 
 static td_daemon D;
-
-#define EXPECT(cond, ...)              \
-    do {                               \
-        if (!(cond)) {                 \
-            td_on_failure();           \
-            ck_abort_msg(__VA_ARGS__); \
-        }                              \
-    } while (0)
 
 static void setup(void)
 {
@@ -56,13 +43,6 @@ static void setup(void)
 static void teardown(void)
 {
     td_cleanup(&D);
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------ running citygridctl */
@@ -116,7 +96,7 @@ static ctl_run ctl(const char *const *args)
         _exit(127);
     }
     ctl_run r = {.status = -1};
-    long long deadline = mono_ms() + CTL_TIMEOUT_MS;
+    long long deadline = ta_mono_ms() + CTL_TIMEOUT_MS;
     int st = 0;
     while (pid > 0) {
         pid_t w = waitpid(pid, &st, WNOHANG);
@@ -124,12 +104,12 @@ static ctl_run ctl(const char *const *args)
             r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
             break;
         }
-        if ((w < 0 && errno != EINTR) || mono_ms() >= deadline) {
+        if ((w < 0 && errno != EINTR) || ta_mono_ms() >= deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             break;
         }
-        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        ta_sleep_ms(10);
     }
     r.out = tu_read_file(out_path);
     r.err = tu_read_file(err_path);
@@ -169,9 +149,8 @@ static void expect_status(const ctl_run *r, int status, const char *what)
 
 static void start_daemon(void)
 {
-    td_options opt = {.omitted = ALL_DEPARTMENT_PLUGINS};
-    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
-    EXPECT(D.token != NULL, "no admin.token in %s", D.dir);
+    td_options opt = {.omitted = TA_DEPARTMENT_PLUGINS};
+    ta_start(&D, &opt, NULL, 0);
 }
 
 /* Import contrib/lishui with citygridctl. */
@@ -480,8 +459,7 @@ START_TEST(test_member_add_through_the_api)
     expect_status(&r, 0, "member add");
     ctl_run_free(&r);
 
-    hc_response h;
-    hc_get(D.port, "/v1/members/M99010", D.token, &h);
+    hc_response h = ta_get("/v1/members/M99010", D.token);
     EXPECT(h.status == 200, "GET /v1/members/M99010: %d %s " EXCERPT, h.status, h.error,
            h.body);
     json_t *m = json_loads(h.body, 0, NULL);
@@ -494,8 +472,7 @@ START_TEST(test_member_add_through_the_api)
     hc_response_free(&h);
 
     /* The password from the file works (without its newline). */
-    hc_post_json(D.port, "/v1/sessions", NULL,
-                 "{\"login\":\"ctltester\",\"password\":\"s3cret-ctl-pass\"}", &h);
+    h = ta_post("/v1/sessions", NULL, "{\"login\":\"ctltester\",\"password\":\"s3cret-ctl-pass\"}");
     EXPECT(h.status == 200 || h.status == 201, "POST /v1/sessions: %d " EXCERPT, h.status,
            h.body);
     hc_response_free(&h);
@@ -513,11 +490,7 @@ END_TEST
 
 static void add(Suite *s, const char *name, const TTest *test)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
+    ta_add_case(s, name, test, setup, teardown, 60);
 }
 
 static Suite *ctl_suite(void)
@@ -539,9 +512,5 @@ static Suite *ctl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ctl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(ctl_suite());
 }

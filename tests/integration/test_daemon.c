@@ -11,18 +11,13 @@
  * Run alone:  CG_BUILDDIR=$PWD CK_RUN_CASE=cases tests/integration/test_daemon
  * (see tests/integration/README.md).
  */
-#include <check.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "integration/daemon.h"
-#include "integration/http_client.h"
+#include "integration/testapi.h"
 #include "support/testutil.h"
 
 #define READY_TIMEOUT_MS 10000   /* plugins say READY asynchronously */
@@ -44,23 +39,12 @@ static const char *const builtin_categories[19][2] = {
 };
 static const char *const mandatory_departments[5] = {"enforcement", "municipal", "sanitation",
                                                       "market", "police"};
-#define ALL_PLUGINS "enforcement,municipal,sanitation,market,police,volunteer"
 #define STALL_CASE \
     "{\"category\":\"street_stall\",\"lat\":28.45,\"lon\":119.92," \
     "\"description\":\"stall on the pavement\",\"source\":\"patrol\"}"
 
 /* The test's daemon; the checked teardown always cleans it up. */
 static td_daemon D;
-
-/* Fail the test after printing the daemons' logs (the message carries the
- * response body where there is one). */
-#define EXPECT(cond, ...)                \
-    do {                                 \
-        if (!(cond)) {                   \
-            td_on_failure();             \
-            ck_abort_msg(__VA_ARGS__);   \
-        }                                \
-    } while (0)
 
 static void setup(void)
 {
@@ -72,75 +56,19 @@ static void teardown(void)
     td_cleanup(&D);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------ helpers */
-
-static void start_daemon(const td_options *opt, const char *ready_plugins)
-{
-    EXPECT(td_start(&D, opt) == 0, "citygridd did not start (its log is above)");
-    EXPECT(D.token != NULL, "no admin.token in %s", D.dir);
-    char *body = NULL;
-    int rc = td_wait_plugins_ready(&D, ready_plugins, READY_TIMEOUT_MS, &body);
-    EXPECT(rc == 0, "plugins %s not all ready within %d ms; last /v1/health: " BODY_EXCERPT,
-           ready_plugins, READY_TIMEOUT_MS, body ? body : "(none)");
-    free(body);
-}
 
 static void start_default(void)
 {
-    start_daemon(NULL, ALL_PLUGINS);
-}
-
-static hc_response get(const char *path, const char *token)
-{
-    hc_response r;
-    hc_get(D.port, path, token, &r);
-    return r;
-}
-
-static hc_response post(const char *path, const char *token, const char *json)
-{
-    hc_response r;
-    hc_post_json(D.port, path, token, json, &r);
-    return r;
-}
-
-/* The body as JSON; fails the test when it is not JSON. Caller decrefs. */
-static json_t *body_json(const hc_response *r, const char *what)
-{
-    json_error_t e;
-    json_t *j = json_loads(r->body, JSON_DECODE_ANY, &e);
-    EXPECT(j != NULL, "%s: status %d, body is not JSON (%s): " BODY_EXCERPT " %s", what,
-           r->status, e.text, r->body, r->error);
-    return j;
-}
-
-/* An answer with this status, as JSON. */
-static json_t *expect_json(hc_response *r, int status, const char *what)
-{
-    EXPECT(r->status == status, "%s: expected %d, got %d %s; body: " BODY_EXCERPT, what, status,
-           r->status, r->error, r->body);
-    return body_json(r, what);
+    ta_start(&D, NULL, TA_DEPARTMENT_PLUGINS, READY_TIMEOUT_MS);
 }
 
 /* A 4xx error: {"error":{"code":CODE,"message":...}}. code NULL: any code. */
 static void expect_error(hc_response *r, int status, const char *code, const char *what)
 {
-    json_t *j = expect_json(r, status, what);
+    json_t *j = ta_expect_json(r, status, what);
     json_t *err = json_object_get(j, "error");
-    const char *got = json_string_value(json_object_get(err, "code"));
+    const char *got = ta_str(err, "code");
     EXPECT(json_is_object(err) && got && json_is_string(json_object_get(err, "message")),
            "%s: error body is not {\"error\":{\"code\",\"message\"}}: " BODY_EXCERPT, what,
            r->body);
@@ -149,34 +77,11 @@ static void expect_error(hc_response *r, int status, const char *code, const cha
     json_decref(j);
 }
 
-/* API.md shows some lists as bare arrays; accept {"items": [...]} as well. */
-static json_t *as_list(json_t *j)
-{
-    return json_is_array(j) ? j : json_object_get(j, "items");
-}
-
-static const char *str_field(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-static json_t *find_by(json_t *list, const char *key, const char *value)
-{
-    size_t i;
-    json_t *it;
-    json_array_foreach(list, i, it) {
-        const char *v = str_field(it, key);
-        if (v && strcmp(v, value) == 0)
-            return it;
-    }
-    return NULL;
-}
-
 /* Number of cases the API lists (at most 1000). */
 static long case_count(void)
 {
-    hc_response r = get("/v1/cases?limit=1000", D.token);
-    json_t *j = expect_json(&r, 200, "GET /v1/cases?limit=1000");
+    hc_response r = ta_get("/v1/cases?limit=1000", D.token);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/cases?limit=1000");
     json_t *items = json_object_get(j, "items");
     EXPECT(json_is_array(items), "GET /v1/cases: no items array: " BODY_EXCERPT, r.body);
     long n = (long)json_array_size(items);
@@ -189,10 +94,10 @@ static long case_count(void)
 static char *report_case(const char *json, const char *expect_status_a,
                          const char *expect_status_b)
 {
-    hc_response r = post("/v1/cases", D.token, json);
-    json_t *j = expect_json(&r, 201, "POST /v1/cases");
-    const char *id = str_field(j, "id");
-    const char *status = str_field(j, "status");
+    hc_response r = ta_post("/v1/cases", D.token, json);
+    json_t *j = ta_expect_json(&r, 201, "POST /v1/cases");
+    const char *id = ta_str(j, "id");
+    const char *status = ta_str(j, "status");
     EXPECT(id && *id, "POST /v1/cases: 201 without an id: " BODY_EXCERPT, r.body);
     EXPECT(status && ((expect_status_a && strcmp(status, expect_status_a) == 0) ||
                       (expect_status_b && strcmp(status, expect_status_b) == 0)),
@@ -208,68 +113,14 @@ static char *report_case(const char *json, const char *expect_status_a,
     return out;
 }
 
-/* GET /v1/cases/{id} (200 expected). Caller decrefs. */
-static json_t *get_case(const char *id)
-{
-    char *path = tu_sprintf("/v1/cases/%s", id);
-    hc_response r = get(path, D.token);
-    json_t *j = expect_json(&r, 200, path);
-    free(path);
-    hc_response_free(&r);
-    return j;
-}
-
-/* Poll the case until its status is `status`. Caller decrefs. */
-static json_t *wait_case_status(const char *id, const char *status, int timeout_ms)
-{
-    long long deadline = mono_ms() + timeout_ms;
-    for (;;) {
-        json_t *c = get_case(id);
-        const char *s = str_field(c, "status");
-        if (s && strcmp(s, status) == 0)
-            return c;
-        if (mono_ms() >= deadline) {
-            char *dump = json_dumps(c, JSON_COMPACT);
-            EXPECT(0, "case %s not %s within %d ms; last: " BODY_EXCERPT, id, status,
-                   timeout_ms, dump);
-        }
-        json_decref(c);
-        sleep_ms(50);
-    }
-}
-
-static int history_count(json_t *c, const char *action)
-{
-    int n = 0;
-    size_t i;
-    json_t *h;
-    json_array_foreach(json_object_get(c, "history"), i, h) {
-        const char *a = str_field(h, "action");
-        if (a && strcmp(a, action) == 0)
-            n++;
-    }
-    return n;
-}
-
-static json_t *history_find(json_t *c, const char *action)
-{
-    return find_by(json_object_get(c, "history"), "action", action);
-}
-
-static char *dump(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT);
-    return s ? s : strdup("(null)");
-}
-
 /* ------------------------------------------------------------ tests */
 
 START_TEST(test_health_lists_ready_plugins)
 {
     start_default();
-    hc_response r = get("/v1/health", NULL);
-    json_t *j = expect_json(&r, 200, "GET /v1/health without a token");
-    EXPECT(str_field(j, "status") && strcmp(str_field(j, "status"), "ok") == 0,
+    hc_response r = ta_get("/v1/health", NULL);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/health without a token");
+    EXPECT(ta_str(j, "status") && strcmp(ta_str(j, "status"), "ok") == 0,
            "health status is not \"ok\": " BODY_EXCERPT, r.body);
     EXPECT(json_is_string(json_object_get(j, "version")), "health has no version: "
            BODY_EXCERPT, r.body);
@@ -277,12 +128,12 @@ START_TEST(test_health_lists_ready_plugins)
     EXPECT(json_is_array(plugins) && json_array_size(plugins) == TD_N_DEPARTMENT_PLUGINS,
            "health should list the %d plugins: " BODY_EXCERPT, TD_N_DEPARTMENT_PLUGINS, r.body);
     for (int i = 0; i < TD_N_DEPARTMENT_PLUGINS; i++) {
-        json_t *p = find_by(plugins, "name", td_department_plugins[i]);
+        json_t *p = ta_find(plugins, "name", td_department_plugins[i]);
         EXPECT(p, "plugin %s missing from health: " BODY_EXCERPT, td_department_plugins[i],
                r.body);
         EXPECT(json_is_string(json_object_get(p, "version")), "plugin %s has no version",
                td_department_plugins[i]);
-        EXPECT(strcmp(str_field(p, "state"), "ready") == 0, "plugin %s not ready: "
+        EXPECT(strcmp(ta_str(p, "state"), "ready") == 0, "plugin %s not ready: "
                BODY_EXCERPT, td_department_plugins[i], r.body);
     }
     json_decref(j);
@@ -293,15 +144,15 @@ END_TEST
 START_TEST(test_categories_and_departments)
 {
     start_default();
-    hc_response r = get("/v1/categories", D.token);
-    json_t *j = expect_json(&r, 200, "GET /v1/categories");
-    json_t *list = as_list(j);
+    hc_response r = ta_get("/v1/categories", D.token);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/categories");
+    json_t *list = ta_as_list(j);
     EXPECT(json_is_array(list) && json_array_size(list) == 19,
            "expected the 19 built-in categories: " BODY_EXCERPT, r.body);
     for (int i = 0; i < 19; i++) {
-        json_t *c = find_by(list, "code", builtin_categories[i][0]);
+        json_t *c = ta_find(list, "code", builtin_categories[i][0]);
         EXPECT(c, "category %s missing: " BODY_EXCERPT, builtin_categories[i][0], r.body);
-        const char *dept = str_field(c, "department");
+        const char *dept = ta_str(c, "department");
         EXPECT(dept && strcmp(dept, builtin_categories[i][1]) == 0,
                "category %s goes to %s, expected %s", builtin_categories[i][0],
                dept ? dept : "(none)", builtin_categories[i][1]);
@@ -313,16 +164,16 @@ START_TEST(test_categories_and_departments)
     json_decref(j);
     hc_response_free(&r);
 
-    r = get("/v1/departments", D.token);
-    j = expect_json(&r, 200, "GET /v1/departments");
-    list = as_list(j);
+    r = ta_get("/v1/departments", D.token);
+    j = ta_expect_json(&r, 200, "GET /v1/departments");
+    list = ta_as_list(j);
     EXPECT(json_is_array(list), "departments is not a list: " BODY_EXCERPT, r.body);
     for (int i = 0; i < 5; i++) {
-        json_t *d = find_by(list, "code", mandatory_departments[i]);
+        json_t *d = ta_find(list, "code", mandatory_departments[i]);
         EXPECT(d, "department %s missing: " BODY_EXCERPT, mandatory_departments[i], r.body);
         EXPECT(json_is_true(json_object_get(d, "mandatory")), "department %s not mandatory",
                mandatory_departments[i]);
-        const char *plugin = str_field(d, "plugin");
+        const char *plugin = ta_str(d, "plugin");
         EXPECT(plugin && strcmp(plugin, mandatory_departments[i]) == 0,
                "department %s: plugin \"%s\", expected \"%s\"", mandatory_departments[i],
                plugin ? plugin : "(none)", mandatory_departments[i]);
@@ -333,7 +184,7 @@ START_TEST(test_categories_and_departments)
     size_t i;
     json_t *d;
     json_array_foreach(list, i, d) {
-        const char *code = str_field(d, "code");
+        const char *code = ta_str(d, "code");
         int is_mandatory = 0;
         for (int k = 0; k < 5; k++)
             is_mandatory |= code && strcmp(code, mandatory_departments[k]) == 0;
@@ -348,19 +199,19 @@ END_TEST
 START_TEST(test_token_required)
 {
     start_default();
-    hc_response r = get("/v1/cases", NULL);
+    hc_response r = ta_get("/v1/cases", NULL);
     expect_error(&r, 401, NULL, "GET /v1/cases without a token");
     hc_response_free(&r);
-    r = get("/v1/cases", "0000000000000000000000000000000000000000000000000000000000000000");
+    r = ta_get("/v1/cases", "0000000000000000000000000000000000000000000000000000000000000000");
     expect_error(&r, 401, NULL, "GET /v1/cases with a bad token");
     hc_response_free(&r);
-    r = get("/v1/categories", NULL);
+    r = ta_get("/v1/categories", NULL);
     expect_error(&r, 401, NULL, "GET /v1/categories without a token");
     hc_response_free(&r);
-    r = get("/v1/plugins", "not-a-token");
+    r = ta_get("/v1/plugins", "not-a-token");
     expect_error(&r, 401, NULL, "GET /v1/plugins with a bad token");
     hc_response_free(&r);
-    r = post("/v1/cases", NULL, STALL_CASE);
+    r = ta_post("/v1/cases", NULL, STALL_CASE);
     expect_error(&r, 401, NULL, "POST /v1/cases without a token");
     hc_response_free(&r);
     EXPECT(case_count() == 0, "a refused POST stored a case");
@@ -371,34 +222,34 @@ START_TEST(test_report_is_dispatched_and_accepted)
 {
     start_default();
     char *id = report_case(STALL_CASE, "dispatched", "accepted");
-    json_t *c = wait_case_status(id, "accepted", CASE_TIMEOUT_MS);
-    char *s = dump(c);
-    EXPECT(strcmp(str_field(c, "id"), id) == 0, "wrong id: %s", s);
-    EXPECT(str_field(c, "department") && strcmp(str_field(c, "department"), "enforcement") == 0,
+    json_t *c = ta_wait_case(id, "status", "accepted", CASE_TIMEOUT_MS);
+    char *s = ta_dump(c);
+    EXPECT(strcmp(ta_str(c, "id"), id) == 0, "wrong id: %s", s);
+    EXPECT(ta_str(c, "department") && strcmp(ta_str(c, "department"), "enforcement") == 0,
            "department is not enforcement: %s", s);
-    EXPECT(str_field(c, "category") && strcmp(str_field(c, "category"), "street_stall") == 0,
+    EXPECT(ta_str(c, "category") && strcmp(ta_str(c, "category"), "street_stall") == 0,
            "category is not street_stall: %s", s);
-    EXPECT(str_field(c, "assignee") && *str_field(c, "assignee"), "no assignee: %s", s);
-    EXPECT(str_field(c, "expected_at") && *str_field(c, "expected_at"), "no expected_at: %s", s);
-    EXPECT(str_field(c, "level") && strcmp(str_field(c, "level"), "grid") == 0,
+    EXPECT(ta_str(c, "assignee") && *ta_str(c, "assignee"), "no assignee: %s", s);
+    EXPECT(ta_str(c, "expected_at") && *ta_str(c, "expected_at"), "no expected_at: %s", s);
+    EXPECT(ta_str(c, "level") && strcmp(ta_str(c, "level"), "grid") == 0,
            "level is not grid: %s", s);
     EXPECT(json_is_number(json_object_get(c, "lat")) &&
                json_number_value(json_object_get(c, "lat")) > 28.44 &&
                json_number_value(json_object_get(c, "lat")) < 28.46,
            "lat not kept: %s", s);
-    EXPECT(history_count(c, "report") == 1, "history needs one report: %s", s);
-    EXPECT(history_count(c, "dispatch") == 1, "history needs one dispatch: %s", s);
-    EXPECT(history_count(c, "accept") == 1, "history needs exactly one accept: %s", s);
-    json_t *acc = history_find(c, "accept");
-    EXPECT(str_field(acc, "actor") && strcmp(str_field(acc, "actor"), "plugin:enforcement") == 0,
+    EXPECT(ta_history_count(c, "report") == 1, "history needs one report: %s", s);
+    EXPECT(ta_history_count(c, "dispatch") == 1, "history needs one dispatch: %s", s);
+    EXPECT(ta_history_count(c, "accept") == 1, "history needs exactly one accept: %s", s);
+    json_t *acc = ta_history_find(c, "accept");
+    EXPECT(ta_str(acc, "actor") && strcmp(ta_str(acc, "actor"), "plugin:enforcement") == 0,
            "accept actor is not plugin:enforcement: %s", s);
-    json_t *disp = history_find(c, "dispatch");
-    EXPECT(str_field(disp, "to") && strcmp(str_field(disp, "to"), "dispatched") == 0,
+    json_t *disp = ta_history_find(c, "dispatch");
+    EXPECT(ta_str(disp, "to") && strcmp(ta_str(disp, "to"), "dispatched") == 0,
            "dispatch does not go to dispatched: %s", s);
     free(s);
     json_decref(c);
 
-    hc_response r = get("/v1/cases/C99999999", D.token);
+    hc_response r = ta_get("/v1/cases/C99999999", D.token);
     expect_error(&r, 404, NULL, "GET an unknown case");
     hc_response_free(&r);
     free(id);
@@ -414,11 +265,11 @@ START_TEST(test_case_is_assigned_to_the_grids_professional)
     start_default();
     char *id = report_case("{\"category\":\"street_stall\",\"lat\":28.455478,\"lon\":119.928065}",
                            "dispatched", "accepted");
-    json_t *c = wait_case_status(id, "accepted", CASE_TIMEOUT_MS);
-    char *s = dump(c);
-    EXPECT(str_field(c, "grid") && strcmp(str_field(c, "grid"), "33110200100101") == 0,
+    json_t *c = ta_wait_case(id, "status", "accepted", CASE_TIMEOUT_MS);
+    char *s = ta_dump(c);
+    EXPECT(ta_str(c, "grid") && strcmp(ta_str(c, "grid"), "33110200100101") == 0,
            "grid not located: %s", s);
-    EXPECT(str_field(c, "assignee") && strcmp(str_field(c, "assignee"), "M00154") == 0,
+    EXPECT(ta_str(c, "assignee") && strcmp(ta_str(c, "assignee"), "M00154") == 0,
            "not assigned to the grid's enforcement professional M00154: %s", s);
     free(s);
     json_decref(c);
@@ -432,28 +283,28 @@ START_TEST(test_penalty_transferred_to_enforcement)
     char *id = report_case("{\"category\":\"landscaping\",\"lat\":28.45,\"lon\":119.92,"
                            "\"description\":\"trees cut down\",\"needs_penalty\":true}",
                            "dispatched", "accepted");
-    long long deadline = mono_ms() + CASE_TIMEOUT_MS;
+    long long deadline = ta_mono_ms() + CASE_TIMEOUT_MS;
     json_t *c = NULL;
     for (;;) {
-        c = get_case(id);
-        const char *st = str_field(c, "status"), *dept = str_field(c, "department");
+        c = ta_get_case(id);
+        const char *st = ta_str(c, "status"), *dept = ta_str(c, "department");
         if (st && dept && strcmp(st, "accepted") == 0 && strcmp(dept, "enforcement") == 0)
             break;
-        char *s = dump(c);
-        EXPECT(mono_ms() < deadline, "landscaping+penalty not accepted by enforcement within "
+        char *s = ta_dump(c);
+        EXPECT(ta_mono_ms() < deadline, "landscaping+penalty not accepted by enforcement within "
                "%d ms: %s", CASE_TIMEOUT_MS, s);
         free(s);
         json_decref(c);
-        sleep_ms(50);
+        ta_sleep_ms(50);
     }
-    char *s = dump(c);
-    json_t *t = history_find(c, "transfer");
+    char *s = ta_dump(c);
+    json_t *t = ta_history_find(c, "transfer");
     EXPECT(t, "no transfer in history: %s", s);
-    EXPECT(str_field(t, "actor") && strcmp(str_field(t, "actor"), "plugin:municipal") == 0,
+    EXPECT(ta_str(t, "actor") && strcmp(ta_str(t, "actor"), "plugin:municipal") == 0,
            "transfer actor is not plugin:municipal: %s", s);
-    EXPECT(history_count(c, "accept") == 1, "expected exactly one accept: %s", s);
-    json_t *acc = history_find(c, "accept");
-    EXPECT(strcmp(str_field(acc, "actor"), "plugin:enforcement") == 0,
+    EXPECT(ta_history_count(c, "accept") == 1, "expected exactly one accept: %s", s);
+    json_t *acc = ta_history_find(c, "accept");
+    EXPECT(strcmp(ta_str(acc, "actor"), "plugin:enforcement") == 0,
            "accept actor is not plugin:enforcement: %s", s);
     free(s);
     json_decref(c);
@@ -512,7 +363,7 @@ START_TEST(test_bad_input_is_refused_and_writes_nothing)
     bad_request("wrong method", "DELETE", "/v1/cases", NULL, NULL, 405, "method_not_allowed");
 
     /* The daemon still works after all that. */
-    hc_response r = get("/v1/health", NULL);
+    hc_response r = ta_get("/v1/health", NULL);
     EXPECT(r.status == 200, "health after bad input: %d " BODY_EXCERPT, r.status, r.body);
     hc_response_free(&r);
     long after = case_count();
@@ -527,13 +378,13 @@ START_TEST(test_handled_on_site_is_not_dispatched)
     char *id = report_case("{\"category\":\"posting\",\"lat\":28.45,\"lon\":119.92,"
                            "\"description\":\"poster removed\",\"handled_on_site\":true}",
                            "handled", NULL);
-    json_t *c = get_case(id);
-    char *s = dump(c);
-    EXPECT(strcmp(str_field(c, "status"), "handled") == 0, "not handled: %s", s);
+    json_t *c = ta_get_case(id);
+    char *s = ta_dump(c);
+    EXPECT(strcmp(ta_str(c, "status"), "handled") == 0, "not handled: %s", s);
     EXPECT(json_is_true(json_object_get(c, "handled_on_site")), "handled_on_site not true: %s",
            s);
-    EXPECT(history_count(c, "dispatch") == 0, "a case handled on site was dispatched: %s", s);
-    EXPECT(history_count(c, "report") == 1 && history_count(c, "handle") == 1,
+    EXPECT(ta_history_count(c, "dispatch") == 0, "a case handled on site was dispatched: %s", s);
+    EXPECT(ta_history_count(c, "report") == 1 && ta_history_count(c, "handle") == 1,
            "history should be report then handle: %s", s);
     free(s);
     json_decref(c);
@@ -547,8 +398,8 @@ static size_t page_ids(json_t *page, char **ids, size_t max)
     size_t i, n = 0;
     json_t *it;
     json_array_foreach(json_object_get(page, "items"), i, it) {
-        if (n < max && str_field(it, "id"))
-            ids[n++] = strdup(str_field(it, "id"));
+        if (n < max && ta_str(it, "id"))
+            ids[n++] = strdup(ta_str(it, "id"));
     }
     return n;
 }
@@ -562,30 +413,30 @@ START_TEST(test_list_filters_and_paging)
     char *other = report_case("{\"category\":\"sanitation\",\"lat\":28.45,\"lon\":119.92}",
                               "dispatched", "accepted");
     for (int i = 0; i < 5; i++)
-        json_decref(wait_case_status(ids[i], "accepted", CASE_TIMEOUT_MS));
+        json_decref(ta_wait_case(ids[i], "status", "accepted", CASE_TIMEOUT_MS));
 
     /* department filter */
-    hc_response r = get("/v1/cases?department=enforcement&limit=1000", D.token);
-    json_t *j = expect_json(&r, 200, "GET /v1/cases?department=enforcement");
+    hc_response r = ta_get("/v1/cases?department=enforcement&limit=1000", D.token);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/cases?department=enforcement");
     json_t *items = json_object_get(j, "items");
     EXPECT(json_array_size(items) == 5, "department=enforcement: expected 5 cases: "
            BODY_EXCERPT, r.body);
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it)
-        EXPECT(strcmp(str_field(it, "department"), "enforcement") == 0,
+        EXPECT(strcmp(ta_str(it, "department"), "enforcement") == 0,
                "department filter let another through: " BODY_EXCERPT, r.body);
-    EXPECT(!find_by(items, "id", other), "the sanitation case is in the enforcement list");
+    EXPECT(!ta_find(items, "id", other), "the sanitation case is in the enforcement list");
     json_decref(j);
     hc_response_free(&r);
 
     /* status filter */
-    r = get("/v1/cases?status=accepted&limit=1000", D.token);
-    j = expect_json(&r, 200, "GET /v1/cases?status=accepted");
+    r = ta_get("/v1/cases?status=accepted&limit=1000", D.token);
+    j = ta_expect_json(&r, 200, "GET /v1/cases?status=accepted");
     items = json_object_get(j, "items");
     EXPECT(json_array_size(items) >= 5, "status=accepted: expected >= 5: " BODY_EXCERPT, r.body);
     json_array_foreach(items, i, it)
-        EXPECT(strcmp(str_field(it, "status"), "accepted") == 0,
+        EXPECT(strcmp(ta_str(it, "status"), "accepted") == 0,
                "status filter let another through: " BODY_EXCERPT, r.body);
     json_decref(j);
     hc_response_free(&r);
@@ -599,8 +450,8 @@ START_TEST(test_list_filters_and_paging)
         char *enc = cursor ? hc_url_encode(cursor) : NULL;
         char *path = enc ? tu_sprintf("/v1/cases?limit=2&cursor=%s", enc)
                          : strdup("/v1/cases?limit=2");
-        r = get(path, D.token);
-        j = expect_json(&r, 200, path);
+        r = ta_get(path, D.token);
+        j = ta_expect_json(&r, 200, path);
         size_t got = page_ids(j, seen + n_seen, 16 - n_seen);
         EXPECT(got >= 1 && got <= 2, "%s: %zu items: " BODY_EXCERPT, path, got, r.body);
         for (size_t a = n_seen; a < n_seen + got; a++)
@@ -625,7 +476,7 @@ START_TEST(test_list_filters_and_paging)
     EXPECT(n_seen == 6, "paging saw %zu cases in %d pages, expected 6", n_seen, pages);
     for (size_t k = 0; k < n_seen; k++)
         free(seen[k]);
-    r = get("/v1/cases?cursor=garbage%21", D.token);
+    r = ta_get("/v1/cases?cursor=garbage%21", D.token);
     EXPECT(r.status == 400, "a bad cursor: expected 400, got %d " BODY_EXCERPT, r.status, r.body);
     hc_response_free(&r);
     for (int k = 0; k < 5; k++)
@@ -636,7 +487,7 @@ END_TEST
 
 static void expect_token_works(const char *token, const char *what)
 {
-    hc_response r = get("/v1/cases?limit=1", token);
+    hc_response r = ta_get("/v1/cases?limit=1", token);
     EXPECT(r.status == 200, "%s: GET /v1/cases with it gave %d " BODY_EXCERPT, what, r.status,
            r.body);
     hc_response_free(&r);
@@ -652,9 +503,9 @@ START_TEST(test_sessions_and_tokens)
 
     json_t *login = json_pack("{s:s, s:s}", "login", "admin", "password", pw);
     char *body = json_dumps(login, JSON_COMPACT);
-    hc_response r = post("/v1/sessions", NULL, body);
-    json_t *j = expect_json(&r, 200, "POST /v1/sessions admin");
-    const char *token = str_field(j, "token");
+    hc_response r = ta_post("/v1/sessions", NULL, body);
+    json_t *j = ta_expect_json(&r, 200, "POST /v1/sessions admin");
+    const char *token = ta_str(j, "token");
     EXPECT(token && *token, "no token in the session: " BODY_EXCERPT, r.body);
     EXPECT(json_object_get(j, "member"), "no member in the session: " BODY_EXCERPT, r.body);
     expect_token_works(token, "the session token");
@@ -664,19 +515,19 @@ START_TEST(test_sessions_and_tokens)
 
     json_object_set_new(login, "password", json_string("wrong password"));
     body = json_dumps(login, JSON_COMPACT);
-    r = post("/v1/sessions", NULL, body);
+    r = ta_post("/v1/sessions", NULL, body);
     expect_error(&r, 401, NULL, "POST /v1/sessions with a wrong password");
     hc_response_free(&r);
     free(body);
     json_decref(login);
 
-    r = post("/v1/sessions", NULL, "{\"login\":\"nobody\",\"password\":\"x\"}");
+    r = ta_post("/v1/sessions", NULL, "{\"login\":\"nobody\",\"password\":\"x\"}");
     expect_error(&r, 401, NULL, "POST /v1/sessions for an unknown login");
     hc_response_free(&r);
 
-    r = post("/v1/members/admin/tokens", D.token, "{}");
-    j = expect_json(&r, 201, "POST /v1/members/admin/tokens");
-    token = str_field(j, "token");
+    r = ta_post("/v1/members/admin/tokens", D.token, "{}");
+    j = ta_expect_json(&r, 201, "POST /v1/members/admin/tokens");
+    token = ta_str(j, "token");
     EXPECT(token && *token && strcmp(token, D.token) != 0, "no new token: " BODY_EXCERPT,
            r.body);
     expect_token_works(token, "the issued token");
@@ -684,7 +535,7 @@ START_TEST(test_sessions_and_tokens)
     json_decref(j);
     hc_response_free(&r);
 
-    r = post("/v1/members/admin/tokens", NULL, "{}");
+    r = ta_post("/v1/members/admin/tokens", NULL, "{}");
     expect_error(&r, 401, NULL, "POST /v1/members/admin/tokens without a token");
     hc_response_free(&r);
     free(pw);
@@ -695,21 +546,21 @@ END_TEST
 START_TEST(test_plugins_list)
 {
     start_default();
-    hc_response r = get("/v1/plugins", D.token);
-    json_t *j = expect_json(&r, 200, "GET /v1/plugins");
-    json_t *list = as_list(j);
+    hc_response r = ta_get("/v1/plugins", D.token);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/plugins");
+    json_t *list = ta_as_list(j);
     EXPECT(json_is_array(list) && json_array_size(list) == TD_N_DEPARTMENT_PLUGINS,
            "expected %d plugins: " BODY_EXCERPT, TD_N_DEPARTMENT_PLUGINS, r.body);
     for (int i = 0; i < TD_N_DEPARTMENT_PLUGINS; i++) {
         const char *name = td_department_plugins[i];
-        json_t *p = find_by(list, "name", name);
+        json_t *p = ta_find(list, "name", name);
         EXPECT(p, "plugin %s missing: " BODY_EXCERPT, name, r.body);
         EXPECT(json_is_string(json_object_get(p, "version")), "%s: no version", name);
-        EXPECT(str_field(p, "abi") && strncmp(str_field(p, "abi"), "1.", 2) == 0,
+        EXPECT(ta_str(p, "abi") && strncmp(ta_str(p, "abi"), "1.", 2) == 0,
                "%s: abi is not 1.x: " BODY_EXCERPT, name, r.body);
-        EXPECT(str_field(p, "mode") && strcmp(str_field(p, "mode"), "thread") == 0,
+        EXPECT(ta_str(p, "mode") && strcmp(ta_str(p, "mode"), "thread") == 0,
                "%s: mode is not thread", name);
-        EXPECT(str_field(p, "state") && strcmp(str_field(p, "state"), "ready") == 0,
+        EXPECT(ta_str(p, "state") && strcmp(ta_str(p, "state"), "ready") == 0,
                "%s: state is not ready: " BODY_EXCERPT, name, r.body);
         EXPECT(json_is_integer(json_object_get(p, "queue")), "%s: queue is not a number: "
                BODY_EXCERPT, name, r.body);
@@ -729,13 +580,13 @@ START_TEST(test_acknowledged_cases_survive_kill9)
     td_kill9(&D);   /* right after the last 201 */
     EXPECT(td_restart(&D) == 0, "citygridd did not restart on the same state dir");
     char *body = NULL;
-    EXPECT(td_wait_plugins_ready(&D, ALL_PLUGINS, READY_TIMEOUT_MS, &body) == 0,
+    EXPECT(td_wait_plugins_ready(&D, TA_DEPARTMENT_PLUGINS, READY_TIMEOUT_MS, &body) == 0,
            "plugins not ready after restart: " BODY_EXCERPT, body ? body : "");
     free(body);
     for (int i = 0; i < N; i++) {
-        json_t *c = wait_case_status(ids[i], "accepted", CASE_TIMEOUT_MS);
-        char *s = dump(c);
-        EXPECT(history_count(c, "accept") == 1 && history_count(c, "dispatch") == 1,
+        json_t *c = ta_wait_case(ids[i], "status", "accepted", CASE_TIMEOUT_MS);
+        char *s = ta_dump(c);
+        EXPECT(ta_history_count(c, "accept") == 1 && ta_history_count(c, "dispatch") == 1,
                "after kill -9 and restart, case %s was handled more than once: %s", ids[i], s);
         free(s);
         json_decref(c);
@@ -749,21 +600,21 @@ START_TEST(test_pending_dispatch_delivered_after_restart)
 {
     /* Without the enforcement plugin the dispatch waits in the outbox. */
     td_options no_enforcement = {.disabled = "enforcement"};
-    start_daemon(&no_enforcement, "municipal,sanitation,market,police,volunteer");
+    ta_start(&D, &no_enforcement, "municipal,sanitation,market,police,volunteer", READY_TIMEOUT_MS);
     char *id = report_case(STALL_CASE, "dispatched", NULL);
-    json_t *c = get_case(id);
-    EXPECT(strcmp(str_field(c, "status"), "dispatched") == 0,
+    json_t *c = ta_get_case(id);
+    EXPECT(strcmp(ta_str(c, "status"), "dispatched") == 0,
            "with no enforcement plugin the case should wait as dispatched");
     json_decref(c);
     td_kill9(&D);
 
     EXPECT(td_rewrite_config(&D, NULL) == 0, "cannot rewrite the config");
     EXPECT(td_restart(&D) == 0, "citygridd did not restart");
-    c = wait_case_status(id, "accepted", CASE_TIMEOUT_MS);
-    char *s = dump(c);
-    EXPECT(strcmp(str_field(c, "department"), "enforcement") == 0, "wrong department: %s", s);
-    EXPECT(history_count(c, "accept") == 1, "expected one accept: %s", s);
-    EXPECT(strcmp(str_field(history_find(c, "accept"), "actor"), "plugin:enforcement") == 0,
+    c = ta_wait_case(id, "status", "accepted", CASE_TIMEOUT_MS);
+    char *s = ta_dump(c);
+    EXPECT(strcmp(ta_str(c, "department"), "enforcement") == 0, "wrong department: %s", s);
+    EXPECT(ta_history_count(c, "accept") == 1, "expected one accept: %s", s);
+    EXPECT(strcmp(ta_str(ta_history_find(c, "accept"), "actor"), "plugin:enforcement") == 0,
            "accept not by plugin:enforcement: %s", s);
     free(s);
     json_decref(c);
@@ -781,16 +632,16 @@ START_TEST(test_retry_is_redelivered_and_handled_once)
         .extra_plugins = extra,
         .extra_config = "routes = ( { category = \"graffiti\"; department = \"echo-test\"; } );",
     };
-    start_daemon(&opt, ALL_PLUGINS ",echo");
+    ta_start(&D, &opt, TA_DEPARTMENT_PLUGINS ",echo", READY_TIMEOUT_MS);
     char *id = report_case("{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
                            "\"description\":\"tag on the wall\"}",
                            "dispatched", "accepted");
-    json_t *c = wait_case_status(id, "accepted", RETRY_TIMEOUT_MS);
-    char *s = dump(c);
-    EXPECT(strcmp(str_field(c, "department"), "echo-test") == 0,
+    json_t *c = ta_wait_case(id, "status", "accepted", RETRY_TIMEOUT_MS);
+    char *s = ta_dump(c);
+    EXPECT(strcmp(ta_str(c, "department"), "echo-test") == 0,
            "graffiti not routed to echo-test: %s", s);
-    EXPECT(history_count(c, "accept") == 1, "a retried dispatch must be handled once: %s", s);
-    const char *actor = str_field(history_find(c, "accept"), "actor");
+    EXPECT(ta_history_count(c, "accept") == 1, "a retried dispatch must be handled once: %s", s);
+    const char *actor = ta_str(ta_history_find(c, "accept"), "actor");
     EXPECT(actor && strncmp(actor, "plugin:echo", 11) == 0, "accept not by the echo plugin: %s",
            s);
     /* echo notes "echo accepted ID (dispatch D..., attempt N)": the accept
@@ -799,7 +650,7 @@ START_TEST(test_retry_is_redelivered_and_handled_once)
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(c, "history"), i, h) {
-        const char *note = str_field(h, "note");
+        const char *note = ta_str(h, "note");
         const char *at = note ? strstr(note, "attempt ") : NULL;
         if (at && strstr(note, "echo accepted"))
             attempt = (unsigned)strtoul(at + 8, NULL, 10);
@@ -930,17 +781,17 @@ START_TEST(test_optional_plugin_missing_so)
 {
     td_options opt = {.extra_plugins = "{ name = \"ghost\"; path = \"/nonexistent/ghost.so\"; "
                                        "enabled = true; mode = \"thread\"; required = false; }"};
-    start_daemon(&opt, ALL_PLUGINS);
-    hc_response r = get("/v1/health", NULL);
-    json_t *j = expect_json(&r, 200, "GET /v1/health");
-    json_t *ghost = find_by(json_object_get(j, "plugins"), "name", "ghost");
-    EXPECT(!ghost || strcmp(str_field(ghost, "state"), "ready") != 0,
+    ta_start(&D, &opt, TA_DEPARTMENT_PLUGINS, READY_TIMEOUT_MS);
+    hc_response r = ta_get("/v1/health", NULL);
+    json_t *j = ta_expect_json(&r, 200, "GET /v1/health");
+    json_t *ghost = ta_find(json_object_get(j, "plugins"), "name", "ghost");
+    EXPECT(!ghost || strcmp(ta_str(ghost, "state"), "ready") != 0,
            "a plugin whose .so is missing cannot be ready: " BODY_EXCERPT, r.body);
     json_decref(j);
     hc_response_free(&r);
     /* and cases still flow */
     char *id = report_case(STALL_CASE, "dispatched", "accepted");
-    json_decref(wait_case_status(id, "accepted", CASE_TIMEOUT_MS));
+    json_decref(ta_wait_case(id, "status", "accepted", CASE_TIMEOUT_MS));
     free(id);
 }
 END_TEST
@@ -949,7 +800,7 @@ START_TEST(test_sigterm_exits_cleanly)
 {
     start_default();
     char *id = report_case(STALL_CASE, "dispatched", "accepted");
-    json_decref(wait_case_status(id, "accepted", CASE_TIMEOUT_MS));
+    json_decref(ta_wait_case(id, "status", "accepted", CASE_TIMEOUT_MS));
     free(id);
     int st = td_stop(&D);
     EXPECT(st == 0, "SIGTERM: citygridd exit status %d, expected 0 (-1: signal or timeout)", st);
@@ -958,13 +809,10 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
+/* One test case per behaviour, each with its own daemon. */
 static void add(Suite *s, const char *name, const TTest *test)
 {
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
+    ta_add_case(s, name, test, setup, teardown, 60);
 }
 
 static Suite *daemon_suite(void)
@@ -996,9 +844,5 @@ static Suite *daemon_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(daemon_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(daemon_suite());
 }

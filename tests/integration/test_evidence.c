@@ -8,15 +8,12 @@
  * Reports of the same category 10 m apart are flagged as likely duplicates;
  * 500 m apart, or of another category, they are not.
  */
-#include <check.h>
 #include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "integration/daemon.h"
-#include "integration/http_client.h"
+#include "integration/testapi.h"
 #include "support/testutil.h"
 
 #define EXCERPT "%.2000s"
@@ -27,14 +24,6 @@
 #define MAX_PHOTO 4096
 
 static td_daemon D;
-
-#define EXPECT(cond, ...)              \
-    do {                               \
-        if (!(cond)) {                 \
-            td_on_failure();           \
-            ck_abort_msg(__VA_ARGS__); \
-        }                              \
-    } while (0)
 
 /* The same tiny images as tests/unit/test_evidence.c. */
 static const unsigned char tiny_png[] = {
@@ -60,29 +49,15 @@ static const unsigned char tiny_jpg[] = {
 static void setup(void)
 {
     memset(&D, 0, sizeof D);
-    td_options opt = {.omitted = "enforcement,municipal,sanitation,market,police,volunteer",
+    td_options opt = {.omitted = TA_DEPARTMENT_PLUGINS,
                       .extra_config = "evidence = { max_photo_bytes = 4096; };\n"
                                       "duplicates = { radius_m = 50.0; window_hours = 72.0; };\n"};
-    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
+    ta_start(&D, &opt, NULL, 0);
 }
 
 static void teardown(void)
 {
     td_cleanup(&D);
-}
-
-/* One JSON request, expecting `want`; the parsed body (caller decrefs). */
-static json_t *call(const char *method, const char *path, const char *token, const char *body,
-                    int want)
-{
-    hc_request rq = {.method = method, .path = path, .token = token, .body = body};
-    hc_response r;
-    hc_send(D.port, &rq, &r);
-    json_t *j = json_loads(r.body, 0, NULL);
-    EXPECT(r.status == want, "%s %s %s: %d, expected %d: " EXCERPT, method, path,
-           body ? body : "", r.status, want, r.body);
-    hc_response_free(&r);
-    return j ? j : json_object();
 }
 
 /* POST raw bytes as a photo, expecting `want`; the parsed body. */
@@ -102,32 +77,12 @@ static json_t *upload(const char *case_id, const char *stage, const char *token,
     return j ? j : json_object();
 }
 
-static char *token_for(const char *member)
-{
-    char *path = tu_sprintf("/v1/members/%s/tokens", member);
-    json_t *j = call("POST", path, D.token, NULL, 201);
-    char *t = strdup(json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    free(path);
-    return t;
-}
-
-static const char *s_of(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key)) ?: "";
-}
-
-static const char *err_code(json_t *j)
-{
-    return s_of(json_object_get(j, "error"), "code");
-}
-
 /* Report a case; its 201 body (caller decrefs). */
 static json_t *report(const char *token, const char *category, double lat, double lon)
 {
     char *body = tu_sprintf("{\"category\":\"%s\",\"grid\":\"" GRID_A "\",\"lat\":%.7f,"
                             "\"lon\":%.7f,\"description\":\"test\"}", category, lat, lon);
-    json_t *c = call("POST", "/v1/cases", token, body, 201);
+    json_t *c = ta_expect_call("POST", "/v1/cases", token, body, 201);
     free(body);
     return c;
 }
@@ -163,18 +118,19 @@ static int evidence_files(void)
 
 START_TEST(photos_are_attached_listed_and_served_with_auth)
 {
-    char *leader = token_for("M00151"), *fulltime = token_for("M00153"),
-         *enforcer = token_for("M00154"), *other_grid = token_for("M00159");
+    char *leader = ta_token_for("M00151"), *fulltime = ta_token_for("M00153"),
+         *enforcer = ta_token_for("M00154"), *other_grid = ta_token_for("M00159");
     json_t *c = report(fulltime, "street_stall", LAT, LON);
-    const char *id = s_of(c, "id");
+    const char *id = ta_text(c, "id");
 
     /* Before: anyone who sees the case. */
     json_t *p = upload(id, "before", fulltime, "image/jpeg", tiny_jpg, sizeof tiny_jpg, 201);
-    char *jpg_sha = strdup(s_of(p, "sha256"));
+    char *jpg_sha = strdup(ta_text(p, "sha256"));
     EXPECT(strlen(jpg_sha) == 64, "no sha256: %s", jpg_sha);
-    EXPECT(!strcmp(s_of(p, "stage"), "before") && !strcmp(s_of(p, "content_type"), "image/jpeg") &&
+    EXPECT(!strcmp(ta_text(p, "stage"), "before") &&
+               !strcmp(ta_text(p, "content_type"), "image/jpeg") &&
                json_integer_value(json_object_get(p, "bytes")) == (json_int_t)sizeof tiny_jpg &&
-               strlen(s_of(p, "at")) > 0,
+               strlen(ta_text(p, "at")) > 0,
            "wrong photo record");
     json_decref(p);
 
@@ -182,11 +138,11 @@ START_TEST(photos_are_attached_listed_and_served_with_auth)
     p = upload(id, "after", fulltime, "image/png", tiny_png, sizeof tiny_png, 403);
     json_decref(p);
     p = upload(id, "after", enforcer, "image/png", tiny_png, sizeof tiny_png, 201);
-    char *png_sha = strdup(s_of(p, "sha256"));
+    char *png_sha = strdup(ta_text(p, "sha256"));
     json_decref(p);
     /* The same photo again at the same stage: nothing new. */
     p = upload(id, "after", leader, "image/png", tiny_png, sizeof tiny_png, 200);
-    EXPECT(!strcmp(s_of(p, "sha256"), png_sha), "another sha for the same photo");
+    EXPECT(!strcmp(ta_text(p, "sha256"), png_sha), "another sha for the same photo");
     json_decref(p);
     /* Not the caller's grid: may not attach at all. */
     json_decref(upload(id, "before", other_grid, "image/png", tiny_png, sizeof tiny_png, 403));
@@ -194,15 +150,15 @@ START_TEST(photos_are_attached_listed_and_served_with_auth)
 
     /* The list, oldest first. */
     char *list_path = tu_sprintf("/v1/cases/%s/photos", id);
-    json_t *l = call("GET", list_path, fulltime, NULL, 200);
+    json_t *l = ta_expect_call("GET", list_path, fulltime, NULL, 200);
     json_t *items = json_object_get(l, "items");
     EXPECT(json_array_size(items) == 2, "not 2 photos: " EXCERPT, json_dumps(l, 0));
-    EXPECT(!strcmp(s_of(json_array_get(items, 0), "sha256"), jpg_sha) &&
-               !strcmp(s_of(json_array_get(items, 1), "stage"), "after"),
+    EXPECT(!strcmp(ta_text(json_array_get(items, 0), "sha256"), jpg_sha) &&
+               !strcmp(ta_text(json_array_get(items, 1), "stage"), "after"),
            "wrong list");
     json_decref(l);
-    json_decref(call("GET", list_path, other_grid, NULL, 403));
-    json_decref(call("GET", list_path, NULL, NULL, 401));
+    json_decref(ta_expect_call("GET", list_path, other_grid, NULL, 403));
+    json_decref(ta_expect_call("GET", list_path, NULL, NULL, 401));
 
     /* The bytes, with auth and their type. */
     char *photo_path = tu_sprintf("/v1/photos/%s", jpg_sha);
@@ -215,20 +171,16 @@ START_TEST(photos_are_attached_listed_and_served_with_auth)
     EXPECT(r.body_len == sizeof tiny_jpg && !memcmp(r.body, tiny_jpg, sizeof tiny_jpg),
            "other bytes came back (%zu)", r.body_len);
     hc_response_free(&r);
-    json_decref(call("GET", photo_path, NULL, NULL, 401));
-    json_decref(call("GET", photo_path, other_grid, NULL, 403));
-    json_decref(call("GET", "/v1/photos/0000000000000000000000000000000000000000000000000000000000000000",
-                     fulltime, NULL, 404));
+    json_decref(ta_expect_call("GET", photo_path, NULL, NULL, 401));
+    json_decref(ta_expect_call("GET", photo_path, other_grid, NULL, 403));
+    json_decref(ta_expect_call("GET", "/v1/photos/0000000000000000000000000000000000000000000000000000000000000000",
+                               fulltime, NULL, 404));
 
     /* History: one "photo" row per attachment. */
     char *case_path = tu_sprintf("/v1/cases/%s", id);
-    json_t *full = call("GET", case_path, fulltime, NULL, 200);
-    size_t i, photos = 0;
-    json_t *h;
-    json_array_foreach(json_object_get(full, "history"), i, h)
-        if (!strcmp(s_of(h, "action"), "photo"))
-            photos++;
-    EXPECT(photos == 2, "%zu photo rows in the history", photos);
+    json_t *full = ta_expect_call("GET", case_path, fulltime, NULL, 200);
+    int photos = ta_history_count(full, "photo");
+    EXPECT(photos == 2, "%d photo rows in the history", photos);
     json_decref(full);
 
     json_decref(c);
@@ -246,13 +198,13 @@ END_TEST
 
 START_TEST(non_images_and_oversize_photos_are_refused_and_nothing_is_stored)
 {
-    char *fulltime = token_for("M00153");
+    char *fulltime = ta_token_for("M00153");
     json_t *c = report(fulltime, "graffiti", LAT, LON);
-    const char *id = s_of(c, "id");
+    const char *id = ta_text(c, "id");
     static const char text[] = "this is a text file renamed photo.jpg\n";
 
     json_t *e = upload(id, "before", fulltime, "image/jpeg", text, strlen(text), 415);
-    EXPECT(!strcmp(err_code(e), "unsupported_media_type"), "code %s", err_code(e));
+    EXPECT(!strcmp(ta_error_code(e), "unsupported_media_type"), "code %s", ta_error_code(e));
     json_decref(e);
     json_decref(upload(id, "before", fulltime, "text/plain", text, strlen(text), 415));
     json_decref(upload(id, "before", fulltime, "image/jpeg", tiny_png, sizeof tiny_png, 415));
@@ -262,7 +214,7 @@ START_TEST(non_images_and_oversize_photos_are_refused_and_nothing_is_stored)
     unsigned char *data = calloc(1, big);
     memcpy(data, tiny_png, sizeof tiny_png);
     e = upload(id, "before", fulltime, "image/png", data, big, 413);
-    EXPECT(!strcmp(err_code(e), "body_too_large"), "code %s", err_code(e));
+    EXPECT(!strcmp(ta_error_code(e), "body_too_large"), "code %s", ta_error_code(e));
     json_decref(e);
     free(data);
 
@@ -271,7 +223,7 @@ START_TEST(non_images_and_oversize_photos_are_refused_and_nothing_is_stored)
 
     EXPECT(evidence_files() == 0, "%d files stored after refusals", evidence_files());
     char *list_path = tu_sprintf("/v1/cases/%s/photos", id);
-    json_t *l = call("GET", list_path, fulltime, NULL, 200);
+    json_t *l = ta_expect_call("GET", list_path, fulltime, NULL, 200);
     EXPECT(json_array_size(json_object_get(l, "items")) == 0, "a refused photo was recorded");
     json_decref(l);
     free(list_path);
@@ -282,7 +234,7 @@ END_TEST
 
 START_TEST(a_report_near_an_open_case_of_its_category_is_flagged)
 {
-    char *fulltime = token_for("M00153");
+    char *fulltime = ta_token_for("M00153");
     json_t *first = report(fulltime, "street_stall", LAT, LON);
     json_t *dups = json_object_get(first, "likely_duplicate_of");
     EXPECT(json_is_array(dups) && json_array_size(dups) == 0, "the first is flagged: " EXCERPT,
@@ -293,7 +245,7 @@ START_TEST(a_report_near_an_open_case_of_its_category_is_flagged)
     dups = json_object_get(near, "likely_duplicate_of");
     EXPECT(json_array_size(dups) == 1, "not flagged: " EXCERPT, json_dumps(near, 0));
     json_t *d = json_array_get(dups, 0);
-    EXPECT(!strcmp(s_of(d, "id"), s_of(first, "id")), "flagged as %s", s_of(d, "id"));
+    EXPECT(!strcmp(ta_text(d, "id"), ta_text(first, "id")), "flagged as %s", ta_text(d, "id"));
     double m = json_number_value(json_object_get(d, "distance_m"));
     EXPECT(m > 9.0 && m < 11.0, "distance %f", m);
 
@@ -310,8 +262,8 @@ START_TEST(a_report_near_an_open_case_of_its_category_is_flagged)
     json_t *third = report(fulltime, "street_stall", LAT, LON);
     dups = json_object_get(third, "likely_duplicate_of");
     EXPECT(json_array_size(dups) == 2 &&
-               !strcmp(s_of(json_array_get(dups, 0), "id"), s_of(first, "id")) &&
-               !strcmp(s_of(json_array_get(dups, 1), "id"), s_of(near, "id")),
+               !strcmp(ta_text(json_array_get(dups, 0), "id"), ta_text(first, "id")) &&
+               !strcmp(ta_text(json_array_get(dups, 1), "id"), ta_text(near, "id")),
            "wrong order: " EXCERPT, json_dumps(third, 0));
 
     json_decref(first);
@@ -326,25 +278,15 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("evidence (integration)");
-    TCase *tc = tcase_create("photos");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = ta_tcase(s, "photos", setup, teardown, 60);
     tcase_add_test(tc, photos_are_attached_listed_and_served_with_auth);
     tcase_add_test(tc, non_images_and_oversize_photos_are_refused_and_nothing_is_stored);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("duplicates");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, a_report_near_an_open_case_of_its_category_is_flagged);
-    suite_add_tcase(s, tc);
+    ta_add_case(s, "duplicates", a_report_near_an_open_case_of_its_category_is_flagged, setup,
+                teardown, 60);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(suite());
 }

@@ -4,18 +4,12 @@
  * grid endpoints, locate, staffing gaps, members, and scope per endpoint
  * (a member of one grid, a department-level account, the admin).
  */
-#include <check.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "integration/daemon.h"
-#include "integration/http_client.h"
-#include "support/testutil.h"
+#include "integration/testapi.h"
 
-#define EXCERPT "%.2000s"
 #define GRID_A "33110200100101" /* M00151 leads it (and serves nothing else) */
 #define GRID_B "33110200100102"
 #define OFFICE_A_LAT "28.455478"
@@ -23,20 +17,12 @@
 
 static td_daemon D;
 
-#define EXPECT(cond, ...)              \
-    do {                               \
-        if (!(cond)) {                 \
-            td_on_failure();           \
-            ck_abort_msg(__VA_ARGS__); \
-        }                              \
-    } while (0)
-
 static void setup(void)
 {
     memset(&D, 0, sizeof D);
     /* No department plugins: cases stay dispatched, which is all scope needs. */
-    td_options opt = {.omitted = "enforcement,municipal,sanitation,market,police,volunteer"};
-    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
+    td_options opt = {.omitted = TA_DEPARTMENT_PLUGINS};
+    ta_start(&D, &opt, NULL, 0);
 }
 
 static void teardown(void)
@@ -44,65 +30,14 @@ static void teardown(void)
     td_cleanup(&D);
 }
 
-/* One request; the parsed body (or NULL) and the status. */
-static json_t *call(const char *method, const char *path, const char *token, const char *body,
-                    int *status)
-{
-    hc_request rq = {.method = method, .path = path, .token = token, .body = body};
-    hc_response r;
-    hc_send(D.port, &rq, &r);
-    *status = r.status;
-    json_t *j = json_loads(r.body, 0, NULL);
-    if (!j)
-        j = json_string(r.body);
-    hc_response_free(&r);
-    return j;
-}
-
-static void expect_status(const char *method, const char *path, const char *token,
-                          const char *body, int want)
-{
-    int status;
-    json_t *j = call(method, path, token, body, &status);
-    char *text = json_dumps(j, JSON_ENCODE_ANY);
-    EXPECT(status == want, "%s %s: %d, expected %d: " EXCERPT, method, path, status, want, text);
-    free(text);
-    json_decref(j);
-}
-
 static size_t list_size(const char *path)
 {
     int status;
-    json_t *j = call("GET", path, D.token, NULL, &status);
+    json_t *j = ta_call("GET", path, D.token, NULL, &status);
     EXPECT(status == 200, "GET %s: %d", path, status);
     size_t n = json_array_size(json_object_get(j, "items"));
     json_decref(j);
     return n;
-}
-
-/* A case reported by `token`; returns its id (malloc'd). */
-static char *report(const char *token, const char *body, int want)
-{
-    int status;
-    json_t *j = call("POST", "/v1/cases", token, body, &status);
-    char *text = json_dumps(j, JSON_ENCODE_ANY);
-    EXPECT(status == want, "POST /v1/cases %s: %d, expected %d: " EXCERPT, body, status, want, text);
-    free(text);
-    char *id = strdup(json_string_value(json_object_get(j, "id")) ?: "");
-    json_decref(j);
-    return id;
-}
-
-static char *token_for(const char *member)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/members/%s/tokens", member);
-    int status;
-    json_t *j = call("POST", path, D.token, NULL, &status);
-    EXPECT(status == 201, "POST %s: %d", path, status);
-    char *t = strdup(json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    return t;
 }
 
 START_TEST(the_registry_lists_gets_and_locates)
@@ -113,10 +48,10 @@ START_TEST(the_registry_lists_gets_and_locates)
     EXPECT(list_size("/v1/grids?subdistrict=331102006&limit=1000") == 66, "not 66 in Nanmingshan");
     EXPECT(list_size("/v1/grids?district=devzone&limit=1000") == 66, "not 66 in the zone");
     EXPECT(list_size("/v1/grids?community=331102001001") == 6, "not 6 in community 001001");
-    expect_status("GET", "/v1/grids?type=town", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/grids?type=town", D.token, NULL, 400);
 
     int status;
-    json_t *page = call("GET", "/v1/grids?limit=100", D.token, NULL, &status);
+    json_t *page = ta_call("GET", "/v1/grids?limit=100", D.token, NULL, &status);
     const char *next = json_string_value(json_object_get(page, "next"));
     EXPECT(next, "no next cursor after 100 of 273");
     char path[128];
@@ -124,28 +59,28 @@ START_TEST(the_registry_lists_gets_and_locates)
     json_decref(page);
     EXPECT(list_size(path) == 173, "the second page is not the other 173");
 
-    json_t *g = call("GET", "/v1/grids/" GRID_A, D.token, NULL, &status);
+    json_t *g = ta_call("GET", "/v1/grids/" GRID_A, D.token, NULL, &status);
     EXPECT(status == 200, "GET grid: %d", status);
     EXPECT(strcmp(json_string_value(json_object_get(g, "type")), "community") == 0, "type");
     EXPECT(json_array_size(json_object_get(g, "staff")) >= 8, "staff");
     EXPECT(json_is_number(json_object_get(json_object_get(g, "office"), "lat")), "office");
     EXPECT(json_object_get(json_object_get(g, "hierarchy"), "subdistrict"), "hierarchy");
     json_decref(g);
-    expect_status("GET", "/v1/grids/33110200100199", D.token, NULL, 404);
-    expect_status("GET", "/v1/grids/nonsense", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/grids/33110200100199", D.token, NULL, 404);
+    ta_expect_status("GET", "/v1/grids/nonsense", D.token, NULL, 400);
 
-    json_t *l = call("GET", "/v1/grids/locate?lat=" OFFICE_A_LAT "&lon=" OFFICE_A_LON, D.token,
-                     NULL, &status);
+    json_t *l = ta_call("GET", "/v1/grids/locate?lat=" OFFICE_A_LAT "&lon=" OFFICE_A_LON, D.token,
+                        NULL, &status);
     EXPECT(status == 200 && strcmp(json_string_value(json_object_get(l, "grid")) ?: "", GRID_A) == 0,
            "locate the office of " GRID_A ": %d", status);
     json_decref(l);
-    expect_status("GET", "/v1/grids/locate?lat=30.25&lon=120.17", D.token, NULL, 404);
-    expect_status("GET", "/v1/grids/locate?lat=north&lon=120.17", D.token, NULL, 400);
-    expect_status("GET", "/v1/grids/locate?lat=28.45", D.token, NULL, 400);
-    expect_status("GET", "/v1/grids/locate?lat=28.45&lon=181", D.token, NULL, 400);
-    expect_status("GET", "/v1/grids/locate?lat=28.45&lon=119.92", NULL, NULL, 401);
+    ta_expect_status("GET", "/v1/grids/locate?lat=30.25&lon=120.17", D.token, NULL, 404);
+    ta_expect_status("GET", "/v1/grids/locate?lat=north&lon=120.17", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/grids/locate?lat=28.45", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/grids/locate?lat=28.45&lon=181", D.token, NULL, 400);
+    ta_expect_status("GET", "/v1/grids/locate?lat=28.45&lon=119.92", NULL, NULL, 401);
 
-    json_t *gaps = call("GET", "/v1/staffing/gaps", D.token, NULL, &status);
+    json_t *gaps = ta_call("GET", "/v1/staffing/gaps", D.token, NULL, &status);
     EXPECT(status == 200 && json_array_size(json_object_get(gaps, "items")) == 0,
            "gaps are not empty for the demo roster: %d", status);
     json_decref(gaps);
@@ -154,48 +89,52 @@ END_TEST
 
 START_TEST(members_are_created_read_and_patched)
 {
-    expect_status("POST", "/v1/members", D.token,
-                  "{\"id\":\"M90001\",\"name\":\"张测试\",\"department\":\"market\",\"login\":"
-                  "\"zhangtest\",\"password\":\"long-enough-1\",\"terminal_id\":\"T90001\","
-                  "\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"optional\",\"department\":"
-                  "\"volunteer\"},{\"grid\":\"" GRID_B "\",\"role\":\"professional\"}]}", 201);
+    ta_expect_status("POST", "/v1/members", D.token,
+                     "{\"id\":\"M90001\",\"name\":\"张测试\",\"department\":\"market\",\"login\":"
+                     "\"zhangtest\",\"password\":\"long-enough-1\",\"terminal_id\":\"T90001\","
+                     "\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"optional\","
+                     "\"department\":\"volunteer\"},{\"grid\":\"" GRID_B "\","
+                     "\"role\":\"professional\"}]}", 201);
     int status;
-    json_t *m = call("GET", "/v1/members/M90001", D.token, NULL, &status);
+    json_t *m = ta_call("GET", "/v1/members/M90001", D.token, NULL, &status);
     EXPECT(status == 200, "GET member: %d", status);
     EXPECT(json_array_size(json_object_get(m, "assignments")) == 2, "two assignments");
     EXPECT(json_is_true(json_object_get(m, "has_password")), "has_password");
     json_decref(m);
-    expect_status("POST", "/v1/sessions", NULL,
-                  "{\"login\":\"zhangtest\",\"password\":\"long-enough-1\"}", 200);
+    ta_expect_status("POST", "/v1/sessions", NULL,
+                     "{\"login\":\"zhangtest\",\"password\":\"long-enough-1\"}", 200);
 
-    expect_status("PATCH", "/v1/members/M90001", D.token,
-                  "{\"name\":\"张改名\",\"password\":\"another-pass-2\",\"assignments\":[]}", 200);
-    m = call("GET", "/v1/members/M90001", D.token, NULL, &status);
+    ta_expect_status("PATCH", "/v1/members/M90001", D.token,
+                     "{\"name\":\"张改名\",\"password\":\"another-pass-2\",\"assignments\":[]}", 200);
+    m = ta_call("GET", "/v1/members/M90001", D.token, NULL, &status);
     EXPECT(strcmp(json_string_value(json_object_get(m, "name")), "张改名") == 0, "renamed");
     EXPECT(json_array_size(json_object_get(m, "assignments")) == 0, "assignments cleared");
     json_decref(m);
-    expect_status("POST", "/v1/sessions", NULL,
-                  "{\"login\":\"zhangtest\",\"password\":\"another-pass-2\"}", 200);
+    ta_expect_status("POST", "/v1/sessions", NULL,
+                     "{\"login\":\"zhangtest\",\"password\":\"another-pass-2\"}", 200);
 
     /* An imported member has no password until one is set. */
-    expect_status("PATCH", "/v1/members/M00151", D.token, "{\"password\":\"leader-pass-1\"}", 200);
-    expect_status("POST", "/v1/sessions", NULL,
-                  "{\"login\":\"xujianjun0151\",\"password\":\"leader-pass-1\"}", 200);
+    ta_expect_status("PATCH", "/v1/members/M00151", D.token, "{\"password\":\"leader-pass-1\"}",
+                     200);
+    ta_expect_status("POST", "/v1/sessions", NULL,
+                     "{\"login\":\"xujianjun0151\",\"password\":\"leader-pass-1\"}", 200);
 
     /* Refusals name the field and change nothing. */
-    expect_status("POST", "/v1/members", D.token, "{\"department\":\"market\"}", 400);
-    expect_status("POST", "/v1/members", D.token,
-                  "{\"name\":\"x\",\"assignments\":[{\"grid\":\"33110200100199\",\"role\":\"fulltime\"}]}", 422);
-    expect_status("POST", "/v1/members", D.token,
-                  "{\"name\":\"x\",\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"boss\"}]}", 400);
-    expect_status("POST", "/v1/members", D.token,
-                  "{\"name\":\"x\",\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"leader\"}]}", 409);
-    expect_status("POST", "/v1/members", D.token, "{\"name\":\"x\",\"login\":\"zhangtest\"}", 409);
-    expect_status("POST", "/v1/members", D.token, "{\"name\":\"x\",\"department\":\"nasa\"}", 422);
-    expect_status("PATCH", "/v1/members/M99999", D.token, "{\"name\":\"x\"}", 404);
-    expect_status("GET", "/v1/members/M99999", D.token, NULL, 404);
+    ta_expect_status("POST", "/v1/members", D.token, "{\"department\":\"market\"}", 400);
+    ta_expect_status("POST", "/v1/members", D.token,
+                     "{\"name\":\"x\",\"assignments\":[{\"grid\":\"33110200100199\",\"role\":\"fulltime\"}]}", 422);
+    ta_expect_status("POST", "/v1/members", D.token,
+                     "{\"name\":\"x\",\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"boss\"}]}", 400);
+    ta_expect_status("POST", "/v1/members", D.token,
+                     "{\"name\":\"x\",\"assignments\":[{\"grid\":\"" GRID_A "\",\"role\":\"leader\"}]}", 409);
+    ta_expect_status("POST", "/v1/members", D.token, "{\"name\":\"x\",\"login\":\"zhangtest\"}",
+                     409);
+    ta_expect_status("POST", "/v1/members", D.token, "{\"name\":\"x\",\"department\":\"nasa\"}",
+                     422);
+    ta_expect_status("PATCH", "/v1/members/M99999", D.token, "{\"name\":\"x\"}", 404);
+    ta_expect_status("GET", "/v1/members/M99999", D.token, NULL, 404);
     /* A generated id when none is given. */
-    m = call("POST", "/v1/members", D.token, "{\"name\":\"无编号\"}", &status);
+    m = ta_call("POST", "/v1/members", D.token, "{\"name\":\"无编号\"}", &status);
     EXPECT(status == 201 && json_string_value(json_object_get(m, "id"))[0] == 'M', "generated id");
     json_decref(m);
 }
@@ -203,35 +142,35 @@ END_TEST
 
 START_TEST(a_member_sees_only_their_grids)
 {
-    char *in_a = report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_A "\"}", 201);
-    char *in_b = report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}", 201);
-    char *leader = token_for("M00151");
+    char *in_a = ta_report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_A "\"}", 201);
+    char *in_b = ta_report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}", 201);
+    char *leader = ta_token_for("M00151");
     char path[128];
 
     snprintf(path, sizeof path, "/v1/cases/%s", in_a);
-    expect_status("GET", path, leader, NULL, 200);
+    ta_expect_status("GET", path, leader, NULL, 200);
     snprintf(path, sizeof path, "/v1/cases/%s", in_b);
-    expect_status("GET", path, leader, NULL, 403);
-    expect_status("GET", "/v1/grids/" GRID_A, leader, NULL, 200);
-    expect_status("GET", "/v1/grids/" GRID_B, leader, NULL, 403);
-    expect_status("GET", "/v1/members/M00152", leader, NULL, 200); /* same grid */
-    expect_status("GET", "/v1/members/M00159", leader, NULL, 403); /* B's leader */
-    expect_status("GET", "/v1/cases?grid=" GRID_B, leader, NULL, 403);
-    expect_status("GET", "/v1/staffing/gaps", leader, NULL, 200);
+    ta_expect_status("GET", path, leader, NULL, 403);
+    ta_expect_status("GET", "/v1/grids/" GRID_A, leader, NULL, 200);
+    ta_expect_status("GET", "/v1/grids/" GRID_B, leader, NULL, 403);
+    ta_expect_status("GET", "/v1/members/M00152", leader, NULL, 200); /* same grid */
+    ta_expect_status("GET", "/v1/members/M00159", leader, NULL, 403); /* B's leader */
+    ta_expect_status("GET", "/v1/cases?grid=" GRID_B, leader, NULL, 403);
+    ta_expect_status("GET", "/v1/staffing/gaps", leader, NULL, 200);
     /* Reporting: only in the grids they serve. */
-    char *mine = report(leader, "{\"category\":\"street_stall\",\"lat\":" OFFICE_A_LAT
-                                ",\"lon\":" OFFICE_A_LON "}", 201);
-    free(report(leader, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}", 403));
+    char *mine = ta_report(leader, "{\"category\":\"street_stall\",\"lat\":" OFFICE_A_LAT
+                                   ",\"lon\":" OFFICE_A_LON "}", 201);
+    free(ta_report(leader, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}", 403));
     /* A leader staffs their own grid, not another. */
-    expect_status("POST", "/v1/members", leader,
-                  "{\"name\":\"志愿者\",\"department\":\"volunteer\",\"assignments\":[{\"grid\":\""
-                  GRID_A "\",\"role\":\"optional\"}]}", 201);
-    expect_status("POST", "/v1/members", leader,
-                  "{\"name\":\"志愿者\",\"department\":\"volunteer\",\"assignments\":[{\"grid\":\""
-                  GRID_B "\",\"role\":\"optional\"}]}", 403);
+    ta_expect_status("POST", "/v1/members", leader,
+                     "{\"name\":\"志愿者\",\"department\":\"volunteer\",\"assignments\":[{\"grid\":\""
+                     GRID_A "\",\"role\":\"optional\"}]}", 201);
+    ta_expect_status("POST", "/v1/members", leader,
+                     "{\"name\":\"志愿者\",\"department\":\"volunteer\",\"assignments\":[{\"grid\":\""
+                     GRID_B "\",\"role\":\"optional\"}]}", 403);
 
     int status;
-    json_t *list = call("GET", "/v1/cases", leader, NULL, &status);
+    json_t *list = ta_call("GET", "/v1/cases", leader, NULL, &status);
     EXPECT(status == 200, "GET /v1/cases as a member: %d", status);
     json_t *items = json_object_get(list, "items");
     EXPECT(json_array_size(items) == 2, "the member sees %zu cases, not their 2",
@@ -242,13 +181,13 @@ START_TEST(a_member_sees_only_their_grids)
     json_decref(list);
 
     /* Someone serving no grid sees nothing. */
-    expect_status("POST", "/v1/members", D.token, "{\"id\":\"M90009\",\"name\":\"无网格\"}", 201);
-    char *nobody = token_for("M90009");
-    expect_status("GET", "/v1/cases", nobody, NULL, 403);
-    expect_status("GET", "/v1/grids", nobody, NULL, 403);
-    expect_status("GET", "/v1/staffing/gaps", nobody, NULL, 403);
+    ta_expect_status("POST", "/v1/members", D.token, "{\"id\":\"M90009\",\"name\":\"无网格\"}", 201);
+    char *nobody = ta_token_for("M90009");
+    ta_expect_status("GET", "/v1/cases", nobody, NULL, 403);
+    ta_expect_status("GET", "/v1/grids", nobody, NULL, 403);
+    ta_expect_status("GET", "/v1/staffing/gaps", nobody, NULL, 403);
     snprintf(path, sizeof path, "/v1/cases/%s", in_a);
-    expect_status("GET", path, nobody, NULL, 403);
+    ta_expect_status("GET", path, nobody, NULL, 403);
     free(nobody);
     free(mine);
     free(leader);
@@ -259,20 +198,21 @@ END_TEST
 
 START_TEST(a_department_account_sees_its_department_city_wide)
 {
-    expect_status("POST", "/v1/members", D.token,
-                  "{\"id\":\"D-POLICE\",\"name\":\"交警大队\",\"department\":\"police\","
-                  "\"department_account\":true}", 201);
-    char *police = token_for("D-POLICE");
-    char *parking = report(D.token, "{\"category\":\"illegal_parking\",\"grid\":\"" GRID_B "\"}", 201);
-    char *stall = report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}", 201);
+    ta_expect_status("POST", "/v1/members", D.token,
+                     "{\"id\":\"D-POLICE\",\"name\":\"交警大队\",\"department\":\"police\","
+                     "\"department_account\":true}", 201);
+    char *police = ta_token_for("D-POLICE");
+    char *parking = ta_report(D.token, "{\"category\":\"illegal_parking\",\"grid\":\"" GRID_B "\"}", 201);
+    char *stall = ta_report(D.token, "{\"category\":\"street_stall\",\"grid\":\"" GRID_B "\"}",
+                            201);
     char path[128];
     snprintf(path, sizeof path, "/v1/cases/%s", parking);
-    expect_status("GET", path, police, NULL, 200);
+    ta_expect_status("GET", path, police, NULL, 200);
     snprintf(path, sizeof path, "/v1/cases/%s", stall);
-    expect_status("GET", path, police, NULL, 403);
-    expect_status("GET", "/v1/cases?department=enforcement", police, NULL, 403);
+    ta_expect_status("GET", path, police, NULL, 403);
+    ta_expect_status("GET", "/v1/cases?department=enforcement", police, NULL, 403);
     int status;
-    json_t *list = call("GET", "/v1/cases", police, NULL, &status);
+    json_t *list = ta_call("GET", "/v1/cases", police, NULL, &status);
     json_t *items = json_object_get(list, "items");
     EXPECT(status == 200 && json_array_size(items) == 1 &&
                strcmp(json_string_value(json_object_get(json_array_get(items, 0), "department")),
@@ -281,18 +221,18 @@ START_TEST(a_department_account_sees_its_department_city_wide)
     json_decref(list);
 
     /* Reporting with lat/lon fills the grid; outside every grid: 422. */
-    json_t *c = call("POST", "/v1/cases", D.token,
-                     "{\"category\":\"street_stall\",\"lat\":" OFFICE_A_LAT ",\"lon\":" OFFICE_A_LON "}",
-                     &status);
+    json_t *c = ta_call("POST", "/v1/cases", D.token,
+                        "{\"category\":\"street_stall\",\"lat\":" OFFICE_A_LAT ",\"lon\":" OFFICE_A_LON "}",
+                        &status);
     EXPECT(status == 201 && strcmp(json_string_value(json_object_get(c, "grid")) ?: "", GRID_A) == 0,
            "the reported case's grid is not " GRID_A);
     json_decref(c);
-    c = call("POST", "/v1/cases", D.token, "{\"category\":\"street_stall\",\"lat\":30.25,\"lon\":120.17}",
-             &status);
+    c = ta_call("POST", "/v1/cases", D.token, "{\"category\":\"street_stall\",\"lat\":30.25,\"lon\":120.17}",
+                &status);
     EXPECT(status == 422 && strcmp(json_string_value(json_object_get(json_object_get(c, "error"), "code")),
                                    "outside_grids") == 0, "outside: %d", status);
     json_decref(c);
-    free(report(D.token, "{\"category\":\"street_stall\",\"grid\":\"33110200100199\"}", 422));
+    free(ta_report(D.token, "{\"category\":\"street_stall\",\"grid\":\"33110200100199\"}", 422));
     free(police);
     free(parking);
     free(stall);
@@ -302,17 +242,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("grids_api");
-    TCase *tc = tcase_create("grids_api");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = ta_tcase(s, "grids_api", setup, teardown, 60);
     tcase_add_test(tc, the_registry_lists_gets_and_locates);
     tcase_add_test(tc, members_are_created_read_and_patched);
     tcase_add_test(tc, a_member_sees_only_their_grids);
     tcase_add_test(tc, a_department_account_sees_its_department_city_wide);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(s);
 }

@@ -17,11 +17,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +27,10 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "curvekeys.h"
-#include "integration/daemon.h"
-#include "integration/http_client.h"
+#include "integration/testapi.h"
 #include "support/testutil.h"
 
 #define BODY_EXCERPT "%.3000s"
@@ -42,14 +38,6 @@
 
 static td_daemon D;
 static pid_t helper = 0; /* a citygrid-plugind the test started itself */
-
-#define EXPECT(cond, ...)                \
-    do {                                 \
-        if (!(cond)) {                   \
-            td_on_failure();             \
-            ck_abort_msg(__VA_ARGS__);   \
-        }                                \
-    } while (0)
 
 static void stop_helper(void)
 {
@@ -67,64 +55,13 @@ static void teardown(void)
     td_cleanup(&D);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------ helpers */
-
-static void start_daemon(const td_options *opt, const char *ready_plugins)
-{
-    EXPECT(td_start(&D, opt) == 0, "citygridd did not start (its log is above)");
-    EXPECT(D.token != NULL, "no admin.token in %s", D.dir);
-    char *body = NULL;
-    int rc = td_wait_plugins_ready(&D, ready_plugins, READY_TIMEOUT_MS, &body);
-    EXPECT(rc == 0, "plugins %s not all ready within %d ms; last /v1/health: " BODY_EXCERPT,
-           ready_plugins, READY_TIMEOUT_MS, body ? body : "(none)");
-    free(body);
-}
-
-static const char *str_field(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static json_t *get_json(const char *path)
-{
-    hc_response r;
-    hc_get(D.port, path, D.token, &r);
-    EXPECT(r.status == 200, "GET %s: %d " BODY_EXCERPT, path, r.status, r.body);
-    json_t *j = json_loads(r.body, 0, NULL);
-    EXPECT(j != NULL, "GET %s: not JSON: " BODY_EXCERPT, path, r.body);
-    hc_response_free(&r);
-    return j;
-}
 
 /* The /v1/plugins entry of a plugin (new reference). */
 static json_t *plugin_info(const char *name)
 {
-    json_t *list = get_json("/v1/plugins");
-    if (json_is_object(list)) {
-        json_t *items = json_incref(json_object_get(list, "items"));
-        json_decref(list);
-        list = items;
-    }
-    size_t i;
-    json_t *p, *found = NULL;
-    json_array_foreach(list, i, p) {
-        const char *n = str_field(p, "name");
-        if (n && strcmp(n, name) == 0)
-            found = json_incref(p);
-    }
+    json_t *list = ta_get_json("/v1/plugins");
+    json_t *found = json_incref(ta_find(ta_as_list(list), "name", name));
     json_decref(list);
     EXPECT(found != NULL, "plugin %s not in /v1/plugins", name);
     return found;
@@ -141,88 +78,36 @@ static long plugin_pid(const char *name)
 /* Wait until the plugin reports state ready with a pid other than `not_pid`. */
 static long wait_ready_pid(const char *name, long not_pid, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = ta_mono_ms() + timeout_ms;
     for (;;) {
         json_t *p = plugin_info(name);
         long pid = (long)json_integer_value(json_object_get(p, "pid"));
-        const char *state = str_field(p, "state");
+        const char *state = ta_str(p, "state");
         int ok = pid > 0 && pid != not_pid && state && strcmp(state, "ready") == 0;
-        char *text = json_dumps(p, JSON_COMPACT);
+        char *text = ta_dump(p);
         json_decref(p);
         if (ok) {
             free(text);
             return pid;
         }
-        EXPECT(mono_ms() < deadline, "plugin %s not ready with a new pid (old %ld) within %d ms: "
-               BODY_EXCERPT, name, not_pid, timeout_ms, text);
+        EXPECT(ta_mono_ms() < deadline,
+               "plugin %s not ready with a new pid (old %ld) within %d ms: " BODY_EXCERPT, name,
+               not_pid, timeout_ms, text);
         free(text);
-        sleep_ms(100);
-    }
-}
-
-static char *report(const char *json)
-{
-    hc_response r;
-    hc_post_json(D.port, "/v1/cases", D.token, json, &r);
-    EXPECT(r.status == 201, "POST /v1/cases: %d " BODY_EXCERPT, r.status, r.body);
-    json_t *j = json_loads(r.body, 0, NULL);
-    const char *id = str_field(j, "id");
-    EXPECT(id != NULL, "POST /v1/cases: no id: " BODY_EXCERPT, r.body);
-    char *out = strdup(id);
-    json_decref(j);
-    hc_response_free(&r);
-    return out;
-}
-
-static json_t *get_case(const char *id)
-{
-    char *path = tu_sprintf("/v1/cases/%s", id);
-    json_t *c = get_json(path);
-    free(path);
-    return c;
-}
-
-static int history_count(json_t *c, const char *action)
-{
-    int n = 0;
-    size_t i;
-    json_t *h;
-    json_array_foreach(json_object_get(c, "history"), i, h) {
-        const char *a = str_field(h, "action");
-        if (a && strcmp(a, action) == 0)
-            n++;
-    }
-    return n;
-}
-
-/* Wait until the case's history has `action`; returns the case. */
-static json_t *wait_history(const char *id, const char *action, int timeout_ms)
-{
-    long long deadline = mono_ms() + timeout_ms;
-    for (;;) {
-        json_t *c = get_case(id);
-        if (history_count(c, action) > 0)
-            return c;
-        if (mono_ms() >= deadline) {
-            char *text = json_dumps(c, JSON_COMPACT);
-            EXPECT(0, "case %s has no '%s' in its history within %d ms: " BODY_EXCERPT, id,
-                   action, timeout_ms, text);
-        }
-        json_decref(c);
-        sleep_ms(100);
+        ta_sleep_ms(100);
     }
 }
 
 /* Every case accepted exactly once within timeout_ms. */
 static void expect_all_accepted_once(char **ids, int n, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = ta_mono_ms() + timeout_ms;
     for (int i = 0; i < n; i++) {
-        json_t *c = wait_history(ids[i], "accept", (int)(deadline - mono_ms() > 1000
-                                                             ? deadline - mono_ms() : 1000));
-        int accepts = history_count(c, "accept");
-        const char *status = str_field(c, "status");
-        char *text = json_dumps(c, JSON_COMPACT);
+        json_t *c = ta_wait_history(ids[i], "accept", (int)(deadline - ta_mono_ms() > 1000
+                                                                ? deadline - ta_mono_ms() : 1000));
+        int accepts = ta_history_count(c, "accept");
+        const char *status = ta_str(c, "status");
+        char *text = ta_dump(c);
         EXPECT(accepts == 1, "case %s (%d of %d) accepted %d times: " BODY_EXCERPT, ids[i], i + 1,
                n, accepts, text);
         EXPECT(status && strcmp(status, "accepted") == 0, "case %s is %s: " BODY_EXCERPT, ids[i],
@@ -254,38 +139,38 @@ START_TEST(test_poison_case_dead_letters_while_core_runs_on)
         .extra_config = "routes = ( { category = \"graffiti\"; department = \"crash-test\"; } );",
         .extra_bus = "max_attempts = 3;",
     };
-    start_daemon(&opt, "crash,enforcement");
+    ta_start(&D, &opt, "crash,enforcement", READY_TIMEOUT_MS);
     long pid1 = plugin_pid("crash");
     EXPECT(pid1 > 0, "crash (process mode) has no pid in /v1/plugins");
     json_t *info = plugin_info("crash");
-    EXPECT(strcmp(str_field(info, "mode"), "process") == 0, "crash is not in process mode");
+    EXPECT(strcmp(ta_str(info, "mode"), "process") == 0, "crash is not in process mode");
     json_decref(info);
 
-    char *poison = report("{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
-                          "\"description\":\"poison pill on the wall\"}");
+    char *poison = ta_report(D.token, "{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
+                                      "\"description\":\"poison pill on the wall\"}", 201);
     /* Other departments keep flowing while it crashes. */
-    char *stall = report("{\"category\":\"street_stall\",\"lat\":28.45,\"lon\":119.92,"
-                         "\"description\":\"stall on the pavement\"}");
-    char *good = report("{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
-                        "\"description\":\"ordinary graffiti\"}");
-    json_t *c = wait_history(stall, "accept", 10000);
+    char *stall = ta_report(D.token, "{\"category\":\"street_stall\",\"lat\":28.45,\"lon\":119.92,"
+                                     "\"description\":\"stall on the pavement\"}", 201);
+    char *good = ta_report(D.token, "{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
+                                    "\"description\":\"ordinary graffiti\"}", 201);
+    json_t *c = ta_wait_history(stall, "accept", 10000);
     json_decref(c);
 
-    c = wait_history(poison, "dead_letter", 30000);
-    const char *status = str_field(c, "status");
+    c = ta_wait_history(poison, "dead_letter", 30000);
+    const char *status = ta_str(c, "status");
     EXPECT(status && strcmp(status, "dispatched") == 0, "poison case is %s, not dispatched",
            status ? status : "?");
-    EXPECT(history_count(c, "accept") == 0, "the poison case was accepted");
+    EXPECT(ta_history_count(c, "accept") == 0, "the poison case was accepted");
     json_decref(c);
     EXPECT(td_running(&D, NULL), "citygridd died");
 
     /* The good case of the same plugin is handled by a restarted host. */
-    c = wait_history(good, "accept", 15000);
+    c = ta_wait_history(good, "accept", 15000);
     json_decref(c);
     long pid2 = wait_ready_pid("crash", pid1, 15000);
     EXPECT(pid2 != pid1, "crash was not restarted");
     info = plugin_info("crash");
-    char *text = json_dumps(info, JSON_COMPACT);
+    char *text = ta_dump(info);
     EXPECT(json_integer_value(json_object_get(info, "restarts")) >= 2,
            "crash restarts < 2 after 3 crashes: " BODY_EXCERPT, text);
     EXPECT(json_integer_value(json_object_get(info, "dead_letters")) == 1,
@@ -324,7 +209,7 @@ START_TEST(test_kill9_of_process_plugin_loses_nothing)
 {
     char *extra = plugin_cfg("sanitation", "process");
     td_options opt = {.omitted = "sanitation", .extra_plugins = extra};
-    start_daemon(&opt, "sanitation,enforcement");
+    ta_start(&D, &opt, "sanitation,enforcement", READY_TIMEOUT_MS);
     long pid1 = plugin_pid("sanitation");
     EXPECT(pid1 > 0, "sanitation (process mode) has no pid");
     enum { N = 50 };
@@ -332,7 +217,7 @@ START_TEST(test_kill9_of_process_plugin_loses_nothing)
     for (int i = 0; i < N; i++) {
         char *json = tu_sprintf("{\"category\":\"sanitation\",\"lat\":28.45,\"lon\":119.92,"
                                 "\"description\":\"rubbish %d\"}", i);
-        ids[i] = report(json);
+        ids[i] = ta_report(D.token, json, 201);
         free(json);
         if (i == 15)
             EXPECT(kill((pid_t)pid1, SIGKILL) == 0, "kill -9 %ld: %s", pid1, strerror(errno));
@@ -354,14 +239,14 @@ END_TEST
 static void reload_under_load(const char *name, const char *category)
 {
     json_t *before = plugin_info(name);
-    char *instance1 = strdup(str_field(before, "instance") ? str_field(before, "instance") : "");
+    char *instance1 = strdup(ta_str(before, "instance") ? ta_str(before, "instance") : "");
     json_decref(before);
     enum { N = 40 };
     char *ids[N];
     for (int i = 0; i < N; i++) {
         char *json = tu_sprintf("{\"category\":\"%s\",\"lat\":28.45,\"lon\":119.92,"
                                 "\"description\":\"reload load %d\"}", category, i);
-        ids[i] = report(json);
+        ids[i] = ta_report(D.token, json, 201);
         free(json);
         if (i == 20) {
             char *path = tu_sprintf("/v1/plugins/%s/reload", name);
@@ -373,23 +258,23 @@ static void reload_under_load(const char *name, const char *category)
         }
     }
     expect_all_accepted_once(ids, N, 30000);
-    long long deadline = mono_ms() + 10000;
+    long long deadline = ta_mono_ms() + 10000;
     for (;;) {
         json_t *p = plugin_info(name);
-        const char *inst = str_field(p, "instance");
+        const char *inst = ta_str(p, "instance");
         int drained = json_integer_value(json_object_get(p, "draining")) == 0;
         int fresh = inst && strcmp(inst, instance1) != 0 &&
-                    strcmp(str_field(p, "state") ? str_field(p, "state") : "", "ready") == 0;
-        char *text = json_dumps(p, JSON_COMPACT);
+                    strcmp(ta_str(p, "state") ? ta_str(p, "state") : "", "ready") == 0;
+        char *text = ta_dump(p);
         json_decref(p);
         if (drained && fresh) {
             free(text);
             break;
         }
-        EXPECT(mono_ms() < deadline, "%s: old instance %s not handed over: " BODY_EXCERPT, name,
+        EXPECT(ta_mono_ms() < deadline, "%s: old instance %s not handed over: " BODY_EXCERPT, name,
                instance1, text);
         free(text);
-        sleep_ms(100);
+        ta_sleep_ms(100);
     }
     for (int i = 0; i < N; i++)
         free(ids[i]);
@@ -398,7 +283,7 @@ static void reload_under_load(const char *name, const char *category)
 
 START_TEST(test_reload_under_load_thread_mode)
 {
-    start_daemon(NULL, "enforcement");
+    ta_start(&D, NULL, "enforcement", READY_TIMEOUT_MS);
     reload_under_load("enforcement", "street_stall");
     /* The reload copy of the .so is gone once the old instance is unloaded. */
     char *copies = tu_sprintf("%s/plugins", D.dir);
@@ -441,7 +326,7 @@ START_TEST(test_reload_under_load_process_mode)
 {
     char *extra = plugin_cfg("sanitation", "process");
     td_options opt = {.omitted = "sanitation", .extra_plugins = extra};
-    start_daemon(&opt, "sanitation");
+    ta_start(&D, &opt, "sanitation", READY_TIMEOUT_MS);
     long pid1 = plugin_pid("sanitation");
     reload_under_load("sanitation", "sanitation");
     EXPECT(plugin_pid("sanitation") != pid1, "the reloaded host has the old pid");
@@ -474,15 +359,15 @@ static void run_plugind(const char *so, const char *endpoint, const char *server
 
 static int log_has(const char *path, const char *needle, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = ta_mono_ms() + timeout_ms;
     do {
         char *text = tu_read_file(path);
         int found = text && strstr(text, needle);
         free(text);
         if (found)
             return 1;
-        sleep_ms(100);
-    } while (mono_ms() < deadline);
+        ta_sleep_ms(100);
+    } while (ta_mono_ms() < deadline);
     return 0;
 }
 
@@ -510,7 +395,7 @@ START_TEST(test_remote_unknown_key_refused_known_key_taken)
         .extra_plugins = plugins,
         .extra_bus = bus,
     };
-    start_daemon(&opt, "enforcement,sanitation");
+    ta_start(&D, &opt, "enforcement,sanitation", READY_TIMEOUT_MS);
     char *so = tu_plugin_path("plugins/market", "market");
     char *core_pub = tu_sprintf("%s.pub", core), *rogue_key = tu_sprintf("%s.key", rogue),
          *market_key = tu_sprintf("%s.key", market);
@@ -521,7 +406,7 @@ START_TEST(test_remote_unknown_key_refused_known_key_taken)
     EXPECT(log_has(D.log_path, "unknown public key", 10000),
            "the daemon did not log the refused key");
     json_t *p = plugin_info("market");
-    const char *state = str_field(p, "state");
+    const char *state = ta_str(p, "state");
     EXPECT(!state || strcmp(state, "ready") != 0, "market is ready with a rogue key");
     json_decref(p);
     stop_helper();
@@ -538,15 +423,15 @@ START_TEST(test_remote_unknown_key_refused_known_key_taken)
     run_plugind(so, endpoint, core_pub, market_key, plog);
     wait_ready_pid("market", 0, 15000);
     p = plugin_info("market");
-    EXPECT(strcmp(str_field(p, "mode"), "remote") == 0, "market mode is not remote");
+    EXPECT(strcmp(ta_str(p, "mode"), "remote") == 0, "market mode is not remote");
     json_decref(p);
-    char *id = report("{\"category\":\"food_hygiene\",\"lat\":28.45,\"lon\":119.92,"
-                      "\"description\":\"kitchen\"}");
-    json_t *c = wait_history(id, "accept", 15000);
+    char *id = ta_report(D.token, "{\"category\":\"food_hygiene\",\"lat\":28.45,\"lon\":119.92,"
+                                  "\"description\":\"kitchen\"}", 201);
+    json_t *c = ta_wait_history(id, "accept", 15000);
     json_decref(c);
-    char *id2 = report("{\"category\":\"sanitation\",\"lat\":28.45,\"lon\":119.92,"
-                       "\"description\":\"rubbish\"}");
-    c = wait_history(id2, "accept", 15000);
+    char *id2 = ta_report(D.token, "{\"category\":\"sanitation\",\"lat\":28.45,\"lon\":119.92,"
+                                   "\"description\":\"rubbish\"}", 201);
+    c = ta_wait_history(id2, "accept", 15000);
     json_decref(c);
     free(id2);
     stop_helper();
@@ -586,32 +471,19 @@ START_TEST(test_keygen_secret_mode_and_no_overwrite)
 }
 END_TEST
 
-static void add(Suite *s, const char *name, const TTest *test)
-{
-    TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, test);
-    suite_add_tcase(s, tc);
-}
-
 static Suite *runtime_suite(void)
 {
     Suite *s = suite_create("runtime");
-    add(s, "crash", test_poison_case_dead_letters_while_core_runs_on);
-    add(s, "kill9", test_kill9_of_process_plugin_loses_nothing);
-    add(s, "reload", test_reload_under_load_thread_mode);
-    add(s, "reload_process", test_reload_under_load_process_mode);
-    add(s, "remote", test_remote_unknown_key_refused_known_key_taken);
-    add(s, "keygen", test_keygen_secret_mode_and_no_overwrite);
+    ta_add_case(s, "crash", test_poison_case_dead_letters_while_core_runs_on, setup, teardown, 90);
+    ta_add_case(s, "kill9", test_kill9_of_process_plugin_loses_nothing, setup, teardown, 90);
+    ta_add_case(s, "reload", test_reload_under_load_thread_mode, setup, teardown, 90);
+    ta_add_case(s, "reload_process", test_reload_under_load_process_mode, setup, teardown, 90);
+    ta_add_case(s, "remote", test_remote_unknown_key_refused_known_key_taken, setup, teardown, 90);
+    ta_add_case(s, "keygen", test_keygen_secret_mode_and_no_overwrite, setup, teardown, 90);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(runtime_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(runtime_suite());
 }

@@ -6,21 +6,14 @@
  * M00152 instructor, M00153 fulltime, professionals M00154 enforcement,
  * M00155 municipal, M00156 sanitation, M00001 market, M00157 police.
  */
-#include <check.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "integration/daemon.h"
-#include "integration/http_client.h"
-#include "support/testutil.h"
+#include "integration/testapi.h"
 
 #define EXCERPT "%.2500s"
 #define GRID_A "33110200100101"
-#define ALL_PLUGINS "enforcement,municipal,sanitation,market,police,volunteer"
 #define WAIT_MS 10000
 
 #define LEADER "M00151"
@@ -32,111 +25,16 @@
 
 static td_daemon D;
 
-#define EXPECT(cond, ...)              \
-    do {                               \
-        if (!(cond)) {                 \
-            td_on_failure();           \
-            ck_abort_msg(__VA_ARGS__); \
-        }                              \
-    } while (0)
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start(const char *extra_config)
 {
     memset(&D, 0, sizeof D);
     td_options opt = {.extra_config = extra_config};
-    EXPECT(td_start(&D, &opt) == 0, "citygridd did not start (its log is above)");
-    char *body = NULL;
-    EXPECT(td_wait_plugins_ready(&D, ALL_PLUGINS, WAIT_MS, &body) == 0, "plugins not ready: %s",
-           body ? body : "");
-    free(body);
+    ta_start(&D, &opt, TA_DEPARTMENT_PLUGINS, WAIT_MS);
 }
 
 static void teardown(void)
 {
     td_cleanup(&D);
-}
-
-static json_t *call(const char *method, const char *path, const char *token, const char *body,
-                    int *status)
-{
-    hc_request rq = {.method = method, .path = path, .token = token, .body = body};
-    hc_response r;
-    hc_send(D.port, &rq, &r);
-    *status = r.status;
-    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
-    if (!j)
-        j = json_string(r.body ? r.body : "");
-    hc_response_free(&r);
-    return j;
-}
-
-static char *token_for(const char *member)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/members/%s/tokens", member);
-    int status;
-    json_t *j = call("POST", path, D.token, NULL, &status);
-    EXPECT(status == 201, "POST %s: %d", path, status);
-    char *t = strdup(json_string_value(json_object_get(j, "token")));
-    json_decref(j);
-    return t;
-}
-
-static char *report(const char *token, const char *body)
-{
-    int status;
-    json_t *j = call("POST", "/v1/cases", token, body, &status);
-    char *text = json_dumps(j, JSON_ENCODE_ANY);
-    EXPECT(status == 201, "POST /v1/cases %s: %d: " EXCERPT, body, status, text);
-    free(text);
-    char *id = strdup(json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    return id;
-}
-
-static json_t *get_case(const char *id)
-{
-    char path[96];
-    snprintf(path, sizeof path, "/v1/cases/%s", id);
-    int status;
-    json_t *c = call("GET", path, D.token, NULL, &status);
-    EXPECT(status == 200, "GET %s: %d", path, status);
-    return c;
-}
-
-static const char *s_of(json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
-static json_t *wait_case(const char *id, const char *key, const char *value)
-{
-    long long deadline = mono_ms() + WAIT_MS;
-    for (;;) {
-        json_t *c = get_case(id);
-        if (!strcmp(s_of(c, key), value))
-            return c;
-        char *dump = json_dumps(c, JSON_COMPACT);
-        EXPECT(mono_ms() < deadline, "case %s: %s never became %s: " EXCERPT, id, key, value,
-               dump);
-        free(dump);
-        json_decref(c);
-        sleep_ms(50);
-    }
 }
 
 /* POST an action; checks the status; returns the body (caller decrefs). */
@@ -145,8 +43,8 @@ static json_t *act(const char *token, const char *id, const char *body, int want
     char path[96];
     snprintf(path, sizeof path, "/v1/cases/%s/actions", id);
     int status;
-    json_t *j = call("POST", path, token, body, &status);
-    char *text = json_dumps(j, JSON_ENCODE_ANY);
+    json_t *j = ta_call("POST", path, token, body, &status);
+    char *text = ta_dump(j);
     EXPECT(status == want, "%s %s: %d, expected %d: " EXCERPT, path, body, status, want, text);
     free(text);
     return j;
@@ -157,35 +55,14 @@ static void act_ok(const char *token, const char *id, const char *body, int want
     json_decref(act(token, id, body, want));
 }
 
-static int history_count(json_t *c, const char *action)
-{
-    int n = 0;
-    size_t i;
-    json_t *h;
-    json_array_foreach(json_object_get(c, "history"), i, h)
-        n += !strcmp(s_of(h, "action"), action);
-    return n;
-}
-
-static const char *history_note(json_t *c, const char *action)
-{
-    size_t i;
-    json_t *h;
-    const char *note = NULL;
-    json_array_foreach(json_object_get(c, "history"), i, h)
-        if (!strcmp(s_of(h, "action"), action))
-            note = s_of(h, "note");
-    return note;
-}
-
 /* The same case, unchanged (status, history length, updated_at). */
 static void expect_unchanged(const char *id, json_t *before)
 {
-    json_t *now = get_case(id);
-    EXPECT(!strcmp(s_of(now, "status"), s_of(before, "status")) &&
+    json_t *now = ta_get_case(id);
+    EXPECT(!strcmp(ta_text(now, "status"), ta_text(before, "status")) &&
                json_array_size(json_object_get(now, "history")) ==
                    json_array_size(json_object_get(before, "history")) &&
-               !strcmp(s_of(now, "updated_at"), s_of(before, "updated_at")),
+               !strcmp(ta_text(now, "updated_at"), ta_text(before, "updated_at")),
            "a refused verb changed case %s", id);
     json_decref(now);
 }
@@ -195,17 +72,17 @@ static void expect_unchanged(const char *id, json_t *before)
 START_TEST(the_loop_with_rework_and_refusals)
 {
     start(NULL);
-    char *leader = token_for(LEADER), *fulltime = token_for(FULLTIME),
-         *market = token_for(MARKET_PRO);
-    char *id = report(fulltime, FOOD);
-    json_t *c = wait_case(id, "status", "accepted");
-    EXPECT(!strcmp(s_of(c, "assignee"), MARKET_PRO), "assignee %s", s_of(c, "assignee"));
-    EXPECT(*s_of(c, "expected_at"), "no expected_at after dispatch");
+    char *leader = ta_token_for(LEADER), *fulltime = ta_token_for(FULLTIME),
+         *market = ta_token_for(MARKET_PRO);
+    char *id = ta_report(fulltime, FOOD, 201);
+    json_t *c = ta_wait_case(id, "status", "accepted", WAIT_MS);
+    EXPECT(!strcmp(ta_text(c, "assignee"), MARKET_PRO), "assignee %s", ta_text(c, "assignee"));
+    EXPECT(*ta_text(c, "expected_at"), "no expected_at after dispatch");
 
     /* a verb out of order: 409 with the status, nothing changes */
     json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 409);
     json_t *err = json_object_get(e, "error");
-    EXPECT(!strcmp(s_of(err, "code"), "invalid_transition") && !strcmp(s_of(err, "status"), "accepted"),
+    EXPECT(!strcmp(ta_text(err, "code"), "invalid_transition") && !strcmp(ta_text(err, "status"), "accepted"),
            "409 body");
     json_decref(e);
     expect_unchanged(id, c);
@@ -218,8 +95,8 @@ START_TEST(the_loop_with_rework_and_refusals)
 
     /* the assignee reports back */
     e = act(market, id, "{\"action\":\"handle\",\"note\":\"cleaned, warned the owner\"}", 200);
-    EXPECT(!strcmp(s_of(e, "status"), "handled"), "not handled");
-    EXPECT(!strcmp(s_of(e, "handled_by"), MARKET_PRO), "handled_by");
+    EXPECT(!strcmp(ta_text(e, "status"), "handled"), "not handled");
+    EXPECT(!strcmp(ta_text(e, "handled_by"), MARKET_PRO), "handled_by");
     json_decref(e);
     /* the handler may not review (and is not the leader anyway); a fulltime neither */
     act_ok(market, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
@@ -227,13 +104,13 @@ START_TEST(the_loop_with_rework_and_refusals)
 
     /* the leader rejects: rework + 1, back to accepted */
     e = act(leader, id, "{\"action\":\"review\",\"result\":\"reject\",\"note\":\"still dirty\"}", 200);
-    EXPECT(!strcmp(s_of(e, "status"), "accepted"), "reject did not return the case");
+    EXPECT(!strcmp(ta_text(e, "status"), "accepted"), "reject did not return the case");
     EXPECT(json_integer_value(json_object_get(e, "rework")) == 1, "rework not counted");
     json_decref(e);
     act_ok(market, id, "{\"action\":\"handle\"}", 200);
     e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 200);
-    EXPECT(!strcmp(s_of(e, "status"), "closed"), "pass did not close");
-    EXPECT(history_count(e, "review") == 2 && history_count(e, "handle") == 2, "history");
+    EXPECT(!strcmp(ta_text(e, "status"), "closed"), "pass did not close");
+    EXPECT(ta_history_count(e, "review") == 2 && ta_history_count(e, "handle") == 2, "history");
     json_decref(e);
 
     /* the reporter rates: low and not fixed reopens it to the department */
@@ -241,9 +118,10 @@ START_TEST(the_loop_with_rework_and_refusals)
     act_ok(fulltime, id, "{\"action\":\"rate\",\"satisfaction\":9}", 400);
     e = act(fulltime, id, "{\"action\":\"rate\",\"satisfaction\":2,\"fixed\":false}", 200);
     EXPECT(json_integer_value(json_object_get(e, "satisfaction")) == 2, "satisfaction");
-    EXPECT(history_count(e, "rate") == 1 && history_count(e, "reopen") == 1, "rate/reopen rows");
+    EXPECT(ta_history_count(e, "rate") == 1 && ta_history_count(e, "reopen") == 1,
+           "rate/reopen rows");
     json_decref(e);
-    c = wait_case(id, "status", "accepted"); /* the market plugin took it again */
+    c = ta_wait_case(id, "status", "accepted", WAIT_MS); /* the market plugin took it again */
     json_decref(c);
     free(id);
     free(leader);
@@ -255,18 +133,18 @@ END_TEST
 START_TEST(on_site_case_closes_on_review_not_by_its_handler)
 {
     start(NULL);
-    char *leader = token_for(LEADER), *instructor = token_for(INSTRUCTOR);
-    char *id = report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
-                              "\",\"handled_on_site\":true}");
-    json_t *c = get_case(id);
-    EXPECT(!strcmp(s_of(c, "status"), "handled") && !strcmp(s_of(c, "handled_by"), LEADER),
+    char *leader = ta_token_for(LEADER), *instructor = ta_token_for(INSTRUCTOR);
+    char *id = ta_report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
+                                 "\",\"handled_on_site\":true}", 201);
+    json_t *c = ta_get_case(id);
+    EXPECT(!strcmp(ta_text(c, "status"), "handled") && !strcmp(ta_text(c, "handled_by"), LEADER),
            "on-site case");
     json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
     json_decref(e);
     expect_unchanged(id, c);
     json_decref(c);
     e = act(instructor, id, "{\"action\":\"review\",\"result\":\"pass\"}", 200);
-    EXPECT(!strcmp(s_of(e, "status"), "closed"), "not closed");
+    EXPECT(!strcmp(ta_text(e, "status"), "closed"), "not closed");
     json_decref(e);
     free(id);
     free(leader);
@@ -277,38 +155,38 @@ END_TEST
 START_TEST(escalate_postpone_cancel_duplicate)
 {
     start(NULL);
-    char *leader = token_for(LEADER), *fulltime = token_for(FULLTIME);
-    char *a = report(fulltime, FOOD), *b = report(fulltime, FOOD);
-    json_decref(wait_case(a, "status", "accepted"));
-    json_decref(wait_case(b, "status", "accepted"));
+    char *leader = ta_token_for(LEADER), *fulltime = ta_token_for(FULLTIME);
+    char *a = ta_report(fulltime, FOOD, 201), *b = ta_report(fulltime, FOOD, 201);
+    json_decref(ta_wait_case(a, "status", "accepted", WAIT_MS));
+    json_decref(ta_wait_case(b, "status", "accepted", WAIT_MS));
 
     /* escalate by hand: the leader only, with a reason */
     act_ok(fulltime, a, "{\"action\":\"escalate\",\"reason\":\"too big\"}", 403);
     act_ok(leader, a, "{\"action\":\"escalate\"}", 422);
     json_t *e = act(leader, a, "{\"action\":\"escalate\",\"reason\":\"needs the community\"}", 200);
-    EXPECT(!strcmp(s_of(e, "level"), "community"), "level %s", s_of(e, "level"));
-    EXPECT(history_count(e, "escalate") == 1, "no escalate row");
+    EXPECT(!strcmp(ta_text(e, "level"), "community"), "level %s", ta_text(e, "level"));
+    EXPECT(ta_history_count(e, "escalate") == 1, "no escalate row");
     json_decref(e);
     int status;
-    json_t *page = call("GET", "/v1/cases?level=community", leader, NULL, &status);
+    json_t *page = ta_call("GET", "/v1/cases?level=community", leader, NULL, &status);
     EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 1,
            "level filter for the leader");
     json_decref(page);
-    page = call("GET", "/v1/cases?overdue=true", leader, NULL, &status);
+    page = ta_call("GET", "/v1/cases?overdue=true", leader, NULL, &status);
     EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 0, "overdue filter");
     json_decref(page);
 
     /* postpone: moves expected_at, marked and recorded */
-    json_t *before = get_case(a);
+    json_t *before = ta_get_case(a);
     act_ok(fulltime, a, "{\"action\":\"postpone\",\"until\":\"2099-01-01T00:00:00+08:00\"}", 403);
     act_ok(leader, a, "{\"action\":\"postpone\",\"until\":\"2001-01-01T00:00:00+08:00\"}", 422);
     e = act(leader, a, "{\"action\":\"postpone\",\"until\":\"2099-01-01T00:00:00+08:00\","
                        "\"note\":\"waiting for the owner\"}", 200);
     EXPECT(json_is_true(json_object_get(e, "postponed")), "not marked postponed");
-    EXPECT(strcmp(s_of(e, "expected_at"), s_of(before, "expected_at")) != 0 &&
-               !strncmp(s_of(e, "expected_at"), "2099-01-01", 10),
-           "expected_at %s", s_of(e, "expected_at"));
-    EXPECT(history_count(e, "postpone") == 1, "no postpone row");
+    EXPECT(strcmp(ta_text(e, "expected_at"), ta_text(before, "expected_at")) != 0 &&
+               !strncmp(ta_text(e, "expected_at"), "2099-01-01", 10),
+           "expected_at %s", ta_text(e, "expected_at"));
+    EXPECT(ta_history_count(e, "postpone") == 1, "no postpone row");
     json_decref(e);
     json_decref(before);
 
@@ -318,11 +196,13 @@ START_TEST(escalate_postpone_cancel_duplicate)
     char dup[96];
     snprintf(dup, sizeof dup, "{\"action\":\"cancel\",\"duplicate_of\":\"%s\"}", a);
     e = act(leader, b, dup, 200);
-    EXPECT(!strcmp(s_of(e, "status"), "cancelled"), "not cancelled");
-    EXPECT(strstr(history_note(e, "cancel"), a), "cancel note lacks the original");
+    EXPECT(!strcmp(ta_text(e, "status"), "cancelled"), "not cancelled");
+    EXPECT(strstr(ta_text(ta_history_last(e, "cancel"), "note"), a),
+           "cancel note lacks the original");
     json_decref(e);
-    json_t *orig = get_case(a);
-    EXPECT(history_count(orig, "duplicate") == 1 && strstr(history_note(orig, "duplicate"), b),
+    json_t *orig = ta_get_case(a);
+    EXPECT(ta_history_count(orig, "duplicate") == 1 &&
+               strstr(ta_text(ta_history_last(orig, "duplicate"), "note"), b),
            "the original does not show the link");
     json_decref(orig);
     act_ok(leader, b, "{\"action\":\"cancel\"}", 409);
@@ -336,11 +216,12 @@ END_TEST
 START_TEST(a_department_returns_a_misrouted_case)
 {
     start(NULL);
-    char *leader = token_for(LEADER), *municipal = token_for(MUNICIPAL_PRO);
-    char *id = report(leader, "{\"category\":\"municipal_facility\",\"grid\":\"" GRID_A "\"}");
-    json_t *c = wait_case(id, "status", "accepted");
+    char *leader = ta_token_for(LEADER), *municipal = ta_token_for(MUNICIPAL_PRO);
+    char *id = ta_report(leader, "{\"category\":\"municipal_facility\",\"grid\":\"" GRID_A "\"}",
+                         201);
+    json_t *c = ta_wait_case(id, "status", "accepted", WAIT_MS);
     char expected[64];
-    snprintf(expected, sizeof expected, "%s", s_of(c, "expected_at"));
+    snprintf(expected, sizeof expected, "%s", ta_text(c, "expected_at"));
     json_decref(c);
     act_ok(municipal, id, "{\"action\":\"transfer\",\"department\":\"sanitation\"}", 422);
     act_ok(municipal, id, "{\"action\":\"transfer\",\"department\":\"nowhere\",\"reason\":\"x\"}",
@@ -348,13 +229,14 @@ START_TEST(a_department_returns_a_misrouted_case)
     json_t *e = act(municipal, id, "{\"action\":\"transfer\",\"department\":\"sanitation\","
                                    "\"reason\":\"a bin, not a facility\"}", 200);
     EXPECT(json_integer_value(json_object_get(e, "misroutes")) == 1, "misroute not counted");
-    EXPECT(!strcmp(s_of(e, "id"), id) && !strcmp(s_of(e, "expected_at"), expected),
+    EXPECT(!strcmp(ta_text(e, "id"), id) && !strcmp(ta_text(e, "expected_at"), expected),
            "a transfer keeps id and deadline");
     json_decref(e);
-    c = wait_case(id, "department", "sanitation");
+    c = ta_wait_case(id, "department", "sanitation", WAIT_MS);
     json_decref(c);
-    c = wait_case(id, "status", "accepted");
-    EXPECT(history_count(c, "transfer") == 1 && history_count(c, "report") == 1, "history kept");
+    c = ta_wait_case(id, "status", "accepted", WAIT_MS);
+    EXPECT(ta_history_count(c, "transfer") == 1 && ta_history_count(c, "report") == 1,
+           "history kept");
     json_decref(c);
     free(id);
     free(leader);
@@ -368,30 +250,30 @@ END_TEST
 START_TEST(overdue_climbs_the_levels_across_a_restart)
 {
     start(FAST_ROUTES);
-    char *leader = token_for(LEADER);
-    char *id = report(leader, "{\"category\":\"posting\",\"grid\":\"" GRID_A "\"}");
-    json_t *c = wait_case(id, "level", "community");
-    EXPECT(history_count(c, "escalate") >= 1, "no escalate row");
+    char *leader = ta_token_for(LEADER);
+    char *id = ta_report(leader, "{\"category\":\"posting\",\"grid\":\"" GRID_A "\"}", 201);
+    json_t *c = ta_wait_case(id, "level", "community", WAIT_MS);
+    EXPECT(ta_history_count(c, "escalate") >= 1, "no escalate row");
     json_decref(c);
     /* kill -9 in the middle: the timer comes back from the table */
     td_kill9(&D);
     EXPECT(td_restart(&D) == 0, "restart failed");
-    c = wait_case(id, "level", "city");
-    EXPECT(history_count(c, "escalate") == 3, "not three escalations");
+    c = ta_wait_case(id, "level", "city", WAIT_MS);
+    EXPECT(ta_history_count(c, "escalate") == 3, "not three escalations");
     json_decref(c);
-    long long deadline = mono_ms() + WAIT_MS;
+    long long deadline = ta_mono_ms() + WAIT_MS;
     for (;;) {
-        c = get_case(id);
-        if (history_count(c, "overdue") == 1)
+        c = ta_get_case(id);
+        if (ta_history_count(c, "overdue") == 1)
             break;
-        EXPECT(mono_ms() < deadline, "no overdue row at city level");
+        EXPECT(ta_mono_ms() < deadline, "no overdue row at city level");
         json_decref(c);
-        sleep_ms(100);
+        ta_sleep_ms(100);
     }
     EXPECT(json_is_true(json_object_get(c, "overdue")), "not flagged overdue");
     json_decref(c);
     int status;
-    json_t *page = call("GET", "/v1/cases?overdue=true&level=city", leader, NULL, &status);
+    json_t *page = ta_call("GET", "/v1/cases?overdue=true&level=city", leader, NULL, &status);
     EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 1,
            "overdue+level filter");
     json_decref(page);
@@ -403,27 +285,27 @@ END_TEST
 START_TEST(landscaping_penalty_ends_at_enforcement)
 {
     start(NULL);
-    char *leader = token_for(LEADER);
-    char *id = report(leader, "{\"category\":\"landscaping\",\"grid\":\"" GRID_A
-                              "\",\"needs_penalty\":true}");
-    json_t *c = wait_case(id, "department", "enforcement");
+    char *leader = ta_token_for(LEADER);
+    char *id = ta_report(leader, "{\"category\":\"landscaping\",\"grid\":\"" GRID_A
+                                 "\",\"needs_penalty\":true}", 201);
+    json_t *c = ta_wait_case(id, "department", "enforcement", WAIT_MS);
     json_decref(c);
-    c = wait_case(id, "status", "accepted");
-    EXPECT(history_count(c, "transfer") == 1, "no transfer in the history");
+    c = ta_wait_case(id, "status", "accepted", WAIT_MS);
+    EXPECT(ta_history_count(c, "transfer") == 1, "no transfer in the history");
     /* enforcement's rule: the penalty decision is recorded before handling */
     json_t *req = json_object_get(c, "requires");
     EXPECT(json_array_size(req) == 1 && !strcmp(json_string_value(json_array_get(req, 0)),
                                                  "penalty_decision"), "requires");
     json_t *before = c;
-    char *enforcer = token_for(ENFORCEMENT_PRO);
+    char *enforcer = ta_token_for(ENFORCEMENT_PRO);
     json_t *e = act(enforcer, id, "{\"action\":\"handle\"}", 422);
-    EXPECT(!strcmp(s_of(json_object_get(e, "error"), "code"), "missing_requirement"), "422 code");
+    EXPECT(!strcmp(ta_error_code(e), "missing_requirement"), "422 code");
     json_decref(e);
     expect_unchanged(id, before);
     json_decref(before);
     e = act(enforcer, id, "{\"action\":\"handle\",\"penalty_decision\":\"fine 200 CNY\"}", 200);
-    EXPECT(!strcmp(s_of(e, "status"), "handled"), "not handled");
-    EXPECT(!strcmp(s_of(json_object_get(e, "extra"), "penalty_decision"), "fine 200 CNY"),
+    EXPECT(!strcmp(ta_text(e, "status"), "handled"), "not handled");
+    EXPECT(!strcmp(ta_text(json_object_get(e, "extra"), "penalty_decision"), "fine 200 CNY"),
            "penalty decision not recorded");
     EXPECT(json_array_size(json_object_get(e, "requires")) == 0, "requirement not cleared");
     json_decref(e);
@@ -436,21 +318,22 @@ END_TEST
 START_TEST(police_injuries_go_joint_and_market_links_the_licence)
 {
     start(NULL);
-    char *leader = token_for(LEADER);
-    char *crash = report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A
-                                 "\",\"injuries\":true}");
-    char *plain = report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A "\"}");
-    json_t *c = wait_case(crash, "status", "accepted");
-    EXPECT(!strcmp(s_of(c, "level"), "joint"), "injuries: level %s", s_of(c, "level"));
-    EXPECT(history_count(c, "escalate") == 1, "no escalate row");
+    char *leader = ta_token_for(LEADER);
+    char *crash = ta_report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A
+                                    "\",\"injuries\":true}", 201);
+    char *plain = ta_report(leader, "{\"category\":\"traffic_safety\",\"grid\":\"" GRID_A "\"}",
+                            201);
+    json_t *c = ta_wait_case(crash, "status", "accepted", WAIT_MS);
+    EXPECT(!strcmp(ta_text(c, "level"), "joint"), "injuries: level %s", ta_text(c, "level"));
+    EXPECT(ta_history_count(c, "escalate") == 1, "no escalate row");
     json_decref(c);
-    c = wait_case(plain, "status", "accepted");
-    EXPECT(!strcmp(s_of(c, "level"), "grid"), "no injuries: level %s", s_of(c, "level"));
+    c = ta_wait_case(plain, "status", "accepted", WAIT_MS);
+    EXPECT(!strcmp(ta_text(c, "level"), "grid"), "no injuries: level %s", ta_text(c, "level"));
     json_decref(c);
-    char *shop = report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
-                                "\",\"licence_no\":\"91331102MA2A1B2C3D\"}");
-    c = wait_case(shop, "status", "accepted");
-    EXPECT(!strcmp(s_of(c, "licence_no"), "91331102MA2A1B2C3D"), "licence not linked");
+    char *shop = ta_report(leader, "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A
+                                   "\",\"licence_no\":\"91331102MA2A1B2C3D\"}", 201);
+    c = ta_wait_case(shop, "status", "accepted", WAIT_MS);
+    EXPECT(!strcmp(ta_text(c, "licence_no"), "91331102MA2A1B2C3D"), "licence not linked");
     json_decref(c);
     free(crash);
     free(plain);
@@ -471,21 +354,12 @@ static Suite *workflow_suite(void)
         {"penalty", landscaping_penalty_ends_at_enforcement},
         {"plugin_rules", police_injuries_go_joint_and_market_links_the_licence},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, NULL, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ta_add_case(s, cases[i].name, cases[i].test, NULL, teardown, 60);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(workflow_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ta_run(workflow_suite());
 }
