@@ -414,12 +414,12 @@ json_t *cg_grids_gaps(cg_store *st, const char *const *only, size_t n_only)
 
 json_t *cg_grids_dispatch_members(cg_store *st, const char *grid, const char *department)
 {
-    /* Open: assigned and not yet handled; counted in every grid they serve. */
+    /* Open: assigned and not yet handled, in every grid they serve; kept up
+     * to date by triggers (migration "members' open-case counters"). */
     sqlite3_stmt *s = cg_store_stmt(st,
-        "SELECT m.id, m.name, a.role,"
-        " (SELECT count(*) FROM cases c WHERE c.assignee = m.id"
-        "   AND c.status IN ('reported','dispatched','accepted'))"
+        "SELECT m.id, m.name, a.role, coalesce(o.n, 0)"
         " FROM assignments a JOIN members m ON m.id = a.member_id"
+        " LEFT JOIN member_open_cases o ON o.member_id = m.id"
         " WHERE a.grid = ?1 AND a.department = ?2 AND a.role IN ('professional','optional')"
         " ORDER BY m.id");
     if (!s)

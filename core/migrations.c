@@ -302,7 +302,8 @@ static const char schema_evidence[] =
     "  UNIQUE (case_id, stage, sha256)"
     ");"
     "CREATE INDEX case_photos_by_sha256 ON case_photos(sha256);"
-    "CREATE INDEX cases_open_by_place ON cases(category, lat, lon)"
+    /* Covering (created_at, id, status): the duplicate check reads no table row. */
+    "CREATE INDEX cases_open_by_place ON cases(category, lat, lon, created_at, id, status)"
     "  WHERE (status = 'reported' OR status = 'dispatched' OR status = 'accepted');";
 
 /* Assessment (issue 6, assessment.h): the facts the monthly indicators need
@@ -336,6 +337,39 @@ static const char schema_escalation[] =
     "ALTER TABLE cases ADD COLUMN city_body TEXT;"
     "ALTER TABLE cases ADD COLUMN joint_departments TEXT;";
 
+/* Each member's open cases (reported, dispatched, accepted), kept by
+ * triggers in the transaction that moves the case, so that a dispatch can
+ * carry every candidate's workload without counting their cases (which
+ * grows with the backlog: counting made intake fall with every open case). */
+#define OPEN_CASE(row) \
+    "(" row ".status = 'reported' OR " row ".status = 'dispatched' OR " row ".status = 'accepted')"
+static const char schema_member_load[] =
+    "CREATE TABLE member_open_cases ("
+    "  member_id TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO member_open_cases(member_id, n)"
+    "  SELECT assignee, count(*) FROM cases c"
+    "  WHERE assignee IS NOT NULL AND " OPEN_CASE("c") " GROUP BY assignee;"
+    "CREATE TRIGGER member_open_after_insert AFTER INSERT ON cases"
+    "  WHEN NEW.assignee IS NOT NULL AND " OPEN_CASE("NEW") " BEGIN"
+    "  INSERT INTO member_open_cases(member_id, n) VALUES (NEW.assignee, 1)"
+    "    ON CONFLICT(member_id) DO UPDATE SET n = n + 1;"
+    "  END;"
+    "CREATE TRIGGER member_open_after_update AFTER UPDATE OF assignee, status ON cases"
+    "  WHEN (OLD.assignee IS NOT NEW.assignee) OR (" OPEN_CASE("OLD") ") <> (" OPEN_CASE("NEW") ") BEGIN"
+    "  UPDATE member_open_cases SET n = n - 1"
+    "    WHERE member_id = OLD.assignee AND " OPEN_CASE("OLD") ";"
+    "  INSERT INTO member_open_cases(member_id, n)"
+    "    SELECT NEW.assignee, 1 WHERE NEW.assignee IS NOT NULL AND " OPEN_CASE("NEW")
+    "    ON CONFLICT(member_id) DO UPDATE SET n = n + 1;"
+    "  END;"
+    "CREATE TRIGGER member_open_after_delete AFTER DELETE ON cases"
+    "  WHEN OLD.assignee IS NOT NULL AND " OPEN_CASE("OLD") " BEGIN"
+    "  UPDATE member_open_cases SET n = n - 1 WHERE member_id = OLD.assignee;"
+    "  END;";
+#undef OPEN_CASE
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -345,6 +379,7 @@ const cg_migration cg_migrations[] = {
     {"case photos, open cases by place", schema_evidence},
     {"assessment: handled_at, reopens, duplicates, cases by due time", schema_assessment},
     {"escalation: city body, joint departments", schema_escalation},
+    {"members' open-case counters", schema_member_load},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];
