@@ -962,6 +962,10 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
         p->send_blocked = 0;
         if (now - p->last_seen > dead_after) {
             peer_died(bus, p, "silent for too long");
+            /* p stays in the list (marked lost) until prune_lost. */
+            if (bus->handlers.on_peer_silent)
+                bus->handlers.on_peer_silent(bus->arg, p->instance, p->pid,
+                                             "silent for too long");
             continue;
         }
         if (send_msg(bus, p->identity, p->identity_len, CG_MSG_HEARTBEAT, "", "", 0) < 0 &&

@@ -62,6 +62,11 @@ typedef struct cg_bus_handlers {
      * be NULL (then it is only logged and stays in the outbox). */
     void (*on_dead_letter)(void *arg, const char *dispatch_id, const char *department,
                            const char *reason);
+    /* A peer was dropped because it stopped answering heartbeats (its
+     * deliveries already went back to the queue). pid and instance are what
+     * its READY said. A hung local host can then be killed (plugins.c). May
+     * be NULL. */
+    void (*on_peer_silent)(void *arg, const char *instance, long pid, const char *reason);
 } cg_bus_handlers;
 
 cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options *opt,

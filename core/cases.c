@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "case_columns.h"
+#include "citybody.h"
 #include "grids.h"
 #include "log.h"
 #include "timeutil.h"
@@ -811,6 +812,8 @@ typedef struct case_state {
     double sla_hours;
     char requires[128];        /* with CHANGED_REQUIRES */
     const char *licence_no;    /* with CHANGED_LICENCE */
+    const char *city_body;     /* the body a case raised to city goes to (NULL: none) */
+    const char *escalate_note; /* the last applied escalation's history note */
 } case_state;
 
 enum {
@@ -892,9 +895,14 @@ static void fold_action(case_state *cs, json_t *a, const char *actor, int64_t no
                      cs->status, cs->level);
             r->row = (history_row){actor, "note", NULL, NULL, r->text};
         } else {
-            snprintf(r->text, sizeof r->text, "%s -> %s%s%s", cs->level, to,
-                     reason && *reason ? ": " : "", reason ? reason : "");
+            int n = snprintf(r->text, sizeof r->text, "%s -> %s%s%s", cs->level, to,
+                             reason && *reason ? ": " : "", reason ? reason : "");
+            if (!strcmp(to, "city") && cs->city_body && n >= 0 && (size_t)n < sizeof r->text)
+                snprintf(r->text + n, sizeof r->text - (size_t)n, "; city body: %s (%s)",
+                                  cs->city_body,
+                         cg_city_body_zh(cs->city_body) ? cg_city_body_zh(cs->city_body) : "?");
             r->row = (history_row){actor, "escalate", cs->status, cs->status, r->text};
+            cs->escalate_note = r->text;
             cs->level = to;
             cs->changed |= CHANGED_LEVEL;
             /* Each level gets the category's SLA again. */
@@ -1000,10 +1008,64 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* What a result's escalation sets off (cg_result_escalation): the city body
+ * and the subscribers' event copies, written in the result's transaction.
+ * The copies land in esc->subscriber_out (cleared again on failure). */
+static int write_result_escalation(cg_store *st, const case_state *cs,
+                                   const cg_result_escalation *esc, const char *actor,
+                                   int64_t now_ms, char *err, size_t errlen)
+{
+    if (!esc || !(cs->changed & CHANGED_LEVEL))
+        return 0;
+    cg_case_change ch = {.case_id = cs->id};
+    if (!strcmp(cs->level, "city"))
+        ch.city_body = cs->city_body;
+    if (write_escalation_details(st, &ch, err, errlen) < 0)
+        return -1;
+    int l = level_rank(cs->level) - 1;
+    if (l < 0 || l > 2 || !esc->n_subscribers[l] || !esc->subscriber_out ||
+        strcmp(cs->department_before, esc->department ? esc->department : "") != 0)
+        return 0;
+    ch.sub_event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "escalation",
+                             "verb", "escalate", "from", cs->status_before, "to", cs->status,
+                             "actor", actor, "level", cs->level, "note",
+                             cs->escalate_note ? cs->escalate_note : "", "at",
+                             (json_int_t)(now_ms / 1000));
+    if (!ch.sub_event) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    ch.subscribers = esc->subscribers[l];
+    ch.n_subscribers = esc->n_subscribers[l];
+    ch.subscriber_out = esc->subscriber_out;
+    int rc = outbox_insert_copies(st, &ch, now_ms, err, errlen);
+    json_decref(ch.sub_event);
+    return rc;
+}
+
+static void clear_result_escalation(const cg_result_escalation *esc)
+{
+    size_t most = 0;
+    for (int l = 0; esc && l < 3; l++)
+        most = esc->n_subscribers[l] > most ? esc->n_subscribers[l] : most;
+    for (size_t i = 0; esc && esc->subscriber_out && i < most; i++)
+        cg_dispatch_clear(&esc->subscriber_out[i]);
+}
+
 int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plugin,
                           json_t *actions, int64_t now_ms,
                           int (*valid_department)(void *arg, const char *code), void *vd_arg,
                           cg_dispatch *next, int *has_next, char *err, size_t errlen)
+{
+    return cg_cases_apply_result_esc(st, dispatch_id, plugin, actions, now_ms, valid_department,
+                                     vd_arg, NULL, next, has_next, err, errlen);
+}
+
+int cg_cases_apply_result_esc(cg_store *st, const char *dispatch_id, const char *plugin,
+                              json_t *actions, int64_t now_ms,
+                              int (*valid_department)(void *arg, const char *code), void *vd_arg,
+                              const cg_result_escalation *esc, cg_dispatch *next, int *has_next,
+                              char *err, size_t errlen)
 {
     *has_next = 0;
     case_state cs;
@@ -1015,6 +1077,9 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
     if (validate_actions(actions, cs.department, cs.event, valid_department, vd_arg, err,
                          errlen) < 0)
         return CG_APPLY_ERROR;
+
+    if (esc)
+        cs.city_body = esc->city_body;
 
     char actor[96];
     snprintf(actor, sizeof actor, "plugin:%s", plugin ? plugin : "?");
@@ -1057,6 +1122,7 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
         ok = write_case_state(st, &cs, now_ms, err, errlen) == 0 &&
              write_plugin_joint(st, &cs, err, errlen) == 0 &&
              add_history_rows(st, cs.id, now_ms, hist, nrows, err, errlen) == 0 &&
+             write_result_escalation(st, &cs, esc, actor, now_ms, err, errlen) == 0 &&
              (!cs.transferred ||
               outbox_insert_from_case(st, cs.id, now_ms, &fresh, err, errlen) == 0);
     if (ok) {
@@ -1071,6 +1137,7 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
     free(hist);
     if (!ok) {
         cg_dispatch_clear(&fresh);
+        clear_result_escalation(esc);
         write_abort(st);
         return CG_APPLY_ERROR;
     }

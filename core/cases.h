@@ -74,6 +74,34 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
                           int (*valid_department)(void *arg, const char *code), void *vd_arg,
                           cg_dispatch *next, int *has_next, char *err, size_t errlen);
 
+/* What an `escalate` action in a result sets off besides the level (issue 4),
+ * decided on the main thread (the apply may run on the writer thread, which
+ * must not read the catalog or config). For the case of `department` (the
+ * lists are ignored when the case is no longer that department's):
+ * subscribers[L][0..n_subscribers[L]) are the subscriber departments
+ * (subscribe.h) of an escalation to level L (0 community, 1 joint, 2 city);
+ * city_body the body a case reaching `city` records (citybody.h; NULL: none).
+ * When the result raises the level, the apply writes, in the result's
+ * transaction, one event = 2 outbox row per subscriber of the level reached,
+ * with an "escalation" event (actor "plugin:NAME"), into subscriber_out
+ * (room for the longest list, zeroed by the caller; payload NULL when none;
+ * the caller enqueues them after COMMIT and clears them). */
+typedef struct cg_result_escalation {
+    const char *department;
+    const char *const *subscribers[3];
+    size_t n_subscribers[3];
+    const char *city_body;
+    cg_dispatch *subscriber_out;
+} cg_result_escalation;
+
+/* cg_cases_apply_result, with what an escalation sets off (esc may be NULL:
+ * then exactly cg_cases_apply_result). */
+int cg_cases_apply_result_esc(cg_store *st, const char *dispatch_id, const char *plugin,
+                              json_t *actions, int64_t now_ms,
+                              int (*valid_department)(void *arg, const char *code), void *vd_arg,
+                              const cg_result_escalation *esc, cg_dispatch *next, int *has_next,
+                              char *err, size_t errlen);
+
 /* The case as the API shows it (API.md), with `history`. NULL if unknown.
  * Caller owns the reference. */
 json_t *cg_cases_get(cg_store *st, const char *case_id);

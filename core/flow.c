@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "deadlines.h"
 #include "log.h"
+#include "subscribe.h"
 #include "timeutil.h"
 
 /* ---------------------------------------------------------------- reports */
@@ -119,6 +120,15 @@ void cg_flow_submit_case_json(cg_app *app, const cg_new_case *nc, cg_flow_case_s
 
 /* ---------------------------------------------------------------- results */
 
+/* What a result that escalates sets off (cg_result_escalation), looked up
+ * on the main thread; allocated only for such results. */
+typedef struct result_escalation {
+    cg_result_escalation esc;
+    cg_case_row row;
+    const char *subs[3][CG_SUBSCRIBERS_MAX];
+    cg_dispatch sub_out[CG_SUBSCRIBERS_MAX];
+} result_escalation;
+
 typedef struct pending_result {
     cg_app *app;
     char plugin[64];
@@ -135,6 +145,7 @@ typedef struct pending_result {
      * (ms, 0: none), or a full re-arm when the result escalates. */
     int64_t deadline_ms;
     int escalates;
+    result_escalation *esc;    /* NULL unless the result escalates */
 } pending_result;
 
 static int department_known(void *arg, const char *code)
@@ -163,12 +174,47 @@ static const char **known_transfer_targets(const cg_catalog *cat, json_t *action
     return known;
 }
 
+/* Main thread, for a result with an `escalate` action: the case (through
+ * its outbox row), the subscribers of an escalation of it to each level and
+ * its city body, as the workflow verbs and the timer have them (deadlines.h).
+ * NULL when the outbox row is gone (a redelivered result: nothing to do). */
+static result_escalation *escalation_context(cg_app *app, const char *dispatch_id)
+{
+    char case_id[32] = "";
+    sqlite3_stmt *s = cg_store_read_stmt(app->store, "SELECT case_id FROM outbox WHERE id = ?1");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, dispatch_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(case_id, sizeof case_id, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    result_escalation *re = case_id[0] ? calloc(1, sizeof *re) : NULL;
+    if (!re || cg_cases_read_row(app->store, case_id, &re->row) != 1) {
+        free(re);
+        return NULL;
+    }
+    re->esc.department = re->row.department;
+    re->esc.city_body = cg_deadlines_city_body(app, &re->row);
+    re->esc.subscriber_out = re->sub_out;
+    if (cg_subscribe_any(app->config)) {
+        static const char *const levels[3] = {"community", "joint", "city"};
+        for (int l = 0; l < 3; l++) {
+            re->esc.n_subscribers[l] = cg_subscribers(app->config, app->catalog,
+                                                      re->row.department, "escalation",
+                                                      levels[l], re->subs[l], CG_SUBSCRIBERS_MAX);
+            re->esc.subscribers[l] = re->subs[l];
+        }
+    }
+    return re;
+}
+
 static int apply_result(cg_store *st, void *arg, char *err, size_t errlen)
 {
     pending_result *pr = arg;
-    pr->outcome = cg_cases_apply_result(st, pr->dispatch_id, pr->plugin, pr->actions, cg_now_ms(),
-                                        department_known, pr, &pr->next, &pr->has_next, err,
-                                        errlen);
+    pr->outcome = cg_cases_apply_result_esc(st, pr->dispatch_id, pr->plugin, pr->actions,
+                                            cg_now_ms(), department_known, pr,
+                                            pr->esc ? &pr->esc->esc : NULL, &pr->next,
+                                            &pr->has_next, err, errlen);
     return pr->outcome == CG_APPLY_ERROR ? -1 : 0;
 }
 
@@ -183,6 +229,9 @@ static void result_committed(void *arg, int status, const char *err)
         cg_bus_complete(pr->app->bus, pr->dispatch_id);
         if (pr->has_next)
             cg_bus_enqueue(pr->app->bus, &pr->next);
+        for (size_t i = 0; pr->esc && i < CG_SUBSCRIBERS_MAX; i++)
+            if (pr->esc->sub_out[i].payload)
+                cg_bus_enqueue(pr->app->bus, &pr->esc->sub_out[i]);
         if (pr->outcome == CG_APPLY_DUPLICATE)
             CG_DEBUG("flow", "%s: result from %s was already applied", pr->dispatch_id, pr->plugin);
     } else {
@@ -193,6 +242,9 @@ static void result_committed(void *arg, int status, const char *err)
         cg_bus_retry(pr->app->bus, pr->dispatch_id, err ? err : "result refused");
     }
     cg_dispatch_clear(&pr->next);
+    for (size_t i = 0; pr->esc && i < CG_SUBSCRIBERS_MAX; i++)
+        cg_dispatch_clear(&pr->esc->sub_out[i]);
+    free(pr->esc);
     free(pr->known_departments);
     json_decref(pr->actions);
     free(pr);
@@ -237,6 +289,8 @@ static void on_result(void *arg, const char *plugin, const char *dispatch_id, co
                 pr->deadline_ms = ms;
         }
     }
+    if (pr->escalates)
+        pr->esc = escalation_context(app, dispatch_id);
     cg_batch_submit(app->batch, apply_result, result_committed, pr);
 }
 

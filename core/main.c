@@ -227,6 +227,14 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 
 /* ---------------------------------------------------------------- start/stop */
 
+/* A plugin host stopped answering heartbeats: if it is our child, kill it
+ * (the bus is made before the plugins: app->plugins may still be NULL). */
+static void on_peer_silent(void *arg, const char *instance, long pid, const char *reason)
+{
+    cg_app *app = arg;
+    cg_plugins_peer_silent(app->plugins, instance, pid, reason);
+}
+
 /* The bus: inproc for thread mode, ipc for process mode (with the
  * supervisor that starts citygrid-plugind), tcp + CURVE for remote mode. */
 static int start_bus(daemon_state *ds, char *err, size_t errlen)
@@ -284,6 +292,7 @@ static int start_bus(daemon_state *ds, char *err, size_t errlen)
     static cg_bus_handlers handlers;
     handlers = cg_flow_bus_handlers;
     handlers.on_dead_letter = cg_deadletter_on_bus;
+    handlers.on_peer_silent = on_peer_silent;
     app->bus = cg_bus_new(app->base, app->zmq_ctx, &bopt, &handlers, app, err, errlen);
     explicit_bzero(&server, sizeof server);
     free(clients);

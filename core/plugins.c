@@ -171,6 +171,28 @@ static void on_child_exit(void *arg, cg_child *child, pid_t pid, const char *how
     cg_bus_instance_died(e->ps->env.bus, in->id, why);
 }
 
+void cg_plugins_peer_silent(cg_plugins *ps, const char *instance_id, long pid, const char *reason)
+{
+    if (!ps || !instance_id || pid <= 0)
+        return;
+    for (size_t i = 0; i < ps->n; i++) {
+        plugin_entry *e = &ps->entries[i];
+        instance *in = e->current && strcmp(e->current->id, instance_id) == 0 ? e->current : NULL;
+        for (size_t j = 0; !in && j < e->n_retiring; j++)
+            if (strcmp(e->retiring[j]->id, instance_id) == 0)
+                in = e->retiring[j];
+        /* Only our own child, and only the process that said READY: not a
+         * restarted one, not a remote host, not the core (thread mode). */
+        if (!in || !in->child || (long)cg_child_pid(in->child) != pid)
+            continue;
+        char why[160];
+        snprintf(why, sizeof why, "of instance %s runs but its bus peer was lost (%s)",
+                 instance_id, reason ? reason : "silent");
+        cg_child_kill(in->child, why);
+        return;
+    }
+}
+
 /* Check the .so and remember who it is. A reload must be the same plugin. */
 static int check_descriptor(plugin_entry *e, const cg_loaded_plugin *lp, char *err, size_t errlen)
 {

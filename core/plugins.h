@@ -84,6 +84,12 @@ int cg_plugins_disable(cg_plugins *ps, const char *name, int *status, char *err,
 int cg_plugins_enable(cg_plugins *ps, const char *name, char instance[64], int *status,
                       char *err, size_t errlen);
 
+/* The bus dropped a peer of `instance_id` for silence (cg_bus_handlers
+ * on_peer_silent). If it is a process-mode host of ours and `pid` is its
+ * running process, that process hangs: kill it so the supervisor restarts
+ * it. Thread-mode and remote plugins are left alone. ps may be NULL. */
+void cg_plugins_peer_silent(cg_plugins *ps, const char *instance_id, long pid, const char *reason);
+
 /* Where citygrid-plugind is: `configured` (config `plugind`) when given;
  * else next to this executable (/proc/self/exe), also when that is libtool's
  * real binary in .libs/ (then the wrapper beside .libs/ is used; libtool's

@@ -22,10 +22,10 @@ int cg_scope_load(cg_store *st, const cg_principal *who, cg_scope *out)
     if (sqlite3_step(s) == SQLITE_ROW)
         out->department_account = sqlite3_column_int(s, 0) != 0;
     sqlite3_reset(s);
-    /* One row per grid: max() says whether any role there manages it. */
+    /* One row per grid: max() says whether any role there manages (leads) it. */
     s = cg_store_read_stmt(st,
-        "SELECT grid, max(role IN ('leader','instructor')) FROM assignments WHERE member_id = ?1"
-        " GROUP BY grid ORDER BY grid");
+        "SELECT grid, max(role IN ('leader','instructor')), max(role = 'leader') FROM assignments"
+        " WHERE member_id = ?1 GROUP BY grid ORDER BY grid");
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, who->member_id, -1, SQLITE_STATIC);
@@ -38,16 +38,20 @@ int cg_scope_load(cg_store *st, const cg_principal *who, cg_scope *out)
             void *m = g ? realloc(out->manages, cap) : NULL;
             if (g)
                 out->grids = g;
-            if (!m) {
+            if (m)
+                out->manages = m;
+            void *l = m ? realloc(out->leads, cap) : NULL;
+            if (!l) {
                 sqlite3_reset(s);
                 cg_scope_free(out);
                 return -1;
             }
-            out->manages = m;
+            out->leads = l;
         }
         const char *code = (const char *)sqlite3_column_text(s, 0);
         snprintf(out->grids[out->n_grids], CG_GRID_CODE_SIZE, "%s", code ? code : "");
-        out->manages[out->n_grids++] = (unsigned char)sqlite3_column_int(s, 1);
+        out->manages[out->n_grids] = (unsigned char)sqlite3_column_int(s, 1);
+        out->leads[out->n_grids++] = (unsigned char)sqlite3_column_int(s, 2);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -69,8 +73,10 @@ void cg_scope_free(cg_scope *sc)
     free(sc->grids);
     free(sc->manages);
     free(sc->grid_ptrs);
+    free(sc->leads);
     sc->grids = NULL;
     sc->manages = NULL;
+    sc->leads = NULL;
     sc->grid_ptrs = NULL;
     sc->n_grids = 0;
 }
@@ -102,6 +108,30 @@ int cg_scope_manages_any(const cg_scope *sc)
         if (sc->manages[i])
             return 1;
     return sc->admin;
+}
+
+int cg_scope_leads(const cg_scope *sc, const char *grid)
+{
+    long i = grid_index(sc, grid);
+    return sc->admin || (i >= 0 && sc->leads[i]);
+}
+
+int cg_scope_leads_member(cg_store *st, const cg_scope *sc, const char *member)
+{
+    if (sc->admin)
+        return 1;
+    /* The member's grids are what their own scope would serve. */
+    cg_principal them;
+    memset(&them, 0, sizeof them);
+    snprintf(them.member_id, sizeof them.member_id, "%s", member);
+    cg_scope theirs;
+    if (cg_scope_load(st, &them, &theirs) < 0)
+        return -1;
+    int yes = 0;
+    for (size_t i = 0; i < theirs.n_grids && !yes; i++)
+        yes = cg_scope_leads(sc, theirs.grids[i]);
+    cg_scope_free(&theirs);
+    return yes;
 }
 
 int cg_scope_sees_case(const cg_scope *sc, const char *grid, const char *department,

@@ -30,6 +30,7 @@ typedef struct cg_scope {
     unsigned char *manages;           /* per grid: leader or instructor there */
     size_t n_grids;
     const char **grid_ptrs;           /* the codes as a list (for filters) */
+    unsigned char *leads;             /* per grid: leader there (not instructor) */
 } cg_scope;
 
 /* 0 ok; -1 database error. An admin needs no query. */
@@ -39,6 +40,12 @@ void cg_scope_free(cg_scope *sc);
 int cg_scope_serves(const cg_scope *sc, const char *grid);
 int cg_scope_manages(const cg_scope *sc, const char *grid);
 int cg_scope_manages_any(const cg_scope *sc);
+/* Is the scope's member the leader (role `leader`, not instructor) of the grid? */
+int cg_scope_leads(const cg_scope *sc, const char *grid);
+/* Does the scope's member lead a grid where `member` has any assignment?
+ * 1 yes (always for an admin), 0 no (also for an unknown member), -1
+ * database error. Loads the member's grids with cg_scope_load. */
+int cg_scope_leads_member(cg_store *st, const cg_scope *sc, const char *member);
 /* May see a case of this grid (NULL/"" if none), department and reporter? */
 int cg_scope_sees_case(const cg_scope *sc, const char *grid, const char *department,
                        const char *reporter);

@@ -310,6 +310,15 @@ void cg_child_stop(cg_child *c, int grace_ms)
     evtimer_add(c->kill_ev, &tv);
 }
 
+void cg_child_kill(cg_child *c, const char *why)
+{
+    if (!c || c->stopping || c->pid <= 0)
+        return;
+    /* pid is not reaped yet (we reap), so it cannot name another process. */
+    CG_WARN("supervisor", "%s: pid %ld %s: SIGKILL", c->name, (long)c->pid, why);
+    kill(c->pid, SIGKILL);
+}
+
 pid_t cg_child_pid(const cg_child *c) { return c ? c->pid : 0; }
 unsigned cg_child_restarts(const cg_child *c) { return c ? c->restarts : 0; }
 const char *cg_child_last_exit(const cg_child *c) { return c ? c->last_exit : ""; }

@@ -38,6 +38,10 @@ cg_child *cg_supervisor_spawn(cg_supervisor *sv, const char *name, char *const a
 /* No more restarts: SIGTERM now, SIGKILL after grace_ms; the handle is freed
  * by the supervisor once the child is reaped (do not use it after this). */
 void cg_child_stop(cg_child *c, int grace_ms);
+/* The child is alive but useless (e.g. hung): SIGKILL it now, logging why;
+ * it is then reaped and restarted with backoff like any crash. No effect
+ * while it is waiting to restart or being stopped. */
+void cg_child_kill(cg_child *c, const char *why);
 
 pid_t cg_child_pid(const cg_child *c);          /* 0 while waiting to restart */
 unsigned cg_child_restarts(const cg_child *c);  /* restarts so far */

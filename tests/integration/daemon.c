@@ -145,11 +145,12 @@ static char *config_text(const td_daemon *d, const td_options *opt)
         "state_dir = \"%s\";\n"
         "dataset_dir = \"%s\";\n"
         "log_level = \"info\";\n"
-        "bus = { heartbeat_ms = 1000; lease_ms = 10000; retry_base_ms = 500; "
+        "bus = { heartbeat_ms = %d; lease_ms = 10000; retry_base_ms = 500; "
         "retry_max_ms = 30000; %s};\n"
         "plugins = (\n%s\n);\n"
         "%s\n",
-        d->port, d->dir, dataset, opt->extra_bus ? opt->extra_bus : "", plugins,
+        d->port, d->dir, dataset, opt->heartbeat_ms > 0 ? opt->heartbeat_ms : 1000,
+        opt->extra_bus ? opt->extra_bus : "", plugins,
         opt->extra_config ? opt->extra_config : "");
     free(plugins);
     free(dataset);

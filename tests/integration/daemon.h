@@ -42,6 +42,8 @@ typedef struct td_options {
     /* libconfig settings appended inside the `bus = { ... }` group, e.g.
      * "max_attempts = 3;", or NULL. */
     const char *extra_bus;
+    /* bus.heartbeat_ms (it is written already: not in extra_bus); <= 0: 1000. */
+    int heartbeat_ms;
 } td_options;
 
 typedef struct td_daemon {

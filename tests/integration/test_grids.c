@@ -1,12 +1,15 @@
 /*
  * test_grids.c — integration: citygridd started with the Lishui dataset
  * (tests/integration/daemon.c points dataset_dir at contrib/lishui): the
- * grid endpoints, locate, staffing gaps, members, and scope per endpoint
- * (a member of one grid, a department-level account, the admin).
+ * grid endpoints, locate, staffing gaps, members, scope per endpoint
+ * (a member of one grid, a department-level account, the admin), and who
+ * may issue a member's terminal token (the admin, the member's grid leader).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "integration/testapi.h"
 
@@ -239,6 +242,83 @@ START_TEST(a_department_account_sees_its_department_city_wide)
 }
 END_TEST
 
+/* The label of the newest token of `member`, straight from the database
+ * (the API never shows it); malloc'd, "" when none. */
+static char *newest_token_label(const char *member)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/citygrid.db", D.dir);
+    sqlite3 *db = NULL;
+    EXPECT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open %s", path);
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt *s = NULL;
+    EXPECT(sqlite3_prepare_v2(db, "SELECT label FROM tokens WHERE member_id = ?1 ORDER BY rowid DESC"
+                                  " LIMIT 1", -1, &s, NULL) == SQLITE_OK, "prepare: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(s, 1, member, -1, SQLITE_STATIC);
+    const char *label = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    char *out = strdup(label ? label : "");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+}
+
+START_TEST(a_grid_leader_issues_tokens_for_their_grids_members)
+{
+    char *leader = ta_token_for("M00151"); /* the admin issues the leader's own */
+
+    /* For a member of the grid they lead: a working token. */
+    json_t *t = ta_expect_call("POST", "/v1/members/M00154/tokens", leader, NULL, 201);
+    const char *token = ta_str(t, "token");
+    EXPECT(token && strlen(token) == 64, "no token in the leader's answer");
+    ta_expect_status("GET", "/v1/grids/" GRID_A, token, NULL, 200);
+    ta_expect_status("GET", "/v1/grids/" GRID_B, token, NULL, 403);
+    json_decref(t);
+
+    /* Naming the terminal records it; only the registered one is taken. */
+    t = ta_expect_call("POST", "/v1/members/M00154/tokens", leader, "{\"terminal\":\"T00154\"}", 201);
+    ta_expect_status("GET", "/v1/grids/" GRID_A, ta_str(t, "token"), NULL, 200);
+    json_decref(t);
+    char *label = newest_token_label("M00154");
+    EXPECT(strcmp(label, "terminal:T00154") == 0, "the token's label is '%s'", label);
+    free(label);
+    json_t *e = ta_expect_call("POST", "/v1/members/M00154/tokens", leader,
+                               "{\"terminal\":\"T00155\"}", 422);
+    EXPECT(strcmp(ta_error_code(e), "terminal_mismatch") == 0, "code %s", ta_error_code(e));
+    json_decref(e);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", D.token, "{\"terminal\":\"T99999\"}", 422);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", leader, "{\"terminal\":7}", 400);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", leader,
+                     "{\"terminal\":\"T00154\",\"label\":\"phone\"}", 400);
+    label = newest_token_label("M00154");
+    EXPECT(strcmp(label, "terminal:T00154") == 0, "a refused request left a token '%s'", label);
+    free(label);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", D.token, "{\"terminal\":\"T00154\"}", 201);
+
+    /* Not for a member of another grid (M00159 leads GRID_B). */
+    e = ta_expect_call("POST", "/v1/members/M00159/tokens", leader, NULL, 403);
+    EXPECT(strcmp(ta_error_code(e), "forbidden") == 0, "code %s", ta_error_code(e));
+    json_decref(e);
+
+    /* Not by a member who does not lead the grid: its professional, nor its
+     * instructor. */
+    char *professional = ta_token_for("M00154");
+    char *instructor = ta_token_for("M00152");
+    ta_expect_status("POST", "/v1/members/M00155/tokens", professional, NULL, 403);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", professional, NULL, 403);
+    ta_expect_status("POST", "/v1/members/M00155/tokens", instructor, NULL, 403);
+    ta_expect_status("POST", "/v1/members/M00151/tokens", instructor, NULL, 403);
+
+    /* An unknown member: 404 for the admin, 403 (not a member of your grid)
+     * for a leader; no token at all: 401. */
+    ta_expect_status("POST", "/v1/members/M99999/tokens", D.token, NULL, 404);
+    ta_expect_status("POST", "/v1/members/M99999/tokens", leader, NULL, 403);
+    ta_expect_status("POST", "/v1/members/M00154/tokens", NULL, NULL, 401);
+    free(instructor);
+    free(professional);
+    free(leader);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("grids_api");
@@ -247,5 +327,6 @@ int main(void)
     tcase_add_test(tc, members_are_created_read_and_patched);
     tcase_add_test(tc, a_member_sees_only_their_grids);
     tcase_add_test(tc, a_department_account_sees_its_department_city_wide);
+    tcase_add_test(tc, a_grid_leader_issues_tokens_for_their_grids_members);
     return ta_run(s);
 }

@@ -8,6 +8,8 @@
  *             /v1/plugins);
  *   kill9     sanitation in process mode, kill -9 of its host while 50 cases
  *             arrive: all 50 end accepted, none twice, a new pid;
+ *   hang      a process-mode host that hangs (SIGSTOP) is killed once the bus
+ *             loses it, restarted, and the case sent to it is accepted once;
  *   reload    POST /v1/plugins/enforcement/reload under load: no case left
  *             unaccepted or accepted twice, a new instance serves;
  *   remote    a remote plugin host with an unknown CURVE key is refused (and
@@ -231,6 +233,53 @@ START_TEST(test_kill9_of_process_plugin_loses_nothing)
     for (int i = 0; i < N; i++)
         free(ids[i]);
     free(extra);
+}
+END_TEST
+
+/* ------------------------------------------------------------ hang */
+
+/* A host that is alive but silent (SIGSTOPped, as if stuck in handle()): the
+ * bus drops it after 3 missed heartbeats and the core kills it, so the
+ * supervisor restarts it; a case sent to the hung host is handled once, by
+ * the new one. */
+START_TEST(test_hung_process_plugin_is_killed_and_restarted)
+{
+    char *crash = tu_plugin_path("tests/plugins", "crash");
+    char *extra = tu_sprintf("{ name = \"crash\"; path = \"%s\"; mode = \"process\"; }", crash);
+    td_options opt = {
+        .extra_plugins = extra,
+        .extra_config = "routes = ( { category = \"graffiti\"; department = \"crash-test\"; } );",
+        .heartbeat_ms = 200, /* lost after 3 missed: 600 ms */
+    };
+    ta_start(&D, &opt, "crash", READY_TIMEOUT_MS);
+    long pid1 = plugin_pid("crash");
+    EXPECT(pid1 > 0, "crash (process mode) has no pid in /v1/plugins");
+    EXPECT(kill((pid_t)pid1, SIGSTOP) == 0, "SIGSTOP %ld: %s", pid1, strerror(errno));
+    char *id = ta_report(D.token, "{\"category\":\"graffiti\",\"lat\":28.45,\"lon\":119.92,"
+                                  "\"description\":\"graffiti while the host hangs\"}", 201);
+
+    long pid2 = wait_ready_pid("crash", pid1, 15000);
+    EXPECT(pid2 != pid1, "the hung host was not replaced");
+    char *ids[1] = {id};
+    expect_all_accepted_once(ids, 1, 15000);
+    json_t *c = ta_get_case(id);
+    json_t *note = ta_history_last(c, "note");
+    char *want = tu_sprintf("pid %ld)", pid2);
+    char *text = ta_dump(c);
+    EXPECT(note && strstr(ta_text(note, "note"), want), "case %s not handled by the new host "
+           "%ld: " BODY_EXCERPT, id, pid2, text);
+    free(text);
+    free(want);
+    json_decref(c);
+    /* The stopped process is gone (reaped), not left behind. */
+    EXPECT(kill((pid_t)pid1, 0) < 0 && errno == ESRCH, "hung host %ld still exists", pid1);
+    char *log = td_log(&D);
+    EXPECT(log && strstr(log, "its bus peer was lost"), "the kill is not logged");
+    free(log);
+    EXPECT(td_running(&D, NULL), "citygridd died");
+    free(id);
+    free(extra);
+    free(crash);
 }
 END_TEST
 
@@ -476,6 +525,7 @@ static Suite *runtime_suite(void)
     Suite *s = suite_create("runtime");
     ta_add_case(s, "crash", test_poison_case_dead_letters_while_core_runs_on, setup, teardown, 90);
     ta_add_case(s, "kill9", test_kill9_of_process_plugin_loses_nothing, setup, teardown, 90);
+    ta_add_case(s, "hang", test_hung_process_plugin_is_killed_and_restarted, setup, teardown, 90);
     ta_add_case(s, "reload", test_reload_under_load_thread_mode, setup, teardown, 90);
     ta_add_case(s, "reload_process", test_reload_under_load_process_mode, setup, teardown, 90);
     ta_add_case(s, "remote", test_remote_unknown_key_refused_known_key_taken, setup, teardown, 90);

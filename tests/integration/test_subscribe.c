@@ -189,6 +189,11 @@ START_TEST(a_subscriber_sees_another_departments_escalations_once)
     joint_text(c, joint, sizeof joint);
     EXPECT(!strcmp(joint, "police,enforcement"), "police's joint task convenes %s", joint);
     json_decref(c);
+    /* ... and the volunteers are told of it, once, like any escalation */
+    c = wait_note(crash, "plugin:volunteer", "raised to joint");
+    EXPECT(notes_by(c, "plugin:volunteer", "") == 1, "volunteer notes on %s: %d", crash,
+           notes_by(c, "plugin:volunteer", ""));
+    json_decref(c);
     free(crash);
     free(id);
     free(leader);

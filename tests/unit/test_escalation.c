@@ -283,6 +283,108 @@ START_TEST(store_writes_details_and_subscriber_copies)
 }
 END_TEST
 
+/* A plugin's own result that escalates (police: injuries) tells the
+ * subscribers of the level it reaches, once, and records the city body of a
+ * case raised to city; a result that does not escalate writes no copies. */
+START_TEST(result_escalation_tells_subscribers_and_records_the_city_body)
+{
+    char *db = tu_sprintf("%s/citygrid.db", dir);
+    cg_store *st = NULL;
+    char err[512] = "";
+    ck_assert_msg(cg_store_open(db, &st, err, sizeof err) == 0, "open: %s", err);
+    cg_new_case nc = {.category = "traffic_safety", .department = "police", .grid = "",
+                      .reporter = "M1", .sla_hours = 1};
+    char id[32];
+    cg_dispatch d;
+    int dispatched;
+    ck_assert_int_eq(cg_cases_insert(st, &nc, 1000, id, &d, &dispatched, err, sizeof err), 0);
+
+    const char *joint_subs[] = {"volunteer"};
+    const char *city_subs[] = {"volunteer", "market"};
+    cg_dispatch outs[2];
+    memset(outs, 0, sizeof outs);
+    cg_result_escalation esc = {.department = "police",
+                                .subscribers = {NULL, joint_subs, city_subs},
+                                .n_subscribers = {0, 1, 2},
+                                .city_body = "district_government",
+                                .subscriber_out = outs};
+    json_t *accept = json_loads("[{\"type\":\"accept\"},{\"type\":\"escalate\","
+                                "\"level\":\"joint\",\"reason\":\"injuries\"}]", 0, NULL);
+    cg_dispatch next;
+    int has_next;
+    ck_assert_int_eq(cg_cases_apply_result_esc(st, d.id, "police", accept, 2000, NULL, NULL, &esc,
+                                               &next, &has_next, err, sizeof err),
+                     CG_APPLY_DONE);
+    ck_assert_msg(outs[0].payload && !outs[1].payload, "one copy for joint");
+    ck_assert_str_eq(outs[0].department, "volunteer");
+    json_t *p = json_loads(outs[0].payload, 0, NULL);
+    json_t *ev = json_object_get(p, "event");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "escalation");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "level")), "joint");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "actor")), "plugin:police");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "to")), "accepted");
+    ck_assert_msg(strstr(json_string_value(json_object_get(ev, "note")), "injuries"), "note");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "dispatch_id")), outs[0].id);
+    json_decref(p);
+    ck_assert_int_eq(cg_outbox_count(st), 1); /* the copy; the dispatch is answered */
+    json_t *c = cg_cases_get(st, id);
+    ck_assert(json_is_null(json_object_get(c, "city_body")));
+    json_decref(c);
+    cg_dispatch_clear(&outs[0]);
+
+    /* the owner's event answered with an escalation to city: body and copies */
+    cg_case_change ch = {.case_id = id, .actor = "M2", .action = "handle",
+                         .expect_status = "accepted", .to_status = "accepted",
+                         .event = json_pack("{s:s}", "kind", "transition")};
+    cg_dispatch evd;
+    int has_ev = 0;
+    ck_assert_int_eq(cg_cases_apply_change(st, &ch, 2500, &evd, &has_ev, err, sizeof err),
+                     CG_CHANGE_DONE);
+    ck_assert_int_eq(has_ev, 1);
+    json_t *city = json_loads("[{\"type\":\"escalate\",\"level\":\"city\"}]", 0, NULL);
+    ck_assert_int_eq(cg_cases_apply_result_esc(st, evd.id, "police", city, 3000, NULL, NULL, &esc,
+                                               &next, &has_next, err, sizeof err),
+                     CG_APPLY_DONE);
+    ck_assert_msg(outs[0].payload && outs[1].payload, "two copies for city");
+    ck_assert_str_eq(outs[1].department, "market");
+    c = cg_cases_get(st, id);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "city_body")), "district_government");
+    json_t *h = json_object_get(c, "history");
+    const char *last = json_string_value(json_object_get(
+        json_array_get(h, json_array_size(h) - 1), "note"));
+    ck_assert_msg(strstr(last, "city body: district_government"), "%s", last);
+    json_decref(c);
+    cg_dispatch_clear(&outs[0]);
+    cg_dispatch_clear(&outs[1]);
+
+    /* a note-only result: no copies */
+    json_t *note = json_loads("[{\"type\":\"note\",\"text\":\"ok\"}]", 0, NULL);
+    cg_dispatch again;
+    int has_again = 0;
+    json_decref(ch.event);
+    ch = (cg_case_change){.case_id = id, .actor = "M2", .action = "handle",
+                          .expect_status = "accepted", .event = json_pack("{s:s}", "k", "t")};
+    ck_assert_int_eq(cg_cases_apply_change(st, &ch, 3500, &again, &has_again, err, sizeof err),
+                     CG_CHANGE_DONE);
+    long long before = cg_outbox_count(st);
+    ck_assert_int_eq(cg_cases_apply_result_esc(st, again.id, "police", note, 4000, NULL, NULL,
+                                               &esc, &next, &has_next, err, sizeof err),
+                     CG_APPLY_DONE);
+    ck_assert_msg(!outs[0].payload && !outs[1].payload, "copies without an escalation");
+    ck_assert_int_eq(cg_outbox_count(st), before - 1);
+
+    json_decref(ch.event);
+    json_decref(note);
+    json_decref(city);
+    json_decref(accept);
+    cg_dispatch_clear(&again);
+    cg_dispatch_clear(&evd);
+    cg_dispatch_clear(&d);
+    cg_store_close(st);
+    free(db);
+}
+END_TEST
+
 static Suite *escalation_suite(void)
 {
     Suite *s = suite_create("escalation");
@@ -291,6 +393,7 @@ static Suite *escalation_suite(void)
     tcase_add_test(tc, config_reads_subscribe_and_city_routes);
     tcase_add_test(tc, config_refuses_bad_subscribe_and_bodies);
     tcase_add_test(tc, store_writes_details_and_subscriber_copies);
+    tcase_add_test(tc, result_escalation_tells_subscribers_and_records_the_city_body);
     suite_add_tcase(s, tc);
     tc = tcase_create("rules");
     tcase_add_test(tc, city_body_first_matching_route);
