@@ -29,6 +29,7 @@
 
 #include <event2/http.h>
 
+#include "api_scope.h"
 #include "api_write.h"
 #include "attendance.h"
 #include "citydate.h"
@@ -215,19 +216,9 @@ void cg_api_checkins_list(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 400, "invalid_field", "'cursor' is not one this list gave");
         return;
     }
-    cg_scope sc;
-    if (load_scope(ctx, &sc) < 0)
+    if (cg_api_list_viewer(ctx, f.grid, &f.viewer) < 0)
         return;
-    if (!sc.admin && !sc.department_account) {
-        if (f.grid && !cg_scope_serves(&sc, f.grid)) {
-            cg_scope_free(&sc);
-            cg_http_reply_error(ctx->req, 403, "forbidden", "you do not serve grid %s", f.grid);
-            return;
-        }
-        f.viewer = ctx->who->member_id;
-    }
     json_t *page = cg_checkins_list(ctx->app->store, &f);
-    cg_scope_free(&sc);
     if (!page)
         cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read check-ins");
     else

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_scope.h"
 #include "api_write.h"
 #include "devices.h"
 #include "scope.h"
@@ -202,15 +203,10 @@ void cg_api_devices_list(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 400, "invalid_field", "'cursor' is not one this list gave");
         return;
     }
-    cg_scope sc;
-    if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
-        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read the caller's grids");
+    const char *viewer;
+    if (cg_api_list_viewer(ctx, NULL, &viewer) < 0)
         return;
-    }
-    int all = sc.admin || sc.department_account;
-    cg_scope_free(&sc);
-    json_t *page = cg_devices_list(ctx->app->store, holder, type, all ? NULL : ctx->who->member_id,
-                                   after, (int)limit);
+    json_t *page = cg_devices_list(ctx->app->store, holder, type, viewer, after, (int)limit);
     if (!page)
         cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read devices");
     else

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_scope.h"
 #include "api_write.h"
 #include "meetings.h"
 #include "scope.h"
@@ -181,18 +182,10 @@ void cg_api_meetings_list(cg_api_ctx *ctx)
     }
     if (cursor_of(ctx, "MT", &before, &limit) < 0)
         return;
-    cg_scope sc;
-    if (load_scope(ctx, &sc) < 0)
+    const char *viewer;
+    if (cg_api_list_viewer(ctx, grid, &viewer) < 0)
         return;
-    int all = sc.admin || sc.department_account;
-    int ok = all || !grid || cg_scope_serves(&sc, grid);
-    cg_scope_free(&sc);
-    if (!ok) {
-        cg_http_reply_error(ctx->req, 403, "forbidden", "you do not serve grid %s", grid);
-        return;
-    }
-    json_t *page = cg_meetings_list(ctx->app->store, grid, all ? NULL : ctx->who->member_id, before,
-                                    (int)limit);
+    json_t *page = cg_meetings_list(ctx->app->store, grid, viewer, before, (int)limit);
     if (!page)
         cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read meetings");
     else
@@ -207,17 +200,8 @@ void cg_api_meetings_get(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 404, "not_found", "no meeting '%.32s'", ctx->params->value[0]);
         return;
     }
-    cg_scope sc;
-    if (load_scope(ctx, &sc) < 0) {
+    if (cg_api_sees_grid(ctx, json_string_value(json_object_get(m, "grid")), "meeting") < 0) {
         json_decref(m);
-        return;
-    }
-    int ok = sc.admin || sc.department_account ||
-             cg_scope_serves(&sc, json_string_value(json_object_get(m, "grid")));
-    cg_scope_free(&sc);
-    if (!ok) {
-        json_decref(m);
-        cg_http_reply_error(ctx->req, 403, "forbidden", "this meeting is not in your grids");
         return;
     }
     cg_http_reply_json(ctx->req, 200, m);
@@ -241,12 +225,8 @@ void cg_api_tasks_list(cg_api_ctx *ctx)
     if (cursor_of(ctx, "TK", &f.before, &limit) < 0)
         return;
     f.limit = (int)limit;
-    cg_scope sc;
-    if (load_scope(ctx, &sc) < 0)
+    if (cg_api_list_viewer(ctx, NULL, &f.viewer) < 0)
         return;
-    if (!sc.admin && !sc.department_account)
-        f.viewer = ctx->who->member_id;
-    cg_scope_free(&sc);
     json_t *page = cg_tasks_list(ctx->app->store, &f);
     if (!page)
         cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read tasks");

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_scope.h"
 #include "api_write.h"
 #include "attendance.h"
 #include "citydate.h"
@@ -305,18 +306,8 @@ void cg_api_patrols_get(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 404, "not_found", "no patrol '%.32s'", ctx->params->value[0]);
         return;
     }
-    cg_scope sc;
-    if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
+    if (cg_api_sees_grid(ctx, json_string_value(json_object_get(p, "grid")), "patrol") < 0) {
         json_decref(p);
-        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read the caller's grids");
-        return;
-    }
-    int ok = sc.admin || sc.department_account ||
-             cg_scope_serves(&sc, json_string_value(json_object_get(p, "grid")));
-    cg_scope_free(&sc);
-    if (!ok) {
-        json_decref(p);
-        cg_http_reply_error(ctx->req, 403, "forbidden", "this patrol is not in your grids");
         return;
     }
     cg_http_reply_json(ctx->req, 200, p);
@@ -363,21 +354,9 @@ void cg_api_patrols_compliance(cg_api_ctx *ctx)
     const cg_config *cfg = ctx->app->config;
     q.min_minutes = cfg && cfg->patrol_min_minutes > 0 ? cfg->patrol_min_minutes : 30;
     q.required_days = cfg ? cfg->patrol_days_per_week : 2;
-    cg_scope sc;
-    if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
-        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read the caller's grids");
+    if (cg_api_list_viewer(ctx, q.grid, &q.viewer) < 0)
         return;
-    }
-    if (!sc.admin && !sc.department_account) {
-        if (q.grid && !cg_scope_serves(&sc, q.grid)) {
-            cg_scope_free(&sc);
-            cg_http_reply_error(ctx->req, 403, "forbidden", "you do not serve grid %s", q.grid);
-            return;
-        }
-        q.viewer = ctx->who->member_id;
-    }
     json_t *page = cg_patrol_compliance(ctx->app->store, &q);
-    cg_scope_free(&sc);
     if (!page)
         cg_http_reply_error(ctx->req, 500, "internal_error", "cannot read patrol days");
     else

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "geo.h"
+#include "paging.h"
 #include "timeutil.h"
 
 /* ---------------------------------------------------------------- pure */
@@ -133,35 +134,12 @@ json_t *cg_checkins_list(cg_store *st, const cg_checkin_filter *f)
         sqlite3_bind_text(s, 5, f->viewer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, f->before_id > 0 ? f->before_id : INT64_MAX);
     sqlite3_bind_int(s, 7, f->limit + 1); /* one more: is there a next page? */
-    json_t *items = json_array();
-    int rc, n = 0;
-    long long last = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == f->limit)
-            break;
-        last = sqlite3_column_int64(s, 0);
-        json_array_append_new(items, checkin_row(s));
-    }
-    int more = rc == SQLITE_ROW;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(items);
-        return NULL;
-    }
-    char next[32];
-    cg_row_id_format("CK", last, next, sizeof next);
-    return json_pack("{s:o, s:o}", "items", items, "next", more ? json_string(next) : json_null());
+    return cg_page_collect(s, f->limit, checkin_row, 0, "CK");
 }
 
 json_t *cg_checkin_get(cg_store *st, long long id)
 {
-    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id = ?1");
-    if (!s)
-        return NULL;
-    sqlite3_bind_int64(s, 1, id);
-    json_t *c = sqlite3_step(s) == SQLITE_ROW ? checkin_row(s) : NULL;
-    sqlite3_reset(s);
-    return c;
+    return cg_row_by_id(st, "SELECT " CHECKIN_COLUMNS " FROM checkins WHERE id = ?1", id, checkin_row);
 }
 
 json_t *cg_rota_list(cg_store *st, const char *grid, int32_t first_day, int n_days, int32_t today)

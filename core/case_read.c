@@ -13,6 +13,7 @@
 
 #include "case_columns.h"
 #include "log.h"
+#include "paging.h"
 #include "timeutil.h"
 
 /* Reads use the main thread's read connection (cg_store_read_stmt): they see
@@ -136,6 +137,11 @@ static int parse_cursor(const char *cursor, int64_t *seq)
 
 static int has(const char *s) { return s && *s; }
 
+static json_t *case_page_row(sqlite3_stmt *s, void *now_ms)
+{
+    return case_json(s, *(const int64_t *)now_ms);
+}
+
 json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
 {
     int64_t after = 0;
@@ -185,30 +191,10 @@ json_t *cg_cases_list(cg_store *st, const cg_case_filter *f)
     sqlite3_bind_int64(s, 8, after);
     sqlite3_bind_int(s, 9, limit + 1); /* one more tells whether a next page exists */
 
-    json_t *items = json_array();
-    int64_t last_seq = 0;
-    int more = 0, rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((int)json_array_size(items) == limit) {
-            more = 1;
-            break;
-        }
-        last_seq = sqlite3_column_int64(s, C_SEQ);
-        json_array_append_new(items, case_json(s, now_ms));
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    cg_page_spec spec = {.row = case_page_row, .ctx = &now_ms, .id_column = C_SEQ};
+    json_t *page = cg_page_collect_spec(s, limit, &spec);
+    if (!page)
         CG_ERROR("store", "%s: listing cases: %s", st->path, sqlite3_errmsg(st->rdb));
-        sqlite3_finalize(s);
-        json_decref(items);
-        return NULL;
-    }
     sqlite3_finalize(s);
-    json_t *next = json_null();
-    if (more) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%" PRId64, last_seq);
-        json_decref(next);
-        next = json_string(buf);
-    }
-    return json_pack("{s:o, s:o}", "items", items, "next", next);
+    return page;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "paging.h"
 #include "timeutil.h"
 
 int cg_device_camera_allowed(const char *department)
@@ -174,13 +175,7 @@ static json_t *device_row(sqlite3_stmt *s)
 
 json_t *cg_device_get(cg_store *st, long long id)
 {
-    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = ?1");
-    if (!s)
-        return NULL;
-    sqlite3_bind_int64(s, 1, id);
-    json_t *d = sqlite3_step(s) == SQLITE_ROW ? device_row(s) : NULL;
-    sqlite3_reset(s);
-    return d;
+    return cg_row_by_id(st, "SELECT " DEVICE_COLUMNS " FROM devices WHERE id = ?1", id, device_row);
 }
 
 json_t *cg_devices_list(cg_store *st, const char *holder, const char *type, const char *viewer,
@@ -202,22 +197,5 @@ json_t *cg_devices_list(cg_store *st, const char *holder, const char *type, cons
         sqlite3_bind_text(s, 3, viewer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, after);
     sqlite3_bind_int(s, 5, limit + 1);
-    json_t *items = json_array();
-    int rc, n = 0;
-    long long last = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == limit)
-            break;
-        last = sqlite3_column_int64(s, 0);
-        json_array_append_new(items, device_row(s));
-    }
-    int more = rc == SQLITE_ROW;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(items);
-        return NULL;
-    }
-    char next[32];
-    cg_row_id_format("DV", last, next, sizeof next);
-    return json_pack("{s:o, s:o}", "items", items, "next", more ? json_string(next) : json_null());
+    return cg_page_collect(s, limit, device_row, 0, "DV");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "citydate.h"
+#include "paging.h"
 #include "timeutil.h"
 
 void cg_meeting_new_free(cg_meeting_new *m)
@@ -333,16 +334,13 @@ static json_t *meeting_row(sqlite3_stmt *s)
 
 json_t *cg_meeting_get(cg_store *st, long long id)
 {
-    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " MEETING_COLUMNS " FROM meetings WHERE id = ?1");
-    if (!s)
-        return NULL;
-    sqlite3_bind_int64(s, 1, id);
-    json_t *m = sqlite3_step(s) == SQLITE_ROW ? meeting_row(s) : NULL;
-    sqlite3_reset(s);
+    json_t *m = cg_row_by_id(st, "SELECT " MEETING_COLUMNS " FROM meetings WHERE id = ?1", id,
+                             meeting_row);
     if (!m)
         return NULL;
     json_t *att = json_array(), *tasks = json_array();
-    s = cg_store_read_stmt(st, "SELECT member FROM meeting_attendees WHERE meeting = ?1 ORDER BY member");
+    sqlite3_stmt *s =
+        cg_store_read_stmt(st, "SELECT member FROM meeting_attendees WHERE meeting = ?1 ORDER BY member");
     if (s) {
         sqlite3_bind_int64(s, 1, id);
         while (sqlite3_step(s) == SQLITE_ROW)
@@ -361,29 +359,6 @@ json_t *cg_meeting_get(cg_store *st, long long id)
     return m;
 }
 
-/* Run a listing statement whose first column is the row id: {"items","next"}. */
-static json_t *page_of(sqlite3_stmt *s, int limit, const char *prefix, json_t *(*row)(sqlite3_stmt *))
-{
-    json_t *items = json_array();
-    int rc, n = 0;
-    long long last = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == limit)
-            break;
-        last = sqlite3_column_int64(s, 0);
-        json_array_append_new(items, row(s));
-    }
-    int more = rc == SQLITE_ROW;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(items);
-        return NULL;
-    }
-    char next[32];
-    cg_row_id_format(prefix, last, next, sizeof next);
-    return json_pack("{s:o, s:o}", "items", items, "next", more ? json_string(next) : json_null());
-}
-
 json_t *cg_meetings_list(cg_store *st, const char *grid, const char *viewer, long long before,
                          int limit)
 {
@@ -399,7 +374,7 @@ json_t *cg_meetings_list(cg_store *st, const char *grid, const char *viewer, lon
         sqlite3_bind_text(s, 2, viewer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, before > 0 ? before : INT64_MAX);
     sqlite3_bind_int(s, 4, limit + 1);
-    return page_of(s, limit, "MT", meeting_row);
+    return cg_page_collect(s, limit, meeting_row, 0, "MT");
 }
 
 json_t *cg_tasks_list(cg_store *st, const cg_task_filter *f)
@@ -422,16 +397,10 @@ json_t *cg_tasks_list(cg_store *st, const cg_task_filter *f)
         sqlite3_bind_text(s, 4, f->viewer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, f->before > 0 ? f->before : INT64_MAX);
     sqlite3_bind_int(s, 6, f->limit + 1);
-    return page_of(s, f->limit, "TK", task_row);
+    return cg_page_collect(s, f->limit, task_row, 0, "TK");
 }
 
 json_t *cg_task_get(cg_store *st, long long id)
 {
-    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1");
-    if (!s)
-        return NULL;
-    sqlite3_bind_int64(s, 1, id);
-    json_t *t = sqlite3_step(s) == SQLITE_ROW ? task_row(s) : NULL;
-    sqlite3_reset(s);
-    return t;
+    return cg_row_by_id(st, "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1", id, task_row);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "citydate.h"
+#include "paging.h"
 #include "timeutil.h"
 
 /* ---------------------------------------------------------------- pure */
@@ -109,6 +110,33 @@ static json_t *split_list(const char *text)
     return a;
 }
 
+/* One compliance row per (member, grid); counts the rows that met the week. */
+struct compliance_tally {
+    int required_days;
+    int met;
+};
+
+static json_t *compliance_row(sqlite3_stmt *s, void *ctx)
+{
+    struct compliance_tally *tally = ctx;
+    json_t *days = split_list((const char *)sqlite3_column_text(s, 4));
+    int count = (int)json_array_size(days), met = count >= tally->required_days;
+    tally->met += met;
+    return json_pack("{s:s, s:s, s:s, s:o, s:i, s:o, s:b}", "member",
+                     (const char *)sqlite3_column_text(s, 0), "name",
+                     (const char *)sqlite3_column_text(s, 1), "grid",
+                     (const char *)sqlite3_column_text(s, 2), "roles",
+                     split_list((const char *)sqlite3_column_text(s, 3)), "patrol_days", count,
+                     "days", days, "met", met);
+}
+
+/* The cursor is "member/grid" of the last row, as the query's row-value key. */
+static void compliance_cursor(sqlite3_stmt *s, void *ctx, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", (const char *)sqlite3_column_text(s, 0),
+             (const char *)sqlite3_column_text(s, 2));
+}
+
 json_t *cg_patrol_compliance(cg_store *st, const cg_compliance_query *q)
 {
     char from[CG_DATE_SIZE], to[CG_DATE_SIZE], week[16];
@@ -143,34 +171,17 @@ json_t *cg_patrol_compliance(cg_store *st, const cg_compliance_query *q)
     sqlite3_bind_text(s, 7, q->after_member ? q->after_member : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, q->after_grid ? q->after_grid : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 9, q->limit + 1);
-    json_t *items = json_array();
-    int rc, n = 0, met_count = 0;
-    char next[CG_MEMBER_ID_SIZE + CG_GRID_CODE_SIZE + 2] = "";
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == q->limit)
-            break;
-        const char *member = (const char *)sqlite3_column_text(s, 0);
-        const char *grid = (const char *)sqlite3_column_text(s, 2);
-        json_t *days = split_list((const char *)sqlite3_column_text(s, 4));
-        int count = (int)json_array_size(days), met = count >= q->required_days;
-        met_count += met;
-        snprintf(next, sizeof next, "%s/%s", member, grid);
-        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:o, s:i, s:o, s:b}", "member",
-                                               member, "name",
-                                               (const char *)sqlite3_column_text(s, 1), "grid",
-                                               grid, "roles",
-                                               split_list((const char *)sqlite3_column_text(s, 3)),
-                                               "patrol_days", count, "days", days, "met", met));
-    }
-    int more = rc == SQLITE_ROW;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        json_decref(items);
+    struct compliance_tally tally = {q->required_days, 0};
+    cg_page_spec spec = {.row = compliance_row, .ctx = &tally, .cursor = compliance_cursor};
+    json_t *page = cg_page_collect_spec(s, q->limit, &spec);
+    if (!page)
         return NULL;
-    }
-    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:o, s:o}", "week", week, "from", from, "to",
-                     to, "min_minutes", q->min_minutes, "required", q->required_days, "met",
-                     met_count, "items", items, "next", more ? json_string(next) : json_null());
+    json_t *out = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "week", week, "from", from, "to", to,
+                            "min_minutes", q->min_minutes, "required", q->required_days, "met",
+                            tally.met);
+    json_object_update(out, page); /* "items", "next" after the summary */
+    json_decref(page);
+    return out;
 }
 
 /* ---------------------------------------------------------------- writes */
