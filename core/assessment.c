@@ -12,12 +12,12 @@
 #include "assessment.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "citydate.h"
+#include "errbuf.h"
 
 const char *const cg_assess_keys[CG_IND_N] = {
     "patrol_discovery_rate", "timely_disposal_rate", "closure_rate", "satisfaction",
@@ -99,18 +99,6 @@ int cg_assess_by_parse(const char *text)
 const char *cg_assess_by_name(cg_assess_by by)
 {
     return by == CG_ASSESS_BY_GRID ? "grid" : by == CG_ASSESS_BY_DEPARTMENT ? "department" : "member";
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* ---------------------------------------------------------------- id maps */
@@ -319,7 +307,7 @@ static int step_error(cg_store *st, sqlite3_stmt *s, int rc, const char *what, c
         sqlite3_reset(s);
     if (rc == SQLITE_DONE)
         return 0;
-    set_err(err, errlen, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->rdb));
+    cg_set_err(err, errlen, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->rdb));
     return -1;
 }
 
@@ -338,13 +326,13 @@ static int load_people(cg_store *st, report *rp, char *err, size_t errlen)
     sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT code FROM grids ORDER BY code");
     int rc;
     if (!s) {
-        set_err(err, errlen, "%s: cannot read the grids", st->path);
+        cg_set_err(err, errlen, "%s: cannot read the grids", st->path);
         return -1;
     }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if (rowset_find(&rp->grids, col(s, 0), 1) < 0) {
             sqlite3_reset(s);
-            set_err(err, errlen, "out of memory");
+            cg_set_err(err, errlen, "out of memory");
             return -1;
         }
     if (step_error(st, s, rc, "reading the grids", err, errlen) < 0)
@@ -353,7 +341,7 @@ static int load_people(cg_store *st, report *rp, char *err, size_t errlen)
         "SELECT a.member_id, a.grid, a.role, a.department, m.name, m.name_zh"
         " FROM assignments a JOIN members m ON m.id = a.member_id");
     if (!s) {
-        set_err(err, errlen, "%s: cannot read the assignments", st->path);
+        cg_set_err(err, errlen, "%s: cannot read the assignments", st->path);
         return -1;
     }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -401,7 +389,7 @@ static int load_people(cg_store *st, report *rp, char *err, size_t errlen)
     return step_error(st, s, rc, "reading the assignments", err, errlen);
 nomem:
     sqlite3_reset(s);
-    set_err(err, errlen, "out of memory");
+    cg_set_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -468,7 +456,7 @@ static int scan_due(cg_store *st, report *rp, int32_t first_day, int n_days, cha
         " handled_on_site, created_at, " DUE_AT
         " FROM cases WHERE " DUE_AT " >= ?1 AND " DUE_AT " < ?2 AND status <> 'cancelled'");
     if (!s) {
-        set_err(err, errlen, "%s: cannot prepare the due cases", st->path);
+        cg_set_err(err, errlen, "%s: cannot prepare the due cases", st->path);
         return -1;
     }
     sqlite3_bind_int64(s, 1, prev_start);
@@ -514,7 +502,7 @@ static int scan_reported(cg_store *st, report *rp, int32_t first_day, int n_days
         "SELECT grid, department, reporter, source = 'patrol' FROM cases"
         " WHERE created_at >= ?1 AND created_at < ?2 AND status <> 'cancelled'");
     if (!s) {
-        set_err(err, errlen, "%s: cannot prepare the reported cases", st->path);
+        cg_set_err(err, errlen, "%s: cannot prepare the reported cases", st->path);
         return -1;
     }
     sqlite3_bind_int64(s, 1, month_start_ms(first_day));
@@ -563,7 +551,7 @@ static int scan_duty(cg_store *st, report *rp, int32_t first_day, int n_days, in
         "   AND c.grid = r.grid AND c.day = r.day)"
         " FROM duty_rota r WHERE r.day >= ?1 AND r.day < ?2");
     if (!s) {
-        set_err(err, errlen, "%s: cannot prepare the rota", st->path);
+        cg_set_err(err, errlen, "%s: cannot prepare the rota", st->path);
         return -1;
     }
     sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
@@ -611,7 +599,7 @@ static int scan_patrols(cg_store *st, const cg_assess_conf *c, report *rp, int32
             "SELECT member, grid, day FROM patrol_days"
             " WHERE day >= ?1 AND day < ?2 AND inside_ms >= ?3");
         if (!s) {
-            set_err(err, errlen, "%s: cannot prepare the patrol days", st->path);
+            cg_set_err(err, errlen, "%s: cannot prepare the patrol days", st->path);
             return -1;
         }
         sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
@@ -841,7 +829,7 @@ json_t *cg_assess_monthly(cg_store *st, const cg_assess_conf *c, int32_t first_d
     json_t *items = rows_json(&rp, rs, by);
     report_free(&rp);
     if (!items) {
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return NULL;
     }
     char month[12];
@@ -898,7 +886,7 @@ json_t *cg_assess_annual(cg_store *st, const cg_assess_conf *c, int year, int32_
     if (!ids) {
         json_decref(by_member);
         json_decref(months);
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return NULL;
     }
     const char *key;

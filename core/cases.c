@@ -30,6 +30,7 @@
 
 #include "case_columns.h"
 #include "citybody.h"
+#include "errbuf.h"
 #include "grids.h"
 #include "log.h"
 #include "timeutil.h"
@@ -44,18 +45,6 @@ void cg_dispatch_clear(cg_dispatch *d)
 
 /* ---------------------------------------------------------------- helpers */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 {
     if (t)
@@ -68,13 +57,13 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
 {
     if (!s) {
-        set_err(err, errlen, "%s: cannot prepare %s: %s", st->path, what, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s: cannot prepare %s: %s", st->path, what, sqlite3_errmsg(st->db));
         return -1;
     }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s: %s failed: %s", st->path, what, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s: %s failed: %s", st->path, what, sqlite3_errmsg(st->db));
         return -1;
     }
     return 0;
@@ -141,7 +130,7 @@ static int next_seq(cg_store *st, int outbox, int64_t *out, char *err, size_t er
         if (s)
             sqlite3_reset(s);
         if (rc != SQLITE_ROW) {
-            set_err(err, errlen, "%s: cannot read the next ids: %s", st->path,
+            cg_set_err(err, errlen, "%s: cannot read the next ids: %s", st->path,
                     sqlite3_errmsg(st->db));
             return -1;
         }
@@ -323,7 +312,7 @@ static int outbox_insert_event(cg_store *st, const char *case_id, int64_t now_ms
         return -1;
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT " CASE_COLUMNS " FROM cases WHERE id = ?1");
     if (!s) {
-        set_err(err, errlen, "%s: cannot read case %s", st->path, case_id);
+        cg_set_err(err, errlen, "%s: cannot read case %s", st->path, case_id);
         return -1;
     }
     sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
@@ -335,7 +324,7 @@ static int outbox_insert_event(cg_store *st, const char *case_id, int64_t now_ms
     if (d.payload && event)
         d.payload = with_event(d.payload, event);
     if (!d.payload) {
-        set_err(err, errlen, "%s: cannot build the dispatch payload of %s", st->path, case_id);
+        cg_set_err(err, errlen, "%s: cannot build the dispatch payload of %s", st->path, case_id);
         return -1;
     }
     if (outbox_write_kind(st, &d, now_ms, event != NULL, err, errlen) < 0) {
@@ -376,7 +365,7 @@ static int outbox_insert_copies(cg_store *st, const cg_case_change *ch, int64_t 
     free(text);
     int ok = base != NULL;
     if (!ok)
-        set_err(err, errlen, "%s: cannot build the event payload of %s", st->path, ch->case_id);
+        cg_set_err(err, errlen, "%s: cannot build the event payload of %s", st->path, ch->case_id);
     for (size_t i = 0; ok && i < ch->n_subscribers; i++) {
         cg_dispatch d;
         ok = new_dispatch(st, ch->case_id, &d, err, errlen) == 0;
@@ -420,25 +409,25 @@ static int write_escalation_details(cg_store *st, const cg_case_change *ch, char
 static int validate_new_case(const cg_new_case *nc, char *err, size_t errlen)
 {
     if (!nc->category || !*nc->category) {
-        set_err(err, errlen, "a case needs a category");
+        cg_set_err(err, errlen, "a case needs a category");
         return -1;
     }
     if (!nc->department || !*nc->department ||
         strlen(nc->department) >= sizeof ((cg_dispatch *)0)->department) {
-        set_err(err, errlen, "a case needs a department code (under 32 bytes)");
+        cg_set_err(err, errlen, "a case needs a department code (under 32 bytes)");
         return -1;
     }
     if (nc->has_location && (!isfinite(nc->lat) || !isfinite(nc->lon) || fabs(nc->lat) > 90 ||
                              fabs(nc->lon) > 180)) {
-        set_err(err, errlen, "location out of range: %g, %g", nc->lat, nc->lon);
+        cg_set_err(err, errlen, "location out of range: %g, %g", nc->lat, nc->lon);
         return -1;
     }
     if (!isfinite(nc->sla_hours) || nc->sla_hours < 0) {
-        set_err(err, errlen, "sla_hours must be a number >= 0");
+        cg_set_err(err, errlen, "sla_hours must be a number >= 0");
         return -1;
     }
     if (nc->extra && !json_is_object(nc->extra)) {
-        set_err(err, errlen, "extra must be a JSON object");
+        cg_set_err(err, errlen, "extra must be a JSON object");
         return -1;
     }
     return 0;
@@ -476,7 +465,7 @@ static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, con
 {
     char *extra = nc->extra ? json_dumps(nc->extra, JSON_COMPACT) : strdup("{}");
     if (!extra) {
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return -1;
     }
     sqlite3_stmt *s = cg_store_stmt(st,
@@ -557,7 +546,7 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
                                      nc_source(nc), "grid", nc_reporter(nc), nc->needs_penalty,
                                      nc->sla_hours, now_ms, nc->extra);
             if (!d.payload) {
-                set_err(err, errlen, "cannot build the dispatch payload of %s", case_id);
+                cg_set_err(err, errlen, "cannot build the dispatch payload of %s", case_id);
                 ok = 0;
             }
         }
@@ -650,9 +639,9 @@ static int action_error(char *err, size_t errlen, size_t i, const char *type, co
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (type)
-        set_err(err, errlen, "actions[%zu] (%s): %s", i, type, what);
+        cg_set_err(err, errlen, "actions[%zu] (%s): %s", i, type, what);
     else
-        set_err(err, errlen, "actions[%zu]: %s", i, what);
+        cg_set_err(err, errlen, "actions[%zu]: %s", i, what);
     return -1;
 }
 
@@ -672,7 +661,7 @@ static int validate_actions(json_t *actions, const char *department, int event,
     if (!actions)
         return 0;
     if (!json_is_array(actions)) {
-        set_err(err, errlen, "actions must be an array");
+        cg_set_err(err, errlen, "actions must be an array");
         return -1;
     }
     size_t n = json_array_size(actions);
@@ -982,7 +971,7 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
         "SELECT c.id, c.status, c.department, o.seq, o.event, o.department, c.level,"
         " c.sla_hours, c.requires FROM outbox o JOIN cases c ON c.id = o.case_id WHERE o.id = ?1");
     if (!s) {
-        set_err(err, errlen, "%s: cannot read the outbox", st->path);
+        cg_set_err(err, errlen, "%s: cannot read the outbox", st->path);
         return -1;
     }
     sqlite3_bind_text(s, 1, dispatch_id, -1, SQLITE_STATIC);
@@ -1002,7 +991,7 @@ static int load_dispatch(cg_store *st, const char *dispatch_id, case_state *cs, 
         cs->department = cs->department_before;
         cs->level = cs->level_before;
     } else if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s: outbox lookup failed: %s", st->path, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s: outbox lookup failed: %s", st->path, sqlite3_errmsg(st->db));
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -1032,7 +1021,7 @@ static int write_result_escalation(cg_store *st, const case_state *cs,
                              cs->escalate_note ? cs->escalate_note : "", "at",
                              (json_int_t)(now_ms / 1000));
     if (!ch.sub_event) {
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return -1;
     }
     ch.subscribers = esc->subscribers[l];
@@ -1089,7 +1078,7 @@ int cg_cases_apply_result_esc(cg_store *st, const char *dispatch_id, const char 
     if (!rows || !hist) {
         free(rows);
         free(hist);
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return CG_APPLY_ERROR;
     }
     size_t nrows = 0;
@@ -1231,7 +1220,7 @@ static int change_still_valid(cg_store *st, const cg_case_change *ch, char *err,
 {
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT status, department, level FROM cases WHERE id = ?1");
     if (!s) {
-        set_err(err, errlen, "%s: cannot read case %s", st->path, ch->case_id);
+        cg_set_err(err, errlen, "%s: cannot read case %s", st->path, ch->case_id);
         return -1;
     }
     sqlite3_bind_text(s, 1, ch->case_id, -1, SQLITE_STATIC);
@@ -1244,7 +1233,7 @@ static int change_still_valid(cg_store *st, const cg_case_change *ch, char *err,
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s: reading case %s: %s", st->path, ch->case_id,
+        cg_set_err(err, errlen, "%s: reading case %s: %s", st->path, ch->case_id,
                 sqlite3_errmsg(st->db));
         return -1;
     }
@@ -1338,7 +1327,7 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
 {
     *has_out = 0;
     if (!ch || !ch->case_id || !ch->actor || !ch->action) {
-        set_err(err, errlen, "a change needs a case, an actor and an action");
+        cg_set_err(err, errlen, "a change needs a case, an actor and an action");
         return CG_CHANGE_ERROR;
     }
     if (write_begin(st, err, errlen) < 0)
@@ -1347,7 +1336,7 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
     if (valid <= 0) {
         write_abort(st);
         if (valid == 0)
-            set_err(err, errlen, "case %s changed meanwhile", ch->case_id);
+            cg_set_err(err, errlen, "case %s changed meanwhile", ch->case_id);
         return valid == 0 ? CG_CHANGE_CONFLICT : CG_CHANGE_ERROR;
     }
     const char *from = ch->expect_status;

@@ -5,10 +5,11 @@
 #include "csv.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 #define CSV_MAX_BYTES (64u << 20) /* a roster of a whole province fits */
 
@@ -44,16 +45,6 @@ int cg_utf8_valid(const char *s, size_t len)
         p += n + 1;
     }
     return 1;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 typedef struct builder {
@@ -118,7 +109,7 @@ static int row_end(builder *b, char *err, size_t errlen)
     }
     cg_csv *c = b->csv;
     if (c->n > 0 && b->row.n != c->rows[0].n) {
-        set_err(err, errlen, "line %zu: %zu fields, the header has %zu", b->row.line, b->row.n,
+        cg_set_err(err, errlen, "line %zu: %zu fields, the header has %zu", b->row.line, b->row.n,
                 c->rows[0].n);
         return -2;
     }
@@ -138,7 +129,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         data += 3, len -= 3;
     if (memchr(data, 0, len)) {
-        set_err(err, errlen, "contains a NUL byte (not a UTF-8 text file)");
+        cg_set_err(err, errlen, "contains a NUL byte (not a UTF-8 text file)");
         return -1;
     }
     if (!cg_utf8_valid(data, len)) {
@@ -152,7 +143,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
                 start = i + 1;
             }
         }
-        set_err(err, errlen, "line %zu: not valid UTF-8 (save the file as UTF-8, not GBK)", line);
+        cg_set_err(err, errlen, "line %zu: not valid UTF-8 (save the file as UTF-8, not GBK)", line);
         return -1;
     }
     builder b = {.csv = out};
@@ -165,7 +156,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
         if (c == '\r' && state != QUOTED) {
             if (i + 1 < len && data[i + 1] == '\n')
                 continue; /* CRLF: the LF ends the record */
-            set_err(err, errlen, "line %zu: a carriage return without a line feed", line);
+            cg_set_err(err, errlen, "line %zu: a carriage return without a line feed", line);
             rc = -2;
             break;
         }
@@ -175,7 +166,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
             if (c == '"' && state == START) {
                 state = QUOTED;
             } else if (c == '"') {
-                set_err(err, errlen, "line %zu: a quote inside an unquoted field", line);
+                cg_set_err(err, errlen, "line %zu: a quote inside an unquoted field", line);
                 rc = -2;
             } else if (c == ',') {
                 rc = field_end(&b);
@@ -212,14 +203,14 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
                 b.row.line = line;
                 state = START;
             } else {
-                set_err(err, errlen, "line %zu: text after the closing quote of a field", line);
+                cg_set_err(err, errlen, "line %zu: text after the closing quote of a field", line);
                 rc = -2;
             }
             break;
         }
     }
     if (rc == 0 && state == QUOTED) {
-        set_err(err, errlen, "line %zu: a quoted field is not closed", b.row.line);
+        cg_set_err(err, errlen, "line %zu: a quoted field is not closed", b.row.line);
         rc = -2;
     }
     if (rc == 0 && (state != START || b.row.n > 0))
@@ -227,12 +218,12 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
     row_free(&b.row);
     free(b.field);
     if (rc == 0 && out->n == 0) {
-        set_err(err, errlen, "line 1: no header");
+        cg_set_err(err, errlen, "line 1: no header");
         rc = -2;
     }
     if (rc != 0) {
         if (rc == -1)
-            set_err(err, errlen, "out of memory");
+            cg_set_err(err, errlen, "out of memory");
         cg_csv_free(out);
         return -1;
     }
@@ -244,7 +235,7 @@ int cg_csv_load(const char *path, cg_csv *out, char *err, size_t errlen)
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        cg_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = NULL;
@@ -254,7 +245,7 @@ int cg_csv_load(const char *path, cg_csv *out, char *err, size_t errlen)
             cap = cap ? cap * 2 : 262144;
             char *nb = cap <= CSV_MAX_BYTES * 2u ? realloc(buf, cap) : NULL;
             if (!nb) {
-                set_err(err, errlen, "%s: too large or out of memory", path);
+                cg_set_err(err, errlen, "%s: too large or out of memory", path);
                 free(buf);
                 fclose(f);
                 return -1;
@@ -269,7 +260,7 @@ int cg_csv_load(const char *path, cg_csv *out, char *err, size_t errlen)
     int bad = ferror(f) || len > CSV_MAX_BYTES;
     fclose(f);
     if (bad) {
-        set_err(err, errlen, "%s: cannot read it (or larger than %u bytes)", path, CSV_MAX_BYTES);
+        cg_set_err(err, errlen, "%s: cannot read it (or larger than %u bytes)", path, CSV_MAX_BYTES);
         free(buf);
         return -1;
     }
@@ -277,7 +268,7 @@ int cg_csv_load(const char *path, cg_csv *out, char *err, size_t errlen)
     int rc = cg_csv_parse(buf, len, out, why, sizeof why);
     free(buf);
     if (rc < 0)
-        set_err(err, errlen, "%s: %s", path, why);
+        cg_set_err(err, errlen, "%s: %s", path, why);
     return rc;
 }
 

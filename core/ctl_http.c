@@ -9,7 +9,6 @@
 #include <jansson.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 static long long mono_ms(void)
 {
@@ -43,12 +31,12 @@ int cg_ctl_url_parse(const char *url, char **host, int *port, char *err, size_t 
     *host = NULL;
     *port = 0;
     if (strncasecmp(url, "https://", 8) == 0) {
-        set_err(err, errlen, "'%s': https is not supported (citygridd speaks plain HTTP; "
+        cg_set_err(err, errlen, "'%s': https is not supported (citygridd speaks plain HTTP; "
                 "use http://HOST:PORT)", url);
         return -1;
     }
     if (strncasecmp(url, "http://", 7) != 0) {
-        set_err(err, errlen, "'%s' is not http://HOST:PORT", url);
+        cg_set_err(err, errlen, "'%s' is not http://HOST:PORT", url);
         return -1;
     }
     const char *p = url + 7, *h_start, *h_end;
@@ -56,7 +44,7 @@ int cg_ctl_url_parse(const char *url, char **host, int *port, char *err, size_t 
         h_start = p + 1;
         h_end = strchr(h_start, ']');
         if (!h_end) {
-            set_err(err, errlen, "'%s': no ']' after the IPv6 address", url);
+            cg_set_err(err, errlen, "'%s': no ']' after the IPv6 address", url);
             return -1;
         }
         p = h_end + 1;
@@ -66,7 +54,7 @@ int cg_ctl_url_parse(const char *url, char **host, int *port, char *err, size_t 
         p = h_end;
     }
     if (h_end == h_start) {
-        set_err(err, errlen, "'%s' names no host", url);
+        cg_set_err(err, errlen, "'%s' names no host", url);
         return -1;
     }
     long portnum = 80;
@@ -76,13 +64,13 @@ int cg_ctl_url_parse(const char *url, char **host, int *port, char *err, size_t 
         portnum = strtol(p + 1, &end, 10);
         if (end == p + 1 || !isdigit((unsigned char)p[1]) || errno || portnum < 1 ||
             portnum > 65535) {
-            set_err(err, errlen, "'%s': the port must be 1-65535", url);
+            cg_set_err(err, errlen, "'%s': the port must be 1-65535", url);
             return -1;
         }
         p = end;
     }
     if (*p && strcmp(p, "/") != 0) {
-        set_err(err, errlen, "'%s': give only http://HOST:PORT (no path)", url);
+        cg_set_err(err, errlen, "'%s': give only http://HOST:PORT (no path)", url);
         return -1;
     }
     *host = strndup(h_start, (size_t)(h_end - h_start));
@@ -115,7 +103,7 @@ static int connect_to(const char *host, int port, long long deadline, int timeou
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, service, &hints, &res);
     if (gai != 0) {
-        set_err(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
+        cg_set_err(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(gai));
         return -1;
     }
     int fd = -1, timed_out = 0;
@@ -147,9 +135,9 @@ static int connect_to(const char *host, int port, long long deadline, int timeou
     }
     freeaddrinfo(res);
     if (fd < 0 && timed_out)
-        set_err(err, errlen, "connect %s:%d: timed out after %d ms", host, port, timeout_ms);
+        cg_set_err(err, errlen, "connect %s:%d: timed out after %d ms", host, port, timeout_ms);
     else if (fd < 0)
-        set_err(err, errlen, "connect %s:%d: %s", host, port, why);
+        cg_set_err(err, errlen, "connect %s:%d: %s", host, port, why);
     return fd;
 }
 
@@ -272,7 +260,7 @@ static int parse_response(buf *in, int eof, cg_ctl_response *out, char *err, siz
     int major, minor, status;
     if (sscanf(in->data, "HTTP/%d.%d %d", &major, &minor, &status) != 3 || status < 100 ||
         status > 999) {
-        set_err(err, errlen, "not an HTTP answer: '%.40s'", in->data);
+        cg_set_err(err, errlen, "not an HTTP answer: '%.40s'", in->data);
         return -1;
     }
     const char *headers = strchr(in->data, '\n') + 1;
@@ -291,11 +279,11 @@ static int parse_response(buf *in, int eof, cg_ctl_response *out, char *err, siz
         int last_seen = eof || (have >= 5 && memcmp(end - 5, "0\r\n\r\n", 5) == 0);
         done = last_seen ? dechunk(body, end, &out_body) : 0;
         if (done < 0)
-            set_err(err, errlen, "malformed chunked body");
+            cg_set_err(err, errlen, "malformed chunked body");
     } else if (cl) {
         unsigned long long want = strtoull(cl, NULL, 10);
         if (want > CG_CTL_HTTP_MAX_RESPONSE) {
-            set_err(err, errlen, "answer too large (%llu bytes)", want);
+            cg_set_err(err, errlen, "answer too large (%llu bytes)", want);
             return -1;
         }
         done = have >= want;
@@ -359,7 +347,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
     free(host);
     if (n < 0) {
         close(fd);
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         return -1;
     }
     int rc;
@@ -367,7 +355,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
     free(head);
     if (rc == -2) {
         close(fd);
-        set_err(err, errlen, "%s %s: timed out sending after %d ms", method, path, timeout_ms);
+        cg_set_err(err, errlen, "%s %s: timed out sending after %d ms", method, path, timeout_ms);
         return -1;
     }
     /* rc == -1: the server closed early; it may still have answered. */
@@ -376,7 +364,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
     int parsed = 0, eof = 0;
     while (!parsed) {
         if (buf_reserve(&in, 16384) < 0) {
-            set_err(err, errlen, "out of memory");
+            cg_set_err(err, errlen, "out of memory");
             parsed = -1;
             break;
         }
@@ -384,7 +372,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
         if (got > 0) {
             in.len += (size_t)got;
             if (in.len > CG_CTL_HTTP_MAX_RESPONSE + 65536) {
-                set_err(err, errlen, "answer too large");
+                cg_set_err(err, errlen, "answer too large");
                 parsed = -1;
                 break;
             }
@@ -394,7 +382,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             if (!wait_fd(fd, POLLIN, deadline)) {
-                set_err(err, errlen, "%s %s: no whole answer within %d ms", method, path,
+                cg_set_err(err, errlen, "%s %s: no whole answer within %d ms", method, path,
                         timeout_ms);
                 parsed = -1;
                 break;
@@ -405,7 +393,7 @@ int cg_ctl_http(const char *url, const char *method, const char *path, const cha
         }
         parsed = parse_response(&in, eof, out, err, errlen);
         if (parsed == 0 && eof) {
-            set_err(err, errlen, "%s %s: the connection closed before a whole answer%s",
+            cg_set_err(err, errlen, "%s %s: the connection closed before a whole answer%s",
                     method, path, in.len ? "" : " (no bytes)");
             parsed = -1;
         }

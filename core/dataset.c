@@ -24,7 +24,6 @@
 #include "dataset.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include <jansson.h>
 
 #include "csv.h"
+#include "errbuf.h"
 #include "geo.h"
 #include "gridcode.h"
 #include "grids.h"
@@ -47,16 +47,6 @@ static const char *const known_departments[] = {"enforcement", "municipal", "san
 static const char *const roles[] = {"leader", "instructor", "fulltime", "professional", "optional",
                                     NULL};
 #define ID_MAX 63
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -97,7 +87,7 @@ static int step_done(cg_store *st, sqlite3_stmt *s, char *err, size_t errlen, co
     if (s)
         sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
         return -1;
     }
     return 0;
@@ -107,7 +97,7 @@ static int exec(cg_store *st, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        set_err(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
         return -1;
     }
@@ -119,7 +109,7 @@ static int txn_begin(cg_store *st, char *err, size_t errlen)
 {
     cg_store_lock(st);
     if (!sqlite3_get_autocommit(st->db)) {
-        set_err(err, errlen, "an import cannot run inside another transaction");
+        cg_set_err(err, errlen, "an import cannot run inside another transaction");
         cg_store_unlock(st);
         return -1;
     }
@@ -191,7 +181,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
     cg_csv csv;
     char why[512];
     if (cg_csv_load(path, &csv, why, sizeof why) < 0) {
-        set_err(err, errlen, "%s", why);
+        cg_set_err(err, errlen, "%s", why);
         return -1;
     }
     int c_level = cg_csv_column(&csv, "level"), c_code = cg_csv_column(&csv, "code"),
@@ -200,7 +190,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
     int rc = -1;
     json_t *codes = json_array();
     if (c_level < 0 || c_code < 0 || c_parent < 0 || c_zh < 0) {
-        set_err(err, errlen, "%s: line 1: the header must name the columns level, code, parent, "
+        cg_set_err(err, errlen, "%s: line 1: the header must name the columns level, code, parent, "
                 "name_zh (and name_en)", path);
         goto out;
     }
@@ -244,7 +234,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
             }
         }
         if (bad) {
-            set_err(err, errlen, "%s: line %zu: %s (code '%.40s')", path, r->line, bad, code);
+            cg_set_err(err, errlen, "%s: line %zu: %s (code '%.40s')", path, r->line, bad, code);
             json_decref(seen);
             goto out;
         }
@@ -268,7 +258,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
         sqlite3_bind_text(s, 4, r->f[c_zh], -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, c_en >= 0 ? r->f[c_en] : "", -1, SQLITE_STATIC);
         if (step_done(st, s, why, sizeof why, "places") < 0) {
-            set_err(err, errlen, "%s: line %zu: %s", path, r->line, why);
+            cg_set_err(err, errlen, "%s: line %zu: %s", path, r->line, why);
             goto out;
         }
     }
@@ -276,7 +266,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
     rc = 0;
     goto out;
 db_fail:
-    set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+    cg_set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 out:
     /* The codes stay for prune_places (after the grids are written). */
     if (rc == 0) {
@@ -289,7 +279,7 @@ out:
          * point at a removed place fail at COMMIT, and grid validation
          * below refuses them first with a feature number. */
         if (step_done(st, s, why, sizeof why, "removing old places") < 0) {
-            set_err(err, errlen, "%s: %s", path, why);
+            cg_set_err(err, errlen, "%s: %s", path, why);
             rc = -1;
         }
         free(text);
@@ -334,40 +324,40 @@ static int check_feature(cg_store *st, json_t *f, grid_in *g, json_t *seen, char
     if (!json_is_object(f) || strcmp(json_string_value(json_object_get(f, "type")) ?
                                          json_string_value(json_object_get(f, "type")) : "",
                                      "Feature") != 0) {
-        set_err(why, wl, "not a GeoJSON Feature");
+        cg_set_err(why, wl, "not a GeoJSON Feature");
         return -1;
     }
     if (!json_is_object(props)) {
-        set_err(why, wl, "no properties object");
+        cg_set_err(why, wl, "no properties object");
         return -1;
     }
     if (!(g->code = prop_string(props, "code"))) {
-        set_err(why, wl, "property 'code' must be a grid code string");
+        cg_set_err(why, wl, "property 'code' must be a grid code string");
         return -1;
     }
     if (cg_gridcode_validate(g->code, allowed_counties, reason, sizeof reason) < 0) {
-        set_err(why, wl, "code '%.40s': %s", g->code, reason);
+        cg_set_err(why, wl, "code '%.40s': %s", g->code, reason);
         return -1;
     }
     json_t *prev = json_object_get(seen, g->code);
     if (prev) {
-        set_err(why, wl, "code %s is used twice (also feature %lld)", g->code,
+        cg_set_err(why, wl, "code %s is used twice (also feature %lld)", g->code,
                 (long long)json_integer_value(prev));
         return -1;
     }
     json_object_set_new(seen, g->code, json_integer((json_int_t)g->feature));
     if (!(g->name = prop_string(props, "name"))) {
-        set_err(why, wl, "grid %s: property 'name' must be a non-empty string", g->code);
+        cg_set_err(why, wl, "grid %s: property 'name' must be a non-empty string", g->code);
         return -1;
     }
     g->type = prop_string(props, "type");
     if (!g->type || (strcmp(g->type, "community") != 0 && strcmp(g->type, "village") != 0)) {
-        set_err(why, wl, "grid %s: property 'type' must be \"community\" or \"village\"", g->code);
+        cg_set_err(why, wl, "grid %s: property 'type' must be \"community\" or \"village\"", g->code);
         return -1;
     }
     json_t *ext = json_object_get(props, "external_id");
     if (ext && !json_is_null(ext) && !prop_string(props, "external_id")) {
-        set_err(why, wl, "grid %s: property 'external_id' must be a string or null", g->code);
+        cg_set_err(why, wl, "grid %s: property 'external_id' must be a string or null", g->code);
         return -1;
     }
     g->external_id = prop_string(props, "external_id");
@@ -379,47 +369,47 @@ static int check_feature(cg_store *st, json_t *f, grid_in *g, json_t *seen, char
     g->subdistrict = prop_string(props, "subdistrict");
     g->community = prop_string(props, "community");
     if (!g->district || !g->subdistrict || !g->community) {
-        set_err(why, wl, "grid %s: properties 'district', 'subdistrict' and 'community' are required",
+        cg_set_err(why, wl, "grid %s: properties 'district', 'subdistrict' and 'community' are required",
                 g->code);
         return -1;
     }
     if (strcmp(g->subdistrict, parts.subdistrict_code) != 0 ||
         strcmp(g->community, parts.community_code) != 0) {
-        set_err(why, wl, "grid %s: its code says subdistrict %s and community %s, the properties "
+        cg_set_err(why, wl, "grid %s: its code says subdistrict %s and community %s, the properties "
                 "say %.20s and %.20s", g->code, parts.subdistrict_code, parts.community_code,
                 g->subdistrict, g->community);
         return -1;
     }
     char lv[32], parent[64];
     if (!place_level(st, g->community, lv, sizeof lv, parent, sizeof parent)) {
-        set_err(why, wl, "grid %s: community '%s' is not in places", g->code, g->community);
+        cg_set_err(why, wl, "grid %s: community '%s' is not in places", g->code, g->community);
         return -1;
     }
     const char *want = strcmp(g->type, "village") == 0 ? "village" : "community";
     if (strcmp(lv, want) != 0) {
-        set_err(why, wl, "grid %s: a %s grid must be in a %s, %s is a %s", g->code, g->type, want,
+        cg_set_err(why, wl, "grid %s: a %s grid must be in a %s, %s is a %s", g->code, g->type, want,
                 g->community, lv);
         return -1;
     }
     if (strcmp(parent, g->subdistrict) != 0) {
-        set_err(why, wl, "grid %s: community %s is not in subdistrict %s", g->code, g->community,
+        cg_set_err(why, wl, "grid %s: community %s is not in subdistrict %s", g->code, g->community,
                 g->subdistrict);
         return -1;
     }
     if (!place_level(st, g->subdistrict, lv, sizeof lv, parent, sizeof parent) ||
         strcmp(lv, "subdistrict") != 0) {
-        set_err(why, wl, "grid %s: subdistrict '%s' is not in places", g->code, g->subdistrict);
+        cg_set_err(why, wl, "grid %s: subdistrict '%s' is not in places", g->code, g->subdistrict);
         return -1;
     }
     if (strcmp(parent, g->district) != 0) {
-        set_err(why, wl, "grid %s: subdistrict %s is not in district %.20s", g->code,
+        cg_set_err(why, wl, "grid %s: subdistrict %s is not in district %.20s", g->code,
                 g->subdistrict, g->district);
         return -1;
     }
 
     /* Geometry, then the office inside it (a village: inside its first site). */
     if (cg_geo_shape_from_geojson(geom, &g->shape, reason, sizeof reason) < 0) {
-        set_err(why, wl, "grid %s: geometry: %s", g->code, reason);
+        cg_set_err(why, wl, "grid %s: geometry: %s", g->code, reason);
         return -1;
     }
     json_t *office = json_object_get(props, "office");
@@ -428,7 +418,7 @@ static int check_feature(cg_store *st, json_t *f, grid_in *g, json_t *seen, char
         !json_is_number(json_array_get(office, 0)) || !json_is_number(json_array_get(office, 1)) ||
         cg_geo_snap(json_number_value(json_array_get(office, 0)),
                     json_number_value(json_array_get(office, 1)), &p) < 0) {
-        set_err(why, wl, "grid %s: property 'office' must be [lon, lat]", g->code);
+        cg_set_err(why, wl, "grid %s: property 'office' must be [lon, lat]", g->code);
         return -1;
     }
     g->office_lon = json_number_value(json_array_get(office, 0));
@@ -437,14 +427,14 @@ static int check_feature(cg_store *st, json_t *f, grid_in *g, json_t *seen, char
                      ? cg_geo_polygon_contains_pt(&g->shape.polys[0], p)
                      : cg_geo_shape_contains_pt(&g->shape, p);
     if (!inside) {
-        set_err(why, wl, "grid %s: the office [%.6f, %.6f] is outside its grid%s", g->code,
+        cg_set_err(why, wl, "grid %s: the office [%.6f, %.6f] is outside its grid%s", g->code,
                 g->office_lon, g->office_lat,
                 strcmp(g->type, "village") == 0 ? " (a village grid's office is in its first site)" : "");
         return -1;
     }
     g->geometry = json_dumps(geom, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (!g->geometry) {
-        set_err(why, wl, "out of memory");
+        cg_set_err(why, wl, "out of memory");
         return -1;
     }
     return 0;
@@ -461,7 +451,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
         " office_lon = excluded.office_lon, external_id = excluded.external_id,"
         " geometry = excluded.geometry");
     if (!s)
-        return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+        return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
     sqlite3_bind_text(s, 1, g->code, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, g->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, g->type, -1, SQLITE_STATIC);
@@ -480,7 +470,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
         int64_t id = ++*next_part;
         s = cg_store_stmt(st, "INSERT INTO grid_parts(id, grid, part) VALUES (?1, ?2, ?3)");
         if (!s)
-            return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+            return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_text(s, 2, g->code, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, (sqlite3_int64)k);
@@ -489,7 +479,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
         s = cg_store_stmt(st,
             "INSERT INTO grid_boxes(id, min_lon, max_lon, min_lat, max_lat) VALUES (?1, ?2, ?3, ?4, ?5)");
         if (!s)
-            return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+            return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_double(s, 2, b->min_lon);
         sqlite3_bind_double(s, 3, b->max_lon);
@@ -518,13 +508,13 @@ static int import_grid_file(cg_store *st, const char *path, cg_import_report *re
     json_error_t jerr;
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        set_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        cg_set_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
         return -1;
     }
     json_t *features = json_object_get(doc, "features");
     const char *type = json_string_value(json_object_get(doc, "type"));
     if (!type || strcmp(type, "FeatureCollection") != 0 || !json_is_array(features)) {
-        set_err(err, errlen, "%s: not a GeoJSON FeatureCollection with a 'features' array", path);
+        cg_set_err(err, errlen, "%s: not a GeoJSON FeatureCollection with a 'features' array", path);
         json_decref(doc);
         return -1;
     }
@@ -535,13 +525,13 @@ static int import_grid_file(cg_store *st, const char *path, cg_import_report *re
     char why[768];
     int rc = -1;
     if (!g || !order || !seen || !codes) {
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         g[i].feature = i + 1;
         if (check_feature(st, json_array_get(features, i), &g[i], seen, why, sizeof why) < 0) {
-            set_err(err, errlen, "%s: feature %zu: %s", path, i + 1, why);
+            cg_set_err(err, errlen, "%s: feature %zu: %s", path, i + 1, why);
             goto out;
         }
         order[i] = &g[i];
@@ -558,7 +548,7 @@ static int import_grid_file(cg_store *st, const char *path, cg_import_report *re
             if (ov != 0) {
                 grid_in *a = order[i]->feature < order[j]->feature ? order[i] : order[j];
                 grid_in *b = a == order[i] ? order[j] : order[i];
-                set_err(err, errlen, ov < 0 ? "%s: feature %zu: out of memory" :
+                cg_set_err(err, errlen, ov < 0 ? "%s: feature %zu: out of memory" :
                         "%s: feature %zu: grid %s overlaps grid %s (feature %zu)",
                         path, b->feature, b->code, a->code, a->feature);
                 goto out;
@@ -575,12 +565,12 @@ static int import_grid_file(cg_store *st, const char *path, cg_import_report *re
     free(text);
     if (next_part < 0 || step_done(st, s, why, sizeof why, "removing old grids") < 0 ||
         exec(st, "DELETE FROM grid_parts; DELETE FROM grid_boxes;", why, sizeof why) < 0) {
-        set_err(err, errlen, "%s: %s", path, why);
+        cg_set_err(err, errlen, "%s: %s", path, why);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (write_grid(st, &g[i], &next_part, why, sizeof why) < 0) {
-            set_err(err, errlen, "%s: feature %zu: %s", path, i + 1, why);
+            cg_set_err(err, errlen, "%s: feature %zu: %s", path, i + 1, why);
             goto out;
         }
     }
@@ -685,7 +675,7 @@ static int write_member(cg_store *st, const cg_csv_row *r, const int *col, int64
         " name_pinyin = excluded.name_pinyin, terminal_id = excluded.terminal_id,"
         " department = excluded.department, updated_at = excluded.updated_at");
     if (!s)
-        return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+        return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
     sqlite3_bind_text(s, 1, r->f[col[R_ID]], -1, SQLITE_STATIC);
     if (r->f[col[R_LOGIN]][0])
         sqlite3_bind_text(s, 2, r->f[col[R_LOGIN]], -1, SQLITE_STATIC);
@@ -700,15 +690,15 @@ static int write_member(cg_store *st, const cg_csv_row *r, const int *col, int64
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        set_err(why, wl, "member %s: login '%s' or terminal '%s' belongs to another member",
+        cg_set_err(why, wl, "member %s: login '%s' or terminal '%s' belongs to another member",
                 r->f[col[R_ID]], r->f[col[R_LOGIN]], r->f[col[R_TERMINAL]]);
         return -1;
     }
     if (rc != SQLITE_DONE)
-        return set_err(why, wl, "members: %s", sqlite3_errmsg(st->db)), -1;
+        return cg_set_err(why, wl, "members: %s", sqlite3_errmsg(st->db)), -1;
     s = cg_store_stmt(st, "DELETE FROM assignments WHERE member_id = ?1");
     if (!s)
-        return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+        return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
     sqlite3_bind_text(s, 1, r->f[col[R_ID]], -1, SQLITE_STATIC);
     return step_done(st, s, why, wl, "assignments");
 }
@@ -719,7 +709,7 @@ static int write_assignment(cg_store *st, const cg_csv_row *r, const int *col, c
     sqlite3_stmt *s = cg_store_stmt(st,
         "INSERT INTO assignments(member_id, grid, role, department) VALUES (?1, ?2, ?3, ?4)");
     if (!s)
-        return set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
+        return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
     sqlite3_bind_text(s, 1, r->f[col[R_ID]], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, r->f[col[R_GRID]], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
@@ -734,13 +724,13 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
     cg_csv csv;
     char why[512];
     if (cg_csv_load(path, &csv, why, sizeof why) < 0) {
-        set_err(err, errlen, "%s", why);
+        cg_set_err(err, errlen, "%s", why);
         return -1;
     }
     int col[R_COLS];
     for (int k = 0; k < R_COLS; k++) {
         if ((col[k] = cg_csv_column(&csv, roster_columns[k])) < 0) {
-            set_err(err, errlen, "%s: line 1: the header has no column '%s' (expected "
+            cg_set_err(err, errlen, "%s: line 1: the header has no column '%s' (expected "
                     "member_id,login,name,name_pinyin,terminal_id,department,grid,role)",
                     path, roster_columns[k]);
             cg_csv_free(&csv);
@@ -759,7 +749,7 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
         const char *bad = roster_row_problem(st, r, col, reason, sizeof reason);
         const char *id = r->f[col[R_ID]], *grid = r->f[col[R_GRID]], *role = r->f[col[R_ROLE]];
         if (bad) {
-            set_err(err, errlen, "%s: line %zu: %s", path, r->line, bad);
+            cg_set_err(err, errlen, "%s: line %zu: %s", path, r->line, bad);
             goto out;
         }
         json_t *first = json_object_get(members, id);
@@ -767,7 +757,7 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
             const cg_csv_row *f0 = &csv.rows[json_integer_value(first)];
             for (int k = R_LOGIN; k <= R_DEPT; k++) {
                 if (strcmp(f0->f[col[k]], r->f[col[k]]) != 0) {
-                    set_err(err, errlen, "%s: line %zu: member %s has %s '%.40s' here and '%.40s' "
+                    cg_set_err(err, errlen, "%s: line %zu: member %s has %s '%.40s' here and '%.40s' "
                             "on line %zu (a person has one %s on all their rows)", path, r->line,
                             id, roster_columns[k], r->f[col[k]], f0->f[col[k]], f0->line,
                             roster_columns[k]);
@@ -780,12 +770,12 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
             const char *login = r->f[col[R_LOGIN]], *term = r->f[col[R_TERMINAL]];
             json_t *other;
             if (login[0] && (other = json_object_get(logins, login))) {
-                set_err(err, errlen, "%s: line %zu: login '%s' is also member %s's", path, r->line,
+                cg_set_err(err, errlen, "%s: line %zu: login '%s' is also member %s's", path, r->line,
                         login, json_string_value(other));
                 goto out;
             }
             if (term[0] && (other = json_object_get(terminals, term))) {
-                set_err(err, errlen, "%s: line %zu: terminal '%s' is also member %s's", path,
+                cg_set_err(err, errlen, "%s: line %zu: terminal '%s' is also member %s's", path,
                         r->line, term, json_string_value(other));
                 goto out;
             }
@@ -797,7 +787,7 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
         snprintf(key, sizeof key, "%s|%s|%s", id, grid, role);
         json_t *dup = json_object_get(keys, key);
         if (dup) {
-            set_err(err, errlen, "%s: line %zu: member %s is %s of grid %s twice (also line %lld)",
+            cg_set_err(err, errlen, "%s: line %zu: member %s is %s of grid %s twice (also line %lld)",
                     path, r->line, id, role, grid, (long long)json_integer_value(dup));
             goto out;
         }
@@ -805,7 +795,7 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
         if (strcmp(role, "leader") == 0) {
             json_t *prev = json_object_get(leaders, grid);
             if (prev) {
-                set_err(err, errlen, "%s: line %zu: grid %s has two leaders (%s here, and line %lld)",
+                cg_set_err(err, errlen, "%s: line %zu: grid %s has two leaders (%s here, and line %lld)",
                         path, r->line, grid, id, (long long)json_integer_value(prev));
                 goto out;
             }
@@ -819,7 +809,7 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
         char other[64];
         other_leader(st, grid, members, other, sizeof other);
         if (other[0]) {
-            set_err(err, errlen, "%s: line %lld: grid %s has two leaders (%s already leads it)",
+            cg_set_err(err, errlen, "%s: line %lld: grid %s has two leaders (%s already leads it)",
                     path, (long long)json_integer_value(line), grid, other);
             goto out;
         }
@@ -830,13 +820,13 @@ static int import_roster_file(cg_store *st, const char *path, cg_import_report *
         const cg_csv_row *r = &csv.rows[i];
         if ((size_t)json_integer_value(json_object_get(members, r->f[col[R_ID]])) == i &&
             write_member(st, r, col, now, why, sizeof why) < 0) {
-            set_err(err, errlen, "%s: line %zu: %s", path, r->line, why);
+            cg_set_err(err, errlen, "%s: line %zu: %s", path, r->line, why);
             goto out;
         }
     }
     for (size_t i = 1; i < csv.n; i++) {
         if (write_assignment(st, &csv.rows[i], col, why, sizeof why) < 0) {
-            set_err(err, errlen, "%s: line %zu: %s", path, csv.rows[i].line, why);
+            cg_set_err(err, errlen, "%s: line %zu: %s", path, csv.rows[i].line, why);
             goto out;
         }
     }
@@ -884,7 +874,7 @@ int cg_dataset_import_dir(cg_store *st, const char *dir, cg_import_report *rep, 
     int ok = places && grids && roster && txn_begin(st, err, errlen) == 0;
     int began = ok;
     if (!places || !grids || !roster)
-        set_err(err, errlen, "out of memory");
+        cg_set_err(err, errlen, "out of memory");
     ok = ok && import_places(st, places, &local, err, errlen) == 0 &&
          import_grid_file(st, grids, &local, err, errlen) == 0 &&
          import_roster_file(st, roster, &local, err, errlen) == 0;
@@ -938,7 +928,7 @@ int cg_dataset_export_grids(cg_store *st, FILE *out, char *err, size_t errlen)
         "SELECT code, name, type, district, subdistrict, community, office_lon, office_lat,"
         " external_id, geometry FROM grids ORDER BY code");
     if (!s) {
-        set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
         return -1;
     }
     fputs("{\"type\": \"FeatureCollection\",\n \"features\": [", out);
@@ -963,7 +953,7 @@ int cg_dataset_export_grids(cg_store *st, FILE *out, char *err, size_t errlen)
         json_decref(f);
         if (!text) {
             sqlite3_reset(s);
-            set_err(err, errlen, "grid %s: cannot encode its stored geometry", col_text(s, 0));
+            cg_set_err(err, errlen, "grid %s: cannot encode its stored geometry", col_text(s, 0));
             return -1;
         }
         fprintf(out, "%s\n  %s", first ? "" : ",", text);
@@ -972,12 +962,12 @@ int cg_dataset_export_grids(cg_store *st, FILE *out, char *err, size_t errlen)
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "reading grids: %s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "reading grids: %s", sqlite3_errmsg(st->db));
         return -1;
     }
     fputs("\n ]}\n", out);
     if (ferror(out)) {
-        set_err(err, errlen, "write error: %s", strerror(errno));
+        cg_set_err(err, errlen, "write error: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -1008,7 +998,7 @@ int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
         " ORDER BY a.grid, CASE a.role WHEN 'leader' THEN 0 WHEN 'instructor' THEN 1"
         " WHEN 'fulltime' THEN 2 WHEN 'professional' THEN 3 ELSE 4 END, a.department, m.id");
     if (!s) {
-        set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
         return -1;
     }
     fputs("member_id,login,name,name_pinyin,terminal_id,department,grid,role\n", out);
@@ -1018,11 +1008,11 @@ int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
             csv_field(out, col_text(s, k), k == R_COLS - 1);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "reading the roster: %s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "reading the roster: %s", sqlite3_errmsg(st->db));
         return -1;
     }
     if (ferror(out)) {
-        set_err(err, errlen, "write error: %s", strerror(errno));
+        cg_set_err(err, errlen, "write error: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -1036,7 +1026,7 @@ int cg_dataset_export_places(cg_store *st, FILE *out, char *err, size_t errlen)
         " CASE level WHEN 'city' THEN 0 WHEN 'district' THEN 1 WHEN 'zone' THEN 1"
         " WHEN 'subdistrict' THEN 2 ELSE 3 END, code");
     if (!s) {
-        set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
         return -1;
     }
     fputs("level,code,parent,name_zh,name_en\n", out);
@@ -1046,8 +1036,8 @@ int cg_dataset_export_places(cg_store *st, FILE *out, char *err, size_t errlen)
             csv_field(out, col_text(s, k), k == 4);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "reading places: %s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "reading places: %s", sqlite3_errmsg(st->db));
         return -1;
     }
-    return ferror(out) ? (set_err(err, errlen, "write error"), -1) : 0;
+    return ferror(out) ? (cg_set_err(err, errlen, "write error"), -1) : 0;
 }

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +18,9 @@
 
 #include <sodium.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "timeutil.h"
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -170,7 +161,7 @@ static int mkdir_if_missing(const char *path, char *err, size_t errlen)
 {
     if (mkdir(path, 0750) == 0 || errno == EEXIST)
         return 0;
-    set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    cg_set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
     return -1;
 }
 
@@ -178,7 +169,7 @@ static int fsync_dir(const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) < 0) {
-        set_err(err, errlen, "cannot sync %s: %s", path, strerror(errno));
+        cg_set_err(err, errlen, "cannot sync %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -218,7 +209,7 @@ int cg_evidence_save(const char *state_dir, const void *data, size_t len,
     snprintf(root, sizeof root, "%s/evidence", state_dir);
     snprintf(dir, sizeof dir, "%s/%.2s", root, hex);
     if (cg_evidence_path(state_dir, hex, path, sizeof path) < 0) {
-        set_err(err, errlen, "the state directory path is too long");
+        cg_set_err(err, errlen, "the state directory path is too long");
         return -1;
     }
     if (already_stored(path, len))
@@ -230,17 +221,17 @@ int cg_evidence_save(const char *state_dir, const void *data, size_t len,
     snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, hex);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
+        cg_set_err(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
         return -1;
     }
     if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        cg_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
     }
     if (close(fd) < 0 || rename(tmp, path) < 0) {
-        set_err(err, errlen, "cannot store %s: %s", path, strerror(errno));
+        cg_set_err(err, errlen, "cannot store %s: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -281,13 +272,13 @@ int cg_evidence_has_after_photo_tx(cg_store *st, const char *case_id)
 static int step_write(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
 {
     if (!s) {
-        set_err(err, errlen, "cannot prepare the %s: %s", what, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "cannot prepare the %s: %s", what, sqlite3_errmsg(st->db));
         return -1;
     }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        set_err(err, errlen, "%s failed: %s", what, sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "%s failed: %s", what, sqlite3_errmsg(st->db));
         return -1;
     }
     return 0;
@@ -305,14 +296,14 @@ static int record_rows(cg_store *st, const cg_photo *p, int64_t now_ms, int *ins
      * gives a clear message). */
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT 1 FROM cases WHERE id = ?1");
     if (!s) {
-        set_err(err, errlen, "cannot prepare a case lookup: %s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "cannot prepare a case lookup: %s", sqlite3_errmsg(st->db));
         return -1;
     }
     sqlite3_bind_text(s, 1, p->case_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_ROW) {
-        set_err(err, errlen, "no case '%.64s'", p->case_id);
+        cg_set_err(err, errlen, "no case '%.64s'", p->case_id);
         return -1;
     }
     s = cg_store_stmt(st,
@@ -364,7 +355,7 @@ int cg_evidence_record(cg_store *st, const cg_photo *p, int64_t now_ms, int *ins
     if (!p->case_id || !p->uploader || !cg_evidence_is_sha256_hex(p->sha256) || !p->stage ||
         (strcmp(p->stage, "before") != 0 && strcmp(p->stage, "after") != 0) ||
         !p->content_type) {
-        set_err(err, errlen, "invalid photo record");
+        cg_set_err(err, errlen, "invalid photo record");
         return -1;
     }
     /* Inside a batch item its SAVEPOINT makes the two rows atomic; alone,

@@ -313,6 +313,29 @@ int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc)
     return 1;
 }
 
+int dept_init_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_host *host,
+                                const citygrid_plugin *desc)
+{
+    int rc = dept_init(ctx, host, desc);
+    if (rc != CITYGRID_OK)
+        return rc;
+    rc = dept_read_penalty_department(dept_of(ctx));
+    if (rc != CITYGRID_OK)
+        dept_shutdown(ctx);
+    return rc;
+}
+
+int dept_handle_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_case *c)
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (dept_transfer_for_penalty(d, c, &rc))
+        return rc;
+    return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+}
+
 int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev)
 {
     dept *d;

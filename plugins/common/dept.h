@@ -82,6 +82,14 @@ int dept_take(dept *d, const citygrid_case *c, int64_t deadline);
  * must then not be accepted), 0 when not; *rc gets the host's answer. */
 int dept_transfer_for_penalty(dept *d, const citygrid_case *c, int *rc);
 
+/* The whole of init() and handle() for a department that passes penalty
+ * matters on (municipal, sanitation): init also reads "penalty_department";
+ * handle transfers a needs_penalty case there, else takes it with the
+ * category's SLA. */
+int dept_init_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_host *host,
+                                const citygrid_plugin *desc);
+int dept_handle_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_case *c);
+
 /* Add a note; returns the host's code. printf-style, truncated at 1 KiB. */
 int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -17,24 +17,7 @@ static const citygrid_plugin municipal_plugin;
 
 static int municipal_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 {
-    int rc = dept_init(ctx, host, &municipal_plugin);
-    if (rc != CITYGRID_OK)
-        return rc;
-    rc = dept_read_penalty_department(dept_of(ctx));
-    if (rc != CITYGRID_OK)
-        dept_shutdown(ctx);
-    return rc;
-}
-
-static int municipal_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
-{
-    dept *d;
-    int rc = dept_begin(ctx, c, &d);
-    if (rc != CITYGRID_OK)
-        return rc;
-    if (dept_transfer_for_penalty(d, c, &rc))
-        return rc;
-    return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    return dept_init_passing_penalties(ctx, host, &municipal_plugin);
 }
 
 static const citygrid_plugin municipal_plugin = {
@@ -45,7 +28,7 @@ static const citygrid_plugin municipal_plugin = {
     .department_zh = "市政和园林",
     .categories = municipal_categories,
     .init = municipal_init,
-    .handle = municipal_handle,
+    .handle = dept_handle_passing_penalties,
     .shutdown = dept_shutdown,
     .on_event = dept_on_event,
 };

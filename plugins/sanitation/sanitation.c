@@ -16,24 +16,7 @@ static const citygrid_plugin sanitation_plugin;
 
 static int sanitation_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 {
-    int rc = dept_init(ctx, host, &sanitation_plugin);
-    if (rc != CITYGRID_OK)
-        return rc;
-    rc = dept_read_penalty_department(dept_of(ctx));
-    if (rc != CITYGRID_OK)
-        dept_shutdown(ctx);
-    return rc;
-}
-
-static int sanitation_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
-{
-    dept *d;
-    int rc = dept_begin(ctx, c, &d);
-    if (rc != CITYGRID_OK)
-        return rc;
-    if (dept_transfer_for_penalty(d, c, &rc))
-        return rc;
-    return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    return dept_init_passing_penalties(ctx, host, &sanitation_plugin);
 }
 
 static const citygrid_plugin sanitation_plugin = {
@@ -44,7 +27,7 @@ static const citygrid_plugin sanitation_plugin = {
     .department_zh = "环卫",
     .categories = sanitation_categories,
     .init = sanitation_init,
-    .handle = sanitation_handle,
+    .handle = dept_handle_passing_penalties,
     .shutdown = dept_shutdown,
     .on_event = dept_on_event,
 };
