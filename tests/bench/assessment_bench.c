@@ -1,5 +1,5 @@
 /*
- * assessment_bench.c — how long the monthly assessment (core/assessment.c)
+ * assessment_bench.c — how long the monthly assessment (core/routine/assessment.c)
  * takes over a city-sized store: the Lishui dataset (grids, members and
  * their assignments) and N synthetic cases (default 1 000 000) spread over
  * every grid, its members, the six departments and four months
@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "assessment.h"
-#include "citydate.h"
-#include "dataset.h"
-#include "log.h"
-#include "store.h"
-#include "timeutil.h"
+#include "routine/assessment.h"
+#include "lib/citydate.h"
+#include "people/dataset.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "lib/timeutil.h"
 
 static double now_ms(void)
 {

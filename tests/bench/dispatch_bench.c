@@ -1,6 +1,6 @@
 /*
- * dispatch_bench.c — `make bench`: the real bus (core/bus.c) and the real
- * plugin host (core/runtime.c, citygrid-plugind) with nothing else in the
+ * dispatch_bench.c — `make bench`: the real bus (core/wire/bus.c) and the real
+ * plugin host (core/wire/runtime.c, citygrid-plugind) with nothing else in the
  * way: no HTTP, no SQLite. The core side is a cg_bus in a libevent loop with
  * 3 priorities (as citygridd has) whose result handler calls
  * cg_bus_complete() at once (no store), so the figures are about the
@@ -11,10 +11,10 @@
  *
  * The same plugin .so (the echo test plugin in `make bench`) is hosted
  *   thread   by cg_runtime_start in this process, over inproc;
- *   process  by citygrid-plugind (started here, like core/supervisor.c does)
+ *   process  by citygrid-plugind (started here, like core/host/supervisor.c does)
  *            over ipc in DIR;
  *   remote   by citygrid-plugind over tcp on 127.0.0.1 with CURVE: fresh keys
- *            in DIR (core/curvekeys.h), the bus's ZAP handler (core/zap.h)
+ *            in DIR (core/lib/curvekeys.h), the bus's ZAP handler (core/wire/zap.h)
  *            holding the plugin's public key.
  * For each mode:
  *   round trip  one delivery in flight: cg_bus_enqueue -> on_result, median
@@ -50,12 +50,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "bus.h"
-#include "curvekeys.h"
-#include "loader.h"
-#include "log.h"
-#include "runtime.h"
-#include "zap.h"
+#include "wire/bus.h"
+#include "lib/curvekeys.h"
+#include "wire/loader.h"
+#include "lib/log.h"
+#include "wire/runtime.h"
+#include "wire/zap.h"
 
 #define READY_TIMEOUT_S 15
 #define PHASE_SLACK_S 10      /* a phase that makes no progress this long fails */
@@ -310,7 +310,7 @@ static int measure(bench *b, double seconds, int roundtrips, unsigned credit, mo
     return 0;
 }
 
-/* citygrid-plugind as core/supervisor.c starts it: dies with us, execs at once. */
+/* citygrid-plugind as core/host/supervisor.c starts it: dies with us, execs at once. */
 static pid_t spawn(char *const argv[])
 {
     pid_t pid = fork();

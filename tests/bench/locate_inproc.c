@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "grids.h"
-#include "log.h"
+#include "people/dataset.h"
+#include "people/grids.h"
+#include "lib/log.h"
 
 static double now_s(void)
 {

@@ -7,11 +7,11 @@
 
 #include <jansson.h>
 
-#include "api.h"
-#include "catalog.h"
-#include "cases.h"
+#include "http/api.h"
+#include "people/catalog.h"
+#include "case/cases.h"
 #include "fuzz.h"
-#include "http_util.h"
+#include "http/http_util.h"
 
 static cg_catalog *catalog;
 

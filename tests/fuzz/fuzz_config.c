@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf/config.h"
 #include "fuzz.h"
 
 /* libconfig < 1.7.3 leaks a string token that a syntax error discards

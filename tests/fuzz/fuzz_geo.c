@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "fuzz.h"
-#include "geo.h"
+#include "lib/geo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

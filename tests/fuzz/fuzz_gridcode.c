@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "gridcode.h"
+#include "lib/gridcode.h"
 
 static const char *const lishui[] = {"331102", "331121", "331122", "331123", "331124",
                                      "331125", "331126", "331127", "331181", NULL};

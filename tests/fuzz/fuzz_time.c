@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

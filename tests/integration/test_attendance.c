@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "citydate.h"
+#include "lib/citydate.h"
 #include "integration/testapi.h"
 #include "support/testutil.h"
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 #define GRID_A "33110200100101"
 #define GRID_B "33110200100102"

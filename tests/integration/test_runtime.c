@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "curvekeys.h"
+#include "lib/curvekeys.h"
 #include "integration/testapi.h"
 #include "support/testutil.h"
 

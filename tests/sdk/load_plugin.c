@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <zmq.h>
 
-#include "loader.h"
-#include "runtime.h"
+#include "wire/loader.h"
+#include "wire/runtime.h"
 #include "support/plugin_mock.h"
 
 static int run_on_real_host(const cg_loaded_plugin *p)

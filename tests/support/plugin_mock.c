@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* What the daemon's host accepts (core/runtime.c). */
+/* What the daemon's host accepts (core/wire/runtime.c). */
 #define PM_MAX_ASSIGNEE 63
 #define PM_MAX_DEPARTMENT 31
 #define PM_MAX_TEXT 4000

@@ -1,5 +1,5 @@
 /*
- * test_assessment.c — the monthly indicators (core/assessment.c) on a small
+ * test_assessment.c — the monthly indicators (core/routine/assessment.c) on a small
  * fixture whose answers are worked out by hand below, with the edges: a
  * grid with no cases due (null rates), a postponed case (out of the timely
  * denominator), a member in two grids (bundled score = mean of the grids'),
@@ -39,13 +39,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assessment.h"
-#include "cases.h"
-#include "citydate.h"
-#include "config.h"
-#include "store.h"
+#include "routine/assessment.h"
+#include "case/cases.h"
+#include "lib/citydate.h"
+#include "conf/config.h"
+#include "store/store.h"
 #include "support/testutil.h"
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 #define G1 "33110200100101"
 #define G2 "33110200100102"

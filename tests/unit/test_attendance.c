@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attendance.h"
-#include "citydate.h"
-#include "config.h"
-#include "patrols.h"
+#include "routine/attendance.h"
+#include "lib/citydate.h"
+#include "conf/config.h"
+#include "routine/patrols.h"
 #include "support/testutil.h"
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 static int64_t iso_ms(const char *text)
 {

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "store.h"
+#include "people/auth.h"
+#include "store/store.h"
 #include "support/testutil.h"
 
 static char *dir, *db_path, *token_path, *password_path;

@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "bus.h"
-#include "log.h"
-#include "protocol.h"
-#include "runtime.h"
-#include "timeutil.h"
+#include "wire/bus.h"
+#include "lib/log.h"
+#include "wire/protocol.h"
+#include "wire/runtime.h"
+#include "lib/timeutil.h"
 
 #define ENDPOINT "inproc://test-bus"
 #define DEPT "testdept"

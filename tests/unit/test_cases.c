@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "cases.h"
-#include "store.h"
-#include "timeutil.h"
+#include "store/batch.h"
+#include "case/cases.h"
+#include "store/store.h"
+#include "lib/timeutil.h"
 #include "support/testutil.h"
 
 static char *dir, *db_path;

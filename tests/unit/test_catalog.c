@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "people/catalog.h"
 
 static const char *const plan_categories[] = {
     "municipal_facility", "landscaping", "sanitation", "traffic_safety", "eco_environment",

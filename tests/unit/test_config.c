@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include <citygrid/plugin.h>
-#include "config.h"
+#include "conf/config.h"
 #include "support/testutil.h"
 
 static char *dir;

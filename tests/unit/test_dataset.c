@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "geo.h"
-#include "gridcode.h"
+#include "lib/geo.h"
+#include "lib/gridcode.h"
 #include "support/testutil.h"
 
 static const char *const liandu[] = {"331102", NULL};

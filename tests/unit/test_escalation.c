@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cases.h"
-#include "catalog.h"
-#include "citybody.h"
-#include "config.h"
-#include "store.h"
-#include "subscribe.h"
+#include "case/cases.h"
+#include "people/catalog.h"
+#include "case/citybody.h"
+#include "conf/config.h"
+#include "store/store.h"
+#include "case/subscribe.h"
 #include "support/testutil.h"
 
 static char *dir;

@@ -11,13 +11,13 @@
 
 #include <sodium.h>
 
-#include "cases.h"
-#include "catalog.h"
-#include "config.h"
-#include "duplicates.h"
-#include "evidence.h"
-#include "store.h"
-#include "timeutil.h"
+#include "case/cases.h"
+#include "people/catalog.h"
+#include "conf/config.h"
+#include "case/duplicates.h"
+#include "case/evidence.h"
+#include "store/store.h"
+#include "lib/timeutil.h"
 #include "support/testutil.h"
 
 #include "support/tiny_images.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "geo.h"
+#include "lib/geo.h"
 
 /* For checks inside big loops: Check records every passing ck_assert (a
  * write to its pipe), which would make the loops slow. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gridcode.h"
+#include "lib/gridcode.h"
 
 static const char *const liandu[] = {"331102", NULL};
 

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "geo.h"
-#include "grids.h"
-#include "store.h"
+#include "people/dataset.h"
+#include "lib/geo.h"
+#include "people/grids.h"
+#include "store/store.h"
 #include "support/testutil.h"
 
 static char *dir;       /* temp dir for the whole suite */

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "catalog.h"
-#include "config.h"
-#include "loader.h"
-#include "plugins.h"
-#include "runtime.h"
+#include "people/catalog.h"
+#include "conf/config.h"
+#include "wire/loader.h"
+#include "host/plugins.h"
+#include "wire/runtime.h"
 #include "support/testutil.h"
 
 static void expect_refused(const char *path, const char *const needles[])

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "paging.h"
+#include "store/paging.h"
 #include "support/testutil.h"
 
 static sqlite3 *db;

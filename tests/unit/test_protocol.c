@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "protocol.h"
+#include "wire/protocol.h"
 
 static void *ctx, *router, *dealer;
 

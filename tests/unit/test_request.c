@@ -12,10 +12,10 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 
-#include "api.h"
-#include "catalog.h"
-#include "config.h"
-#include "http_util.h"
+#include "http/api.h"
+#include "people/catalog.h"
+#include "conf/config.h"
+#include "http/http_util.h"
 
 static cg_catalog *cat;
 static cg_config cfg;

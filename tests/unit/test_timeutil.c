@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 START_TEST(formats_in_city_time)
 {

@@ -1,12 +1,12 @@
 /*
  * test_workflow.c — the transition table, the permission rules and the
- * escalation ladder of core/workflow.c (pure: no store, no daemon).
+ * escalation ladder of core/case/workflow.c (pure: no store, no daemon).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "workflow.h"
+#include "case/workflow.h"
 
 static const char *const statuses[] = {"reported", "dispatched", "accepted",
                                        "handled",  "closed",     "cancelled"};

@@ -1,0 +1,79 @@
+/*
+ * scope.h — who may see and do what (issue 3, "scope"):
+ *  - admin: everything;
+ *  - a department-level account (members.department_account = 1): its
+ *    department's cases city-wide, and the grid registry (read);
+ *  - a member: the cases, grids and people of the grids they serve;
+ *    leaders and instructors manage their grids (staff them, see gaps);
+ *  - anything else: 403.
+ *
+ * A cg_scope is loaded per request from the principal with the read
+ * connection (cg_store_read_stmt): main thread only. It owns its arrays.
+ */
+#ifndef CG_SCOPE_H
+#define CG_SCOPE_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "people/auth.h"
+#include "case/cases.h"
+#include "people/grids.h"
+#include "http/http_util.h"
+#include "store/store.h"
+
+typedef struct cg_scope {
+    int admin;
+    int department_account;
+    char member_id[64];
+    char department[32];
+    char (*grids)[CG_GRID_CODE_SIZE]; /* served, sorted */
+    unsigned char *manages;           /* per grid: leader or instructor there */
+    size_t n_grids;
+    const char **grid_ptrs;           /* the codes as a list (for filters) */
+    unsigned char *leads;             /* per grid: leader there (not instructor) */
+} cg_scope;
+
+/* 0 ok; -1 database error. An admin needs no query. */
+int cg_scope_load(cg_store *st, const cg_principal *who, cg_scope *out);
+void cg_scope_free(cg_scope *sc);
+
+int cg_scope_serves(const cg_scope *sc, const char *grid);
+int cg_scope_manages(const cg_scope *sc, const char *grid);
+int cg_scope_manages_any(const cg_scope *sc);
+/* Is the scope's member the leader (role `leader`, not instructor) of the grid? */
+int cg_scope_leads(const cg_scope *sc, const char *grid);
+/* Does the scope's member lead a grid where `member` has any assignment?
+ * 1 yes (always for an admin), 0 no (also for an unknown member), -1
+ * database error. Loads the member's grids with cg_scope_load. */
+int cg_scope_leads_member(cg_store *st, const cg_scope *sc, const char *member);
+/* May see a case of this grid (NULL/"" if none), department and reporter? */
+int cg_scope_sees_case(const cg_scope *sc, const char *grid, const char *department,
+                       const char *reporter);
+/* May see the member whose grids are `grids` (n)? Self, admin, or a shared grid. */
+int cg_scope_sees_member(const cg_scope *sc, const char *member_id, const char *const *grids,
+                         size_t n);
+
+/* GET /v1/cases within scope: an admin's filter as is; a department account's
+ * forced to its department; a member's limited to their grids (one list per
+ * grid, merged newest first, with the same cursor semantics as
+ * cg_cases_list). 0 and *page, or the HTTP status with err (403 outside
+ * scope, 400 bad cursor, 500). */
+int cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
+                        cg_http_error *err);
+
+/* ---- the case endpoints (api_cases.c), from the principal -------------- */
+
+/* POST /v1/cases: the report's grid. With a grid code, that grid must exist
+ * (422 unknown_grid); else its lat/lon is located (422 outside_grids naming
+ * the point). Writes the code into `grid` and points nc->grid at it. Then
+ * scope: an admin or a department account may report anywhere, a member
+ * only in a grid they serve (403). 0 ok, else the HTTP status with err. */
+int cg_scope_report_grid(cg_store *st, const cg_principal *who, cg_new_case *nc,
+                         char grid[CG_GRID_CODE_SIZE], cg_http_error *err);
+/* GET /v1/cases/{id}: 0 when `c` (a case JSON) is visible, else 403 / 500. */
+int cg_scope_case_visible(cg_store *st, const cg_principal *who, json_t *c, cg_http_error *err);
+/* GET /v1/cases: cg_scope_cases_list for the principal. */
+int cg_scope_cases_for(cg_store *st, const cg_principal *who, const cg_case_filter *f,
+                       json_t **page, cg_http_error *err);
+
+#endif

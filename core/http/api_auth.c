@@ -1,0 +1,160 @@
+/*
+ * api_auth.c — POST /v1/sessions (log in, get a token) and
+ * POST /v1/members/{id}/tokens (an admin or the member's grid leader issues
+ * a terminal's token).
+ * Main thread only.
+ */
+#include "http/api.h"
+
+#include <string.h>
+
+#include "routine/attendance.h"
+#include "people/auth.h"
+#include "case/scope.h"
+
+#define LOGIN_MAX 128
+#define PASSWORD_MAX 1024  /* argon2 takes any length; this only bounds the work */
+#define LABEL_MAX 64
+#define TERMINAL_MAX 63 /* members.terminal_id, as the roster import allows */
+#define TERMINAL_LABEL_SIZE (sizeof "terminal:" + TERMINAL_MAX)
+
+/* A required, non-empty string field of at most max bytes; NULL with err. */
+static const char *string_field(json_t *body, const char *key, size_t max, cg_http_error *err)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v)) {
+        cg_http_error_set(err, 400, "missing_field", "missing field '%s'", key);
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        cg_http_error_set(err, 400, "invalid_field", "'%s' must be a non-empty string of at most %zu bytes",
+                          key, max);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* {"login","password"} -> 200 {"token","member":{"id","name","department","is_admin"}} */
+void cg_api_sessions_create(cg_api_ctx *ctx)
+{
+    cg_http_error err;
+    json_t *body;
+    const char *login, *password;
+    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0 ||
+        !(login = string_field(body, "login", LOGIN_MAX, &err)) ||
+        !(password = string_field(body, "password", PASSWORD_MAX, &err))) {
+        json_decref(body);
+        cg_http_reply_err(ctx->req, &err);
+        return;
+    }
+    cg_principal who;
+    char token[CG_TOKEN_HEX_LEN + 1];
+    memset(&who, 0, sizeof who);
+    int rc = cg_auth_login(ctx->app->store, login, password, &who, token);
+    json_decref(body);
+    if (rc < 0) {
+        cg_http_reply_error(ctx->req, 401, "invalid_credentials", "wrong login or password");
+        return;
+    }
+    cg_http_reply_json(ctx->req, 200,
+                       json_pack("{s:s, s:{s:s, s:s, s:s, s:b}}", "token", token, "member", "id",
+                                 who.member_id, "name", who.name, "department", who.department,
+                                 "is_admin", who.is_admin));
+    memset(token, 0, sizeof token);
+}
+
+/* May the caller issue `member` a token? 0 yes; else the HTTP status with
+ * err: an admin may for anyone, a member for the people of a grid they lead. */
+static int may_issue(cg_api_ctx *ctx, const char *member, cg_http_error *err)
+{
+    if (ctx->who->is_admin)
+        return 0;
+    cg_scope sc;
+    if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
+        cg_http_error_set(err, 500, "internal_error", "cannot read the caller's grids");
+        return err->status;
+    }
+    int leads = cg_scope_leads_member(ctx->app->store, &sc, member);
+    cg_scope_free(&sc);
+    if (leads < 0) {
+        cg_http_error_set(err, 500, "internal_error", "cannot read the member's grids");
+        return err->status;
+    }
+    if (!leads) {
+        cg_http_error_set(err, 403, "forbidden",
+                          "only an administrator or the leader of a grid where %.64s serves may issue "
+                          "their token", member);
+        return err->status;
+    }
+    return 0;
+}
+
+/* The optional "terminal" must be the member's registered terminal_id: it is
+ * then recorded as the token's label "terminal:ID" (label holds
+ * TERMINAL_LABEL_SIZE). A member that does not exist: 404. 0
+ * ok (label untouched when no terminal is named); else the status with err. */
+static int terminal_label(cg_api_ctx *ctx, json_t *body, const char *member, char *label,
+                          cg_http_error *err)
+{
+    const char *named = NULL;
+    if (body && json_object_get(body, "terminal") &&
+        !(named = string_field(body, "terminal", TERMINAL_MAX, err)))
+        return err->status;
+    if (named && json_object_get(body, "label")) {
+        cg_http_error_set(err, 400, "invalid_field",
+                          "give 'label' or 'terminal', not both: the terminal is the token's label");
+        return err->status;
+    }
+    char registered[TERMINAL_MAX + 1];
+    int found = cg_member_terminal(ctx->app->store, member, registered, sizeof registered);
+    if (found < 0) {
+        cg_http_error_set(err, 500, "internal_error", "cannot read the member");
+        return err->status;
+    }
+    if (found == 0) {
+        cg_http_error_set(err, 404, "not_found", "no member '%.64s'", member);
+        return err->status;
+    }
+    if (!named)
+        return 0;
+    if (!registered[0] || strcmp(named, registered) != 0) {
+        cg_http_error_set(err, 422, "terminal_mismatch",
+                          registered[0] ? "terminal '%.63s' is not %.64s's registered terminal"
+                                        : "terminal '%.63s': %.64s has no registered terminal",
+                          named, member);
+        return err->status;
+    }
+    snprintf(label, TERMINAL_LABEL_SIZE, "terminal:%s", named);
+    return 0;
+}
+
+/* An admin, or the member's grid leader. Body optional: {"label"} or
+ * {"terminal"} (the member's registered terminal_id). -> 201 {"token"} */
+void cg_api_member_token(cg_api_ctx *ctx)
+{
+    cg_http_error err;
+    json_t *body = NULL;
+    const char *member = ctx->params->value[0];
+    const char *label = "terminal";
+    char terminal[TERMINAL_LABEL_SIZE] = "";
+    if (may_issue(ctx, member, &err) != 0 ||
+        cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 0, &body, &err) < 0 ||
+        (body && json_object_get(body, "label") && !(label = string_field(body, "label", LABEL_MAX, &err))) ||
+        terminal_label(ctx, body, member, terminal, &err) != 0) {
+        json_decref(body);
+        cg_http_reply_err(ctx->req, &err);
+        return;
+    }
+    if (terminal[0])
+        label = terminal;
+    char token[CG_TOKEN_HEX_LEN + 1];
+    int rc = cg_auth_issue_token(ctx->app->store, member, label, token);
+    json_decref(body);
+    if (rc < 0) {
+        cg_http_reply_error(ctx->req, 404, "not_found", "no member '%.64s'", member);
+        return;
+    }
+    cg_http_reply_json(ctx->req, 201, json_pack("{s:s}", "token", token));
+    memset(token, 0, sizeof token);
+}

@@ -1,0 +1,26 @@
+/*
+ * http.h — the HTTP+JSON API on libevent's evhttp (API.md). Main thread.
+ */
+#ifndef CG_HTTP_H
+#define CG_HTTP_H
+
+#include <stddef.h>
+#include "host/app.h"
+
+typedef struct cg_http cg_http;
+
+/* Bind host:port (port 0: any free port, see cg_http_port) and serve. */
+cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_t errlen);
+int cg_http_port(const cg_http *http);
+/* Begin shutdown: close the listening socket; requests that still arrive on
+ * open connections get 503 shutting_down (Connection: close). Answers already
+ * owed are still written while the loop runs, so call cg_http_free() a few
+ * loop turns later (evhttp_free drops output not yet written). */
+void cg_http_drain(cg_http *http);
+/* Requests taken in whose answer is still owed (waiting for a commit). A
+ * drain should keep the loop running until this is 0, plus a short grace for
+ * the answers to be written. */
+size_t cg_http_pending(const cg_http *http);
+void cg_http_free(cg_http *http);
+
+#endif

@@ -1,0 +1,15 @@
+/* errbuf.c — see errbuf.h. */
+#include "lib/errbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void cg_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

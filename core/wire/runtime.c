@@ -1,0 +1,1033 @@
+/*
+ * runtime.c — hosts one plugin and speaks CGBP/1 to the core over a DEALER
+ * (see runtime.h and core/wire/PROTOCOL.md). Implements the citygrid_host table.
+ *
+ * Everything except cg_runtime_start/stop runs on the runtime's own thread:
+ * the DEALER, the plugin callbacks, the timers and the result cache are only
+ * touched there, so nothing here needs a lock except the init handshake.
+ * Stopping uses an inproc PAIR pipe polled beside the DEALER, so a stop is
+ * seen at once without a busy poll timeout.
+ *
+ * Each connection gets a fresh random identity: after a reconnect the core
+ * sees a new peer (its old deliveries were re-queued when the old one was
+ * dropped) and this runtime answers re-deliveries from its result cache
+ * without calling handle() again.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "wire/runtime.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "lib/log.h"
+#include "wire/protocol.h"
+#include "lib/timeutil.h"
+
+#define DRAIN_BUDGET 256
+#define RT_HWM 10000
+#define CORE_SILENT_BEATS 3
+#define MAX_RECONNECT_DELAY_MS 30000
+#define RUN_MODE_POLL_MS 100  /* cg_runtime_run: how often *stop is looked at */
+#define MAX_TEXT_BYTES 4000   /* note / transfer reason */
+
+struct citygrid_plugin_ctx {
+    struct cg_runtime *rt;
+};
+
+typedef struct rt_timer {
+    struct rt_timer *next;
+    long long id;
+    int64_t due;
+    unsigned interval;
+    int repeat;
+    citygrid_timer_fn fn;
+    void *arg;
+} rt_timer;
+
+/* An ok RESULT kept until the core ACKs it (hash by id + oldest-first list). */
+typedef struct cached_result {
+    struct cached_result *hnext, *newer, *older;
+    char id[64];
+    char *body;
+    size_t len;
+} cached_result;
+
+struct cg_runtime {
+    citygrid_plugin_ctx ctx;
+    citygrid_host host;
+    const citygrid_plugin *plugin;
+    char name[64];            /* log component */
+    char *endpoint, *mode;
+    char instance[64];
+    char curve_server[41], curve_public[41], curve_secret[41]; /* "" : no CURVE */
+    json_t *settings;         /* object; strings handed out stay valid until free */
+    citygrid_abi abi;
+    unsigned credit;
+    int heartbeat_ms;
+
+    void *zctx;
+    int own_zctx;
+    void *sock;               /* DEALER, NULL while waiting to reconnect */
+    void *stop_tx, *stop_rx;  /* PAIR pipe (thread mode) */
+    char stop_endpoint[96];
+    volatile int *stop_flag;  /* run mode */
+    pthread_t thread;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int init_state;           /* 0 pending, 1 ok, -1 failed */
+    char init_err[160];
+
+    void *user_data;
+    int in_handle;
+    int in_event;             /* on_event(): only note/escalate/require/link */
+    const char *handling_case;
+    json_t *actions;
+
+    rt_timer *timers;
+    long long next_timer_id;
+
+    cached_result **buckets;
+    size_t n_buckets, n_cached, max_cached;
+    cached_result *oldest, *newest;
+
+    int64_t last_heard, next_beat, reconnect_at;
+    int reconnect_delay_ms;
+    unsigned connections;
+};
+
+/* ------------------------------------------------------------- host: log, settings */
+
+static void host_log(citygrid_plugin_ctx *ctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void host_log(citygrid_plugin_ctx *ctx, int level, const char *fmt, ...)
+{
+    if (!fmt)
+        return;
+    if (level < CITYGRID_LOG_ERROR)
+        level = CITYGRID_LOG_ERROR;
+    if (level > CITYGRID_LOG_DEBUG)
+        level = CITYGRID_LOG_DEBUG;
+    va_list ap;
+    va_start(ap, fmt);
+    cg_vlog(level, ctx && ctx->rt ? ctx->rt->name : "plugin", fmt, ap);
+    va_end(ap);
+}
+
+static json_t *setting(citygrid_plugin_ctx *ctx, const char *key)
+{
+    if (!ctx || !key)
+        return NULL;
+    return json_object_get(ctx->rt->settings, key);
+}
+
+static const char *host_setting_string(citygrid_plugin_ctx *ctx, const char *key, const char *def)
+{
+    json_t *v = setting(ctx, key);
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+static long long host_setting_int(citygrid_plugin_ctx *ctx, const char *key, long long def)
+{
+    json_t *v = setting(ctx, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : def;
+}
+
+static double host_setting_double(citygrid_plugin_ctx *ctx, const char *key, double def)
+{
+    json_t *v = setting(ctx, key);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
+static int host_setting_bool(citygrid_plugin_ctx *ctx, const char *key, int def)
+{
+    json_t *v = setting(ctx, key);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+/* ------------------------------------------------------------- host: case actions */
+
+static int valid_text(const char *s, size_t max)
+{
+    return s && *s && strlen(s) <= max;
+}
+
+/* Actions are only for the case being handled, on the runtime's thread. */
+static int case_check(citygrid_plugin_ctx *ctx, const char *case_id)
+{
+    if (!ctx)
+        return CITYGRID_E_INVALID;
+    if (!ctx->rt->in_handle)
+        return CITYGRID_E_STATE;
+    if (!case_id || !*case_id)
+        return CITYGRID_E_INVALID;
+    if (strcmp(case_id, ctx->rt->handling_case) != 0)
+        return CITYGRID_E_STATE;
+    return CITYGRID_OK;
+}
+
+static int add_action(citygrid_plugin_ctx *ctx, json_t *action)
+{
+    if (!action) /* json_pack refuses invalid UTF-8 */
+        return CITYGRID_E_INVALID;
+    return json_array_append_new(ctx->rt->actions, action) == 0 ? CITYGRID_OK : CITYGRID_E_NOMEM;
+}
+
+/* Taking or moving a case is for handle() only, not for on_event(). */
+static int take_check(citygrid_plugin_ctx *ctx, const char *case_id)
+{
+    int rc = case_check(ctx, case_id);
+    return rc ? rc : ctx->rt->in_event ? CITYGRID_E_STATE : CITYGRID_OK;
+}
+
+static int host_case_accept(citygrid_plugin_ctx *ctx, const char *case_id)
+{
+    int rc = take_check(ctx, case_id);
+    return rc ? rc : add_action(ctx, json_pack("{s:s}", "type", "accept"));
+}
+
+static int host_case_assign(citygrid_plugin_ctx *ctx, const char *case_id, const char *assignee)
+{
+    int rc = take_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!valid_text(assignee, 63))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s}", "type", "assign", "assignee", assignee));
+}
+
+static int host_case_set_deadline(citygrid_plugin_ctx *ctx, const char *case_id, int64_t at)
+{
+    int rc = take_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (at <= 0)
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:I}", "type", "deadline", "at", (json_int_t)at));
+}
+
+static int host_case_transfer(citygrid_plugin_ctx *ctx, const char *case_id,
+                              const char *department, const char *reason)
+{
+    int rc = take_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!valid_text(department, 31) || !valid_text(reason, MAX_TEXT_BYTES))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "transfer", "department",
+                                     department, "reason", reason));
+}
+
+static int host_case_note(citygrid_plugin_ctx *ctx, const char *case_id, const char *text)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!valid_text(text, MAX_TEXT_BYTES))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s}", "type", "note", "text", text));
+}
+
+/* ABI 1.2 (see plugin.h). The core validates again when it applies them. */
+static int host_case_escalate(citygrid_plugin_ctx *ctx, const char *case_id, const char *level,
+                              const char *reason)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!level || (strcmp(level, "community") && strcmp(level, "joint") && strcmp(level, "city")) ||
+        (reason && strlen(reason) > MAX_TEXT_BYTES))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "escalate", "level", level,
+                                     "reason", reason ? reason : ""));
+}
+
+static int host_case_require(citygrid_plugin_ctx *ctx, const char *case_id, const char *what)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    size_t n = what ? strlen(what) : 0;
+    if (n == 0 || n > 47)
+        return CITYGRID_E_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (!((what[i] >= 'a' && what[i] <= 'z') || (what[i] >= '0' && what[i] <= '9') ||
+              what[i] == '_'))
+            return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s}", "type", "require", "what", what));
+}
+
+static int host_case_link(citygrid_plugin_ctx *ctx, const char *case_id, const char *kind,
+                          const char *ref)
+{
+    int rc = case_check(ctx, case_id);
+    if (rc)
+        return rc;
+    if (!kind || strcmp(kind, "licence") != 0 || !valid_text(ref, 64))
+        return CITYGRID_E_INVALID;
+    return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "link", "kind", kind, "ref", ref));
+}
+
+/* ------------------------------------------------------------- host: timers, misc */
+
+static long long host_timer_add(citygrid_plugin_ctx *ctx, unsigned ms, int repeat,
+                                citygrid_timer_fn fn, void *arg)
+{
+    if (!ctx || !fn || (repeat && ms == 0))
+        return CITYGRID_E_INVALID;
+    rt_timer *t = calloc(1, sizeof *t);
+    if (!t)
+        return CITYGRID_E_NOMEM;
+    cg_runtime *rt = ctx->rt;
+    t->id = ++rt->next_timer_id;
+    t->due = cg_monotonic_ms() + ms;
+    t->interval = ms;
+    t->repeat = repeat != 0;
+    t->fn = fn;
+    t->arg = arg;
+    t->next = rt->timers;
+    rt->timers = t;
+    return t->id;
+}
+
+static int host_timer_cancel(citygrid_plugin_ctx *ctx, long long id)
+{
+    if (!ctx || id <= 0)
+        return CITYGRID_E_INVALID;
+    for (rt_timer **pp = &ctx->rt->timers; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            rt_timer *t = *pp;
+            *pp = t->next;
+            free(t);
+            return CITYGRID_OK;
+        }
+    return CITYGRID_E_NOTFOUND;
+}
+
+static void host_set_user_data(citygrid_plugin_ctx *ctx, void *data)
+{
+    if (ctx)
+        ctx->rt->user_data = data;
+}
+
+static void *host_user_data(citygrid_plugin_ctx *ctx) { return ctx ? ctx->rt->user_data : NULL; }
+
+static int64_t host_now(citygrid_plugin_ctx *ctx) { return cg_now_ms() / 1000; }
+
+/* ABI 1.1. Clamped like host_log(), so the answer matches what log() does. */
+static int host_log_enabled(citygrid_plugin_ctx *ctx, int level)
+{
+    if (level < CITYGRID_LOG_ERROR)
+        level = CITYGRID_LOG_ERROR;
+    if (level > CITYGRID_LOG_DEBUG)
+        level = CITYGRID_LOG_DEBUG;
+    return level <= cg_log_level();
+}
+
+static void fill_host(citygrid_host *h)
+{
+    memset(h, 0, sizeof *h);
+    h->size = sizeof *h;
+    h->abi.major = CITYGRID_ABI_MAJOR;
+    h->abi.minor = CITYGRID_ABI_MINOR;
+    h->log = host_log;
+    h->setting_string = host_setting_string;
+    h->setting_int = host_setting_int;
+    h->setting_double = host_setting_double;
+    h->setting_bool = host_setting_bool;
+    h->case_accept = host_case_accept;
+    h->case_assign = host_case_assign;
+    h->case_set_deadline = host_case_set_deadline;
+    h->case_transfer = host_case_transfer;
+    h->case_note = host_case_note;
+    h->timer_add = host_timer_add;
+    h->timer_cancel = host_timer_cancel;
+    h->set_user_data = host_set_user_data;
+    h->user_data = host_user_data;
+    h->now = host_now;
+    h->log_enabled = host_log_enabled;
+    h->case_escalate = host_case_escalate;
+    h->case_require = host_case_require;
+    h->case_link = host_case_link;
+}
+
+/* Run what is due. A repeating timer is re-armed before its callback so the
+ * callback may cancel it; the guard stops a callback that keeps adding
+ * zero-delay timers from starving the socket. */
+static void run_timers(cg_runtime *rt)
+{
+    int64_t now = cg_monotonic_ms();
+    for (int guard = 0; guard < 1000; guard++) {
+        rt_timer *t = NULL;
+        for (rt_timer *x = rt->timers; x; x = x->next)
+            if (x->due <= now && (!t || x->due < t->due))
+                t = x;
+        if (!t)
+            return;
+        citygrid_timer_fn fn = t->fn;
+        void *arg = t->arg;
+        if (t->repeat)
+            t->due = now + t->interval;
+        else
+            host_timer_cancel(&rt->ctx, t->id);
+        fn(&rt->ctx, arg);
+    }
+}
+
+static int64_t next_timer_due(const cg_runtime *rt, int64_t fallback)
+{
+    int64_t due = fallback;
+    for (const rt_timer *t = rt->timers; t; t = t->next)
+        if (t->due < due)
+            due = t->due;
+    return due;
+}
+
+/* ------------------------------------------------------------- result cache */
+
+static size_t hash_id(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static cached_result *cache_find(const cg_runtime *rt, const char *id)
+{
+    for (cached_result *c = rt->buckets[hash_id(id) % rt->n_buckets]; c; c = c->hnext)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
+static void cache_drop(cg_runtime *rt, cached_result *c)
+{
+    for (cached_result **pp = &rt->buckets[hash_id(c->id) % rt->n_buckets]; *pp;
+         pp = &(*pp)->hnext)
+        if (*pp == c) {
+            *pp = c->hnext;
+            break;
+        }
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        rt->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        rt->newest = c->older;
+    rt->n_cached--;
+    free(c->body);
+    free(c);
+}
+
+/* Takes ownership of body. */
+static void cache_put(cg_runtime *rt, const char *id, char *body, size_t len)
+{
+    cached_result *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(body);
+        return;
+    }
+    /* The core holds at most `credit` un-ACKed deliveries per peer, so with
+     * max_cached >= 2 * credit an eviction only drops an already lost ACK. */
+    while (rt->n_cached >= rt->max_cached && rt->oldest)
+        cache_drop(rt, rt->oldest);
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->body = body;
+    c->len = len;
+    size_t b = hash_id(id) % rt->n_buckets;
+    c->hnext = rt->buckets[b];
+    rt->buckets[b] = c;
+    c->older = rt->newest;
+    if (rt->newest)
+        rt->newest->newer = c;
+    else
+        rt->oldest = c;
+    rt->newest = c;
+    rt->n_cached++;
+}
+
+/* ------------------------------------------------------------- the link to the core */
+
+static void link_send(cg_runtime *rt, cg_msg_type type, const char *id, const char *body,
+                      size_t len)
+{
+    if (!rt->sock)
+        return;
+    /* Never block the plugin's thread: a full pipe drops the message, and the
+     * core's lease brings the delivery back (answered from the cache). */
+    if (cg_msg_send(rt->sock, NULL, 0, type, id, body, len, ZMQ_DONTWAIT) < 0)
+        CG_WARN(rt->name, "%s %s not sent: %s", cg_msg_type_name(type), id ? id : "",
+                zmq_strerror(errno));
+}
+
+static char *ready_body(const cg_runtime *rt)
+{
+    const citygrid_plugin *pl = rt->plugin;
+    json_t *cats = json_array();
+    for (const char *const *c = pl->categories; c && *c; c++)
+        json_array_append_new(cats, json_string(*c));
+    char abi[16];
+    snprintf(abi, sizeof abi, "%u.%u", (unsigned)rt->abi.major, (unsigned)rt->abi.minor);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}",
+                          "name", rt->name, "version", pl->version ? pl->version : "",
+                          "department", pl->department ? pl->department : "",
+                          "department_zh", pl->department_zh ? pl->department_zh : "",
+                          "categories", cats, "abi", abi, "mode", rt->mode,
+                          "pid", (json_int_t)getpid(), "credit", (json_int_t)rt->credit,
+                          "instance", rt->instance);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+static void link_close(cg_runtime *rt, int linger)
+{
+    if (!rt->sock)
+        return;
+    zmq_setsockopt(rt->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(rt->sock);
+    rt->sock = NULL;
+}
+
+static void link_open(cg_runtime *rt)
+{
+    int64_t now = cg_monotonic_ms();
+    void *s = zmq_socket(rt->zctx, ZMQ_DEALER);
+    if (!s) {
+        CG_ERROR(rt->name, "cannot create a DEALER: %s", zmq_strerror(errno));
+        rt->reconnect_at = now + rt->reconnect_delay_ms;
+        return;
+    }
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+        rnd = (uint64_t)cg_now_ms() ^ (uint64_t)(uintptr_t)rt;
+    char identity[128];
+    int ilen = snprintf(identity, sizeof identity, "%.40s-%ld-%016" PRIx64 "-%u", rt->name,
+                        (long)getpid(), rnd, ++rt->connections);
+    int zero = 0, hwm = RT_HWM;
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, (size_t)ilen);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (rt->curve_server[0] &&
+        (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, rt->curve_server, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, rt->curve_public, 40) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, rt->curve_secret, 40) != 0)) {
+        CG_ERROR(rt->name, "cannot set the CURVE keys: %s", zmq_strerror(errno));
+        zmq_close(s);
+        rt->reconnect_at = now + rt->reconnect_delay_ms;
+        return;
+    }
+    if (zmq_connect(s, rt->endpoint) != 0) {
+        CG_ERROR(rt->name, "cannot connect to %s: %s", rt->endpoint, zmq_strerror(errno));
+        zmq_close(s);
+        rt->reconnect_at = now + rt->reconnect_delay_ms;
+        return;
+    }
+    rt->sock = s;
+    rt->last_heard = now;
+    rt->next_beat = now + rt->heartbeat_ms;
+    char *body = ready_body(rt);
+    link_send(rt, CG_MSG_READY, "", body, body ? strlen(body) : 0);
+    free(body);
+    CG_DEBUG(rt->name, "READY sent to %s as %s", rt->endpoint, identity);
+}
+
+/* The core said DISCONNECT or went silent: drop this identity, come back later. */
+static void link_reset(cg_runtime *rt, int delay_ms)
+{
+    link_close(rt, 0);
+    rt->reconnect_at = cg_monotonic_ms() + delay_ms;
+}
+
+/* ------------------------------------------------------------- DISPATCH */
+
+static const char *str_member(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static int64_t int_member(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : (int64_t)json_number_value(v);
+}
+
+static void send_result(cg_runtime *rt, const char *id, int code, json_t *actions)
+{
+    const char *status = code == CITYGRID_OK ? "ok" : code == CITYGRID_E_RETRY ? "retry" : "error";
+    /* Actions only count with "ok": the core applies none of a failed handle(). */
+    json_t *acts = code == CITYGRID_OK && actions ? json_incref(actions) : json_array();
+    json_t *o = json_pack("{s:s, s:i, s:o}", "status", status, "code", code, "actions", acts);
+    if (o && code != CITYGRID_OK) {
+        char why[96];
+        if (code == CITYGRID_E_RETRY)
+            snprintf(why, sizeof why, "plugin asked to retry later");
+        else
+            snprintf(why, sizeof why, "handle failed: code %d", code);
+        json_object_set_new(o, "error", json_string(why));
+    }
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) {
+        CG_ERROR(rt->name, "RESULT %s: out of memory", id);
+        return;
+    }
+    size_t len = strlen(text);
+    link_send(rt, CG_MSG_RESULT, id, text, len);
+    if (code == CITYGRID_OK)
+        cache_put(rt, id, text, len); /* answered again on a re-delivery */
+    else
+        free(text);
+}
+
+static void on_dispatch(cg_runtime *rt, const cg_msg *m)
+{
+    cached_result *cached = cache_find(rt, m->id);
+    if (cached) {
+        CG_DEBUG(rt->name, "%s delivered again: answering from the cache", m->id);
+        link_send(rt, CG_MSG_RESULT, m->id, cached->body, cached->len);
+        return;
+    }
+    json_error_t jerr;
+    json_t *o = json_loadb(m->body, m->body_len, 0, &jerr);
+    if (!json_is_object(o)) {
+        CG_ERROR(rt->name, "%s: payload is not a JSON object", m->id);
+        json_decref(o);
+        send_result(rt, m->id, CITYGRID_E_INVALID, NULL);
+        return;
+    }
+    json_t *jm = json_object_get(o, "members");
+    size_t n_members = json_is_array(jm) ? json_array_size(jm) : 0;
+    citygrid_member *members = n_members ? calloc(n_members, sizeof *members) : NULL;
+    if (n_members && !members)
+        n_members = 0;
+    for (size_t i = 0; i < n_members; i++) {
+        json_t *x = json_array_get(jm, i);
+        members[i].id = str_member(x, "id");
+        members[i].name = str_member(x, "name");
+        members[i].role = str_member(x, "role");
+        members[i].open_cases = (int)int_member(x, "open_cases");
+    }
+    json_int_t attempt = json_integer_value(json_object_get(o, "attempt"));
+    citygrid_case c = {
+        .struct_size = sizeof c,
+        .id = str_member(o, "id"),
+        .dispatch_id = m->id,
+        .category = str_member(o, "category"),
+        .department = str_member(o, "department"),
+        .grid = str_member(o, "grid"),
+        .description = str_member(o, "description"),
+        .source = str_member(o, "source"),
+        .level = str_member(o, "level"),
+        .reporter = str_member(o, "reporter"),
+        .lat = json_number_value(json_object_get(o, "lat")),
+        .lon = json_number_value(json_object_get(o, "lon")),
+        .has_location = json_is_true(json_object_get(o, "has_location")),
+        .needs_penalty = json_is_true(json_object_get(o, "needs_penalty")),
+        .sla_hours = json_number_value(json_object_get(o, "sla_hours")),
+        .reported_at = int_member(o, "reported_at"),
+        .attempt = attempt > 0 ? (unsigned)attempt : 1,
+        .members = members,
+        .n_members = n_members,
+        .json = m->body,
+    };
+
+    /* An event delivery (ABI 1.2, core/wire/PROTOCOL.md): on_event() when the
+     * plugin has it and answers 1.2+, else acknowledged with no actions. */
+    json_t *ev = json_object_get(o, "event");
+    int event = json_is_object(ev);
+    int wants_events = (rt->abi.major == 1 && rt->abi.minor >= 2) && rt->plugin->on_event;
+    citygrid_event e = {
+        .struct_size = sizeof e,
+        .kind = str_member(ev, "kind"),
+        .verb = str_member(ev, "verb"),
+        .from = str_member(ev, "from"),
+        .to = str_member(ev, "to"),
+        .actor = str_member(ev, "actor"),
+        .level = str_member(ev, "level"),
+        .note = str_member(ev, "note"),
+        .at = int_member(ev, "at"),
+    };
+
+    rt->actions = json_array();
+    rt->handling_case = c.id;
+    rt->in_handle = 1;
+    rt->in_event = event;
+    int rc = !rt->actions ? CITYGRID_E_NOMEM
+             : !event     ? rt->plugin->handle(&rt->ctx, &c)
+             : wants_events ? rt->plugin->on_event(&rt->ctx, &c, &e)
+                            : CITYGRID_OK;
+    rt->in_handle = 0;
+    rt->in_event = 0;
+    rt->handling_case = NULL;
+    send_result(rt, m->id, rc, rt->actions);
+    json_decref(rt->actions);
+    rt->actions = NULL;
+    free(members);
+    json_decref(o);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static void on_core_message(cg_runtime *rt, const cg_msg *m)
+{
+    switch (m->type) {
+    case CG_MSG_DISPATCH:
+        rt->reconnect_delay_ms = rt->heartbeat_ms;
+        on_dispatch(rt, m);
+        break;
+    case CG_MSG_ACK: {
+        cached_result *c = cache_find(rt, m->id);
+        if (c)
+            cache_drop(rt, c);
+        break;
+    }
+    case CG_MSG_HEARTBEAT: /* also the core's "READY taken" */
+        rt->reconnect_delay_ms = rt->heartbeat_ms;
+        break;
+    case CG_MSG_DISCONNECT: {
+        json_t *o = json_loadb(m->body, m->body_len, 0, NULL);
+        const char *reason = json_string_value(json_object_get(o, "reason"));
+        CG_WARN(rt->name, "core said DISCONNECT: %s; reconnecting in %d ms",
+                reason ? reason : "(no reason)", rt->reconnect_delay_ms);
+        json_decref(o);
+        link_reset(rt, rt->reconnect_delay_ms);
+        /* Back off while the core keeps refusing; a HEARTBEAT resets it. */
+        rt->reconnect_delay_ms = rt->reconnect_delay_ms * 2 > MAX_RECONNECT_DELAY_MS
+                                     ? MAX_RECONNECT_DELAY_MS
+                                     : rt->reconnect_delay_ms * 2;
+        break;
+    }
+    default:
+        CG_WARN(rt->name, "unexpected %s from the core ignored", cg_msg_type_name(m->type));
+        break;
+    }
+}
+
+static void drain(cg_runtime *rt)
+{
+    for (int budget = DRAIN_BUDGET; budget > 0 && rt->sock; budget--) {
+        cg_msg m;
+        const char *why = NULL;
+        int rc = cg_msg_recv(rt->sock, NULL, NULL, &m, ZMQ_DONTWAIT, &why);
+        if (rc == -1)
+            return;
+        rt->last_heard = cg_monotonic_ms();
+        if (rc == -2) {
+            CG_WARN(rt->name, "malformed message from the core ignored: %s", why);
+            continue;
+        }
+        on_core_message(rt, &m);
+        cg_msg_clear(&m);
+    }
+}
+
+static int stop_requested(cg_runtime *rt)
+{
+    return rt->stop_flag && *rt->stop_flag;
+}
+
+static void heartbeat(cg_runtime *rt)
+{
+    int64_t now = cg_monotonic_ms();
+    if (!rt->sock) {
+        if (now >= rt->reconnect_at)
+            link_open(rt);
+        return;
+    }
+    if (now - rt->last_heard > (int64_t)CORE_SILENT_BEATS * rt->heartbeat_ms) {
+        CG_WARN(rt->name, "core silent for %d beats: reconnecting", CORE_SILENT_BEATS);
+        link_reset(rt, 0);
+        link_open(rt);
+        return;
+    }
+    if (now >= rt->next_beat) {
+        link_send(rt, CG_MSG_HEARTBEAT, "", "", 0);
+        rt->next_beat = now + rt->heartbeat_ms;
+    }
+}
+
+static void runtime_loop(cg_runtime *rt)
+{
+    link_open(rt);
+    while (!stop_requested(rt)) {
+        int64_t now = cg_monotonic_ms();
+        int64_t wake = rt->sock ? rt->next_beat : rt->reconnect_at;
+        if (rt->sock && rt->last_heard + (int64_t)CORE_SILENT_BEATS * rt->heartbeat_ms + 1 < wake)
+            wake = rt->last_heard + (int64_t)CORE_SILENT_BEATS * rt->heartbeat_ms + 1;
+        wake = next_timer_due(rt, wake);
+        long timeout = wake > now ? (long)(wake - now) : 0;
+        if (rt->stop_flag && timeout > RUN_MODE_POLL_MS)
+            timeout = RUN_MODE_POLL_MS;
+        zmq_pollitem_t items[2];
+        int n = 0, sock_at = -1, stop_at = -1;
+        if (rt->stop_rx) {
+            items[n] = (zmq_pollitem_t){.socket = rt->stop_rx, .events = ZMQ_POLLIN};
+            stop_at = n++;
+        }
+        if (rt->sock) {
+            items[n] = (zmq_pollitem_t){.socket = rt->sock, .events = ZMQ_POLLIN};
+            sock_at = n++;
+        }
+        int rc = zmq_poll(items, n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            CG_ERROR(rt->name, "poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (stop_at >= 0 && (items[stop_at].revents & ZMQ_POLLIN))
+            break;
+        if (sock_at >= 0 && (items[sock_at].revents & ZMQ_POLLIN))
+            drain(rt);
+        run_timers(rt);
+        heartbeat(rt);
+    }
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static void runtime_free(cg_runtime *rt)
+{
+    if (!rt)
+        return;
+    while (rt->timers)
+        host_timer_cancel(&rt->ctx, rt->timers->id);
+    while (rt->oldest)
+        cache_drop(rt, rt->oldest);
+    free(rt->buckets);
+    json_decref(rt->settings);
+    free(rt->endpoint);
+    free(rt->mode);
+    explicit_bzero(rt->curve_secret, sizeof rt->curve_secret);
+    pthread_mutex_destroy(&rt->mu);
+    pthread_cond_destroy(&rt->cv);
+    if (rt->own_zctx && rt->zctx)
+        zmq_ctx_term(rt->zctx);
+    free(rt);
+}
+
+static cg_runtime *runtime_new(const cg_runtime_options *opt, char *err, size_t errlen)
+{
+    if (!opt || !opt->plugin || !opt->plugin->handle || !opt->endpoint) {
+        snprintf(err, errlen, "runtime: missing plugin, handle() or endpoint");
+        return NULL;
+    }
+    cg_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        snprintf(err, errlen, "runtime: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&rt->mu, NULL);
+    pthread_cond_init(&rt->cv, NULL);
+    rt->ctx.rt = rt;
+    fill_host(&rt->host);
+    rt->plugin = opt->plugin;
+    snprintf(rt->name, sizeof rt->name, "%s", opt->plugin->name ? opt->plugin->name : "plugin");
+    rt->abi = opt->abi;
+    rt->credit = opt->credit ? opt->credit : 64;
+    rt->heartbeat_ms = opt->heartbeat_ms > 0 ? opt->heartbeat_ms : 1000;
+    rt->reconnect_delay_ms = rt->heartbeat_ms;
+    rt->max_cached = rt->credit * 2 > 1024 ? rt->credit * 2 : 1024;
+    rt->n_buckets = 1024;
+    rt->buckets = calloc(rt->n_buckets, sizeof *rt->buckets);
+    rt->endpoint = strdup(opt->endpoint);
+    rt->mode = strdup(opt->mode && *opt->mode ? opt->mode : "thread");
+    if (opt->instance && *opt->instance) {
+        snprintf(rt->instance, sizeof rt->instance, "%s", opt->instance);
+    } else {
+        uint64_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+            rnd = (uint64_t)cg_now_ms() ^ (uint64_t)(uintptr_t)rt;
+        snprintf(rt->instance, sizeof rt->instance, "%.40s-%016" PRIx64, rt->name, rnd);
+    }
+    if (opt->curve_server_key) {
+        if (!opt->curve_public_key || !opt->curve_secret_key ||
+            strlen(opt->curve_server_key) != 40 || strlen(opt->curve_public_key) != 40 ||
+            strlen(opt->curve_secret_key) != 40) {
+            snprintf(err, errlen, "runtime: CURVE needs the server key and this host's "
+                     "public and secret keys (Z85, 40 characters each)");
+            runtime_free(rt);
+            return NULL;
+        }
+        memcpy(rt->curve_server, opt->curve_server_key, 41);
+        memcpy(rt->curve_public, opt->curve_public_key, 41);
+        memcpy(rt->curve_secret, opt->curve_secret_key, 41);
+    }
+    if (!rt->buckets || !rt->endpoint || !rt->mode) {
+        snprintf(err, errlen, "runtime: out of memory");
+        runtime_free(rt);
+        return NULL;
+    }
+    if (opt->settings_json && *opt->settings_json) {
+        json_error_t jerr;
+        rt->settings = json_loads(opt->settings_json, 0, &jerr);
+        if (!json_is_object(rt->settings)) {
+            snprintf(err, errlen, "%s: settings are not a JSON object%s%s", rt->name,
+                     rt->settings ? "" : ": ", rt->settings ? "" : jerr.text);
+            runtime_free(rt);
+            return NULL;
+        }
+    } else {
+        rt->settings = json_object();
+    }
+    rt->zctx = opt->zmq_ctx;
+    if (!rt->zctx) {
+        rt->zctx = zmq_ctx_new();
+        rt->own_zctx = 1;
+        if (!rt->zctx) {
+            snprintf(err, errlen, "runtime: cannot create a ZeroMQ context");
+            runtime_free(rt);
+            return NULL;
+        }
+    }
+    return rt;
+}
+
+static int call_init(cg_runtime *rt)
+{
+    int code = rt->plugin->init ? rt->plugin->init(&rt->ctx, &rt->host) : CITYGRID_OK;
+    if (code != CITYGRID_OK)
+        snprintf(rt->init_err, sizeof rt->init_err, "init failed: code %d", code);
+    return code;
+}
+
+/* After the loop: say goodbye, let the plugin clean up, close the link. */
+static void runtime_finish(cg_runtime *rt)
+{
+    if (rt->sock) {
+        const char *bye = "{\"reason\":\"plugin stopping\"}";
+        link_send(rt, CG_MSG_DISCONNECT, "", bye, strlen(bye));
+    }
+    if (rt->plugin->shutdown)
+        rt->plugin->shutdown(&rt->ctx);
+    link_close(rt, 200); /* time for the DISCONNECT to leave on ipc/tcp */
+    if (rt->stop_rx) {
+        zmq_close(rt->stop_rx);
+        rt->stop_rx = NULL;
+    }
+}
+
+static void signal_init(cg_runtime *rt, int state)
+{
+    pthread_mutex_lock(&rt->mu);
+    rt->init_state = state;
+    pthread_cond_signal(&rt->cv);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+static void *runtime_thread(void *arg)
+{
+    cg_runtime *rt = arg;
+    int zero = 0;
+    rt->stop_rx = zmq_socket(rt->zctx, ZMQ_PAIR);
+    if (!rt->stop_rx || zmq_connect(rt->stop_rx, rt->stop_endpoint) != 0) {
+        snprintf(rt->init_err, sizeof rt->init_err, "cannot connect the control pipe: %s",
+                 zmq_strerror(errno));
+        if (rt->stop_rx)
+            zmq_close(rt->stop_rx);
+        rt->stop_rx = NULL;
+        signal_init(rt, -1);
+        return NULL;
+    }
+    zmq_setsockopt(rt->stop_rx, ZMQ_LINGER, &zero, sizeof zero);
+    /* init() before READY: no case arrives before the plugin is ready. */
+    if (call_init(rt) != CITYGRID_OK) {
+        zmq_close(rt->stop_rx);
+        rt->stop_rx = NULL;
+        signal_init(rt, -1);
+        return NULL;
+    }
+    signal_init(rt, 1);
+    runtime_loop(rt);
+    runtime_finish(rt);
+    return NULL;
+}
+
+cg_runtime *cg_runtime_start(const cg_runtime_options *opt, char *err, size_t errlen)
+{
+    cg_runtime *rt = runtime_new(opt, err, errlen);
+    if (!rt)
+        return NULL;
+    int zero = 0;
+    snprintf(rt->stop_endpoint, sizeof rt->stop_endpoint, "inproc://citygrid-runtime-%p", (void *)rt);
+    rt->stop_tx = zmq_socket(rt->zctx, ZMQ_PAIR);
+    if (!rt->stop_tx || zmq_setsockopt(rt->stop_tx, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_bind(rt->stop_tx, rt->stop_endpoint) != 0) {
+        snprintf(err, errlen, "%s: cannot create the control pipe: %s", rt->name,
+                 zmq_strerror(errno));
+        if (rt->stop_tx)
+            zmq_close(rt->stop_tx);
+        runtime_free(rt);
+        return NULL;
+    }
+    if (pthread_create(&rt->thread, NULL, runtime_thread, rt) != 0) {
+        snprintf(err, errlen, "%s: cannot start a thread", rt->name);
+        zmq_close(rt->stop_tx);
+        runtime_free(rt);
+        return NULL;
+    }
+    char tname[16];
+    snprintf(tname, sizeof tname, "cg-%.12s", rt->name);
+    pthread_setname_np(rt->thread, tname);
+
+    pthread_mutex_lock(&rt->mu);
+    while (rt->init_state == 0)
+        pthread_cond_wait(&rt->cv, &rt->mu);
+    int ok = rt->init_state > 0;
+    pthread_mutex_unlock(&rt->mu);
+    if (!ok) {
+        pthread_join(rt->thread, NULL);
+        snprintf(err, errlen, "%s", rt->init_err);
+        zmq_close(rt->stop_tx);
+        runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void cg_runtime_stop(cg_runtime *rt)
+{
+    if (!rt)
+        return;
+    /* Blocking send is fine: the thread's end was connected before init. */
+    zmq_send(rt->stop_tx, "STOP", 4, 0);
+    pthread_join(rt->thread, NULL);
+    zmq_close(rt->stop_tx);
+    runtime_free(rt);
+}
+
+int cg_runtime_run(const cg_runtime_options *opt, volatile int *stop, char *err, size_t errlen)
+{
+    static volatile int never = 0;
+    cg_runtime *rt = runtime_new(opt, err, errlen);
+    if (!rt)
+        return -1;
+    rt->stop_flag = stop ? stop : &never;
+    if (call_init(rt) != CITYGRID_OK) {
+        snprintf(err, errlen, "%s", rt->init_err);
+        runtime_free(rt);
+        return -1;
+    }
+    runtime_loop(rt);
+    runtime_finish(rt);
+    runtime_free(rt);
+    return 0;
+}
