@@ -115,6 +115,35 @@ void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e)
     cg_http_reply_json(req, e->status, cg_http_error_json(e->code, e->message));
 }
 
+int cg_http_status_of(cg_status status)
+{
+    switch (status) {
+    case CG_OK: return 200;
+    case CG_E_INVALID: return 400;
+    case CG_E_UNAUTHENTICATED: return 401;
+    case CG_E_FORBIDDEN: return 403;
+    case CG_E_NOT_FOUND: return 404;
+    case CG_E_CONFLICT: return 409;
+    case CG_E_TOO_LARGE: return 413;
+    case CG_E_UNSUPPORTED: return 415;
+    case CG_E_UNPROCESSABLE: return 422;
+    case CG_E_THROTTLED: return 429;
+    case CG_E_UNAVAILABLE: return 503;
+    case CG_E_TIMEOUT: return 504;
+    case CG_E_INTERNAL:
+    default: return 500;
+    }
+}
+
+void cg_http_reply_result(struct evhttp_request *req, const cg_result *r)
+{
+    cg_http_error e;
+    e.status = cg_http_status_of(r->status);
+    snprintf(e.code, sizeof e.code, "%s", r->code[0] ? r->code : cg_status_name(r->status));
+    snprintf(e.message, sizeof e.message, "%s", r->message);
+    cg_http_reply_err(req, &e);
+}
+
 void cg_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *fmt, ...)
 {

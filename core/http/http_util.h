@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "lib/result.h"
+
 struct evhttp_request;
 struct evkeyvalq;
 
@@ -40,6 +42,16 @@ void cg_http_reply_json(struct evhttp_request *req, int status, json_t *body);
 void cg_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e);
+
+/* The one place a domain status becomes an HTTP status (lib/result.h):
+ * CG_E_INVALID 400, CG_E_UNAUTHENTICATED 401, CG_E_FORBIDDEN 403,
+ * CG_E_NOT_FOUND 404, CG_E_CONFLICT 409, CG_E_TOO_LARGE 413,
+ * CG_E_UNSUPPORTED 415, CG_E_UNPROCESSABLE 422, CG_E_THROTTLED 429,
+ * CG_E_UNAVAILABLE 503, CG_E_TIMEOUT 504, CG_E_INTERNAL (and anything
+ * unknown) 500; CG_OK 200. */
+int cg_http_status_of(cg_status status);
+/* Send a domain refusal: its mapped status, code and message. */
+void cg_http_reply_result(struct evhttp_request *req, const cg_result *r);
 
 /* 1 if a Content-Type value is application/json (case-insensitive), with
  * optional parameters; a charset other than utf-8 is refused (RFC 8259). */

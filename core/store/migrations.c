@@ -370,6 +370,18 @@ static const char schema_member_load[] =
     "  END;";
 #undef OPEN_CASE
 
+/* Which grids a member serves and manages: the scope rule, written once.
+ * One row per (member, grid) they have any assignment in; `manages` when
+ * they are its leader or instructor, `leads` when its leader. Every "the
+ * grids of member X" query (scope.c, the routine lists, members.c) reads
+ * this view: `grid IN (SELECT grid FROM member_grids WHERE member_id = ?)`.
+ * SQLite pushes the member_id term into the GROUP BY, so it stays a lookup
+ * on the assignments primary key. */
+static const char schema_member_grids[] =
+    "CREATE VIEW member_grids(member_id, grid, manages, leads) AS"
+    "  SELECT member_id, grid, max(role = 'leader' OR role = 'instructor'), max(role = 'leader')"
+    "  FROM assignments GROUP BY member_id, grid;";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -380,6 +392,7 @@ const cg_migration cg_migrations[] = {
     {"assessment: handled_at, reopens, duplicates, cases by due time", schema_assessment},
     {"escalation: city body, joint departments", schema_escalation},
     {"members' open-case counters", schema_member_load},
+    {"member_grids: the grids a member serves, manages, leads", schema_member_grids},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -122,6 +122,21 @@ int cg_store_exec(cg_store *st, const char *sql)
     return 0;
 }
 
+cg_status cg_store_step(cg_store *st, sqlite3_stmt *s, const char *what, cg_result *r)
+{
+    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+    if (s)
+        sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return CG_OK;
+    /* With extended result codes on, every constraint code shares the low byte. */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return cg_fail(r, CG_E_CONFLICT, "conflict", "cannot store %s: %s", what,
+                       sqlite3_errmsg(st->db));
+    return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot store %s: %s", what,
+                   sqlite3_errmsg(st->db)); /* also a failed prepare's reason */
+}
+
 static int read_int_pragma(sqlite3 *db, const char *sql, int *out)
 {
     sqlite3_stmt *s = NULL;

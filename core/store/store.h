@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
+#include "lib/result.h"
+
 typedef struct cg_store {
     sqlite3 *db;
     char *path;
@@ -67,5 +69,14 @@ void cg_store_unlock(cg_store *st);
 
 /* Run SQL with no result rows (BEGIN, COMMIT, ...). 0 ok, -1 error (logged). */
 int cg_store_exec(cg_store *st, const char *sql);
+
+/* The one step helper for a statement that returns no rows (INSERT, UPDATE,
+ * DELETE) on the write connection: steps `s` once and resets it. CG_OK when
+ * it ran to the end; else fills r with "cannot store WHAT: <SQLite's
+ * message>" and returns CG_E_CONFLICT ("conflict") when a constraint refused
+ * the row (UNIQUE, CHECK, foreign key, ...), CG_E_INTERNAL
+ * ("internal_error") for anything else. `s` NULL (cg_store_stmt failed to
+ * prepare) is CG_E_INTERNAL. The thread that owns `db` calls it. */
+cg_status cg_store_step(cg_store *st, sqlite3_stmt *s, const char *what, cg_result *r);
 
 #endif

@@ -209,6 +209,53 @@ START_TEST(test_stmt_cache)
 }
 END_TEST
 
+/* The one step helper: done, a constraint (409's "conflict"), anything else. */
+START_TEST(test_step_helper)
+{
+    cg_store *st = open_ok();
+    cg_result r;
+    cg_result_clear(&r);
+    sqlite3_stmt *s = cg_store_stmt(st, "INSERT INTO members(id, name, created_at) VALUES (?1, 'x', 0)");
+    sqlite3_bind_text(s, 1, "M1", -1, SQLITE_STATIC);
+    ck_assert_int_eq(cg_store_step(st, s, "member M1", &r), CG_OK);
+    ck_assert_int_eq(r.status, CG_OK);
+    sqlite3_bind_text(s, 1, "M1", -1, SQLITE_STATIC); /* reset, still bound: bind again anyway */
+    ck_assert_int_eq(cg_store_step(st, s, "member M1", &r), CG_E_CONFLICT);
+    ck_assert_str_eq(r.code, "conflict");
+    ck_assert_msg(strstr(r.message, "cannot store member M1: UNIQUE"), "message: %s", r.message);
+    /* Stepped and reset: the statement can run again at once. */
+    sqlite3_bind_text(s, 1, "M2", -1, SQLITE_STATIC);
+    ck_assert_int_eq(cg_store_step(st, s, "member M2", &r), CG_OK);
+    /* A statement that did not prepare, and one that returns rows. */
+    ck_assert_int_eq(cg_store_step(st, NULL, "nothing", &r), CG_E_INTERNAL);
+    ck_assert_str_eq(r.code, "internal_error");
+    ck_assert_int_eq(cg_store_step(st, cg_store_stmt(st, "SELECT 1"), "a row", NULL), CG_E_INTERNAL);
+    ck_assert_int_eq(query_int(st, "SELECT count(*) FROM members WHERE id IN ('M1','M2')"), 2);
+    cg_store_close(st);
+}
+END_TEST
+
+/* member_grids: one row per (member, grid), manages for leader or instructor. */
+START_TEST(test_member_grids_view)
+{
+    cg_store *st = open_ok();
+    ck_assert_int_eq(cg_store_exec(st,
+        "PRAGMA foreign_keys = OFF;" /* no grids table rows needed for the view */
+        "INSERT INTO members(id, name, created_at) VALUES ('L', 'l', 0), ('P', 'p', 0);"
+        "INSERT INTO assignments(member_id, grid, role, department) VALUES"
+        " ('L', 'g1', 'leader', NULL), ('L', 'g1', 'fulltime', NULL), ('L', 'g2', 'instructor', NULL),"
+        " ('P', 'g1', 'professional', 'market'), ('P', 'g2', 'professional', 'market');"), 0);
+    ck_assert_int_eq(query_int(st, "SELECT count(*) FROM member_grids WHERE member_id = 'L'"), 2);
+    ck_assert_int_eq(query_int(st, "SELECT manages * 10 + leads FROM member_grids"
+                                   " WHERE member_id = 'L' AND grid = 'g1'"), 11);
+    ck_assert_int_eq(query_int(st, "SELECT manages * 10 + leads FROM member_grids"
+                                   " WHERE member_id = 'L' AND grid = 'g2'"), 10);
+    ck_assert_int_eq(query_int(st, "SELECT sum(manages + leads) FROM member_grids"
+                                   " WHERE member_id = 'P'"), 0);
+    cg_store_close(st);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -221,6 +268,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_failed_migration_rolls_back);
     tcase_add_test(tc, test_open_error_names_file);
     tcase_add_test(tc, test_stmt_cache);
+    tcase_add_test(tc, test_step_helper);
+    tcase_add_test(tc, test_member_grids_view);
     suite_add_tcase(s, tc);
     return s;
 }
