@@ -3,6 +3,8 @@
  * plugins, serve HTTP, and shut all of it down in order on SIGTERM/SIGINT.
  *
  *   citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level L]
+ *   citygridd --check-config --config FILE     validate, do not start
+ *   citygridd --help | --version
  *
  * Flags override the file. SIGHUP re-reads the file and applies what can
  * change live (today: log_level), logging what changed and what needs a
@@ -49,6 +51,7 @@
 
 typedef struct cli_options {
     const char *config_path;
+    int check_only;          /* --check-config: validate and exit */
     const char *listen;
     const char *state_dir;
     const char *log_level;
@@ -58,10 +61,19 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level LEVEL]\n"
-            "  --config FILE        libconfig file (see etc/citygrid.cfg)\n"
+            "       citygridd --check-config --config FILE\n"
+            "       citygridd --help | --version\n"
+            "\n"
+            "The urban-management grid server: HTTP API, case store, plugin bus.\n"
+            "\n"
+            "  --config FILE        libconfig file (citygrid.cfg(5), see etc/citygrid.cfg)\n"
             "  --listen ADDR:PORT   HTTP address, overrides `listen`\n"
             "  --state-dir DIR      database and admin token, overrides `state_dir`\n"
             "  --log-level LEVEL    error, warning, notice, info or debug\n"
+            "  --check-config       validate the config, its plugins.d files, key files and\n"
+            "                       routes without starting: prints \"FILE: ok\" and exits 0,\n"
+            "                       or prints FILE:LINE: what is wrong and exits 1\n"
+            "  --help               print this help\n"
             "  --version            print the version\n");
 }
 
@@ -71,14 +83,16 @@ static int parse_cli(int argc, char **argv, cli_options *o)
         {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
         {"state-dir", required_argument, NULL, 's'}, {"log-level", required_argument, NULL, 'L'},
         {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
+        {"check-config", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "c:l:s:L:Vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:l:s:L:VhC", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config_path = optarg; break;
         case 'l': o->listen = optarg; break;
         case 's': o->state_dir = optarg; break;
         case 'L': o->log_level = optarg; break;
+        case 'C': o->check_only = 1; break;
         case 'V': printf("citygridd %s\n", CITYGRID_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -235,6 +249,31 @@ static void on_peer_silent(void *arg, const char *instance, long pid, const char
     cg_plugins_peer_silent(app->plugins, instance, pid, reason);
 }
 
+/* Process mode: where the bus listens for citygrid-plugind (the
+ * unix-socket path must fit sun_path) and which citygrid-plugind to run. */
+static int process_mode_paths(const cg_config *cfg, char **ipc_endpoint, char **plugind_path,
+                              char *err, size_t errlen)
+{
+    char *ipc = NULL;
+    if (cfg->bus_ipc_endpoint)
+        ipc = strdup(cfg->bus_ipc_endpoint);
+    else if (asprintf(&ipc, "ipc://%s/bus.ipc", cfg->state_dir) < 0)
+        ipc = NULL;
+    if (!ipc || strlen(ipc) > 6 + 100) {
+        snprintf(err, errlen, "the bus's ipc endpoint %s is too long for a unix socket: "
+                 "set bus.ipc_endpoint = \"ipc:///SHORT/PATH\"", ipc ? ipc : "?");
+        free(ipc);
+        return -1;
+    }
+    *plugind_path = cg_plugins_find_plugind(cfg->plugind_path, err, errlen);
+    if (!*plugind_path) {
+        free(ipc);
+        return -1;
+    }
+    *ipc_endpoint = ipc;
+    return 0;
+}
+
 /* The bus: inproc for thread mode, ipc for process mode (with the
  * supervisor that starts citygrid-plugind), tcp + CURVE for remote mode. */
 static int start_bus(daemon_state *ds, char *err, size_t errlen)
@@ -244,19 +283,9 @@ static int start_bus(daemon_state *ds, char *err, size_t errlen)
     const char *endpoints[2] = {cfg->bus_endpoint, NULL};
     size_t n_endpoints = 1;
     if (cg_config_uses_mode(cfg, CG_MODE_PROCESS)) {
-        if (cfg->bus_ipc_endpoint)
-            ds->ipc_endpoint = strdup(cfg->bus_ipc_endpoint);
-        else if (asprintf(&ds->ipc_endpoint, "ipc://%s/bus.ipc", cfg->state_dir) < 0)
-            ds->ipc_endpoint = NULL;
-        if (!ds->ipc_endpoint || strlen(ds->ipc_endpoint) > 6 + 100) {
-            snprintf(err, errlen, "the bus's ipc endpoint %s is too long for a unix socket: "
-                     "set bus.ipc_endpoint = \"ipc:///SHORT/PATH\"", ds->ipc_endpoint ? ds->ipc_endpoint : "?");
+        if (process_mode_paths(cfg, &ds->ipc_endpoint, &ds->plugind_path, err, errlen) < 0)
             return -1;
-        }
         endpoints[n_endpoints++] = ds->ipc_endpoint;
-        ds->plugind_path = cg_plugins_find_plugind(cfg->plugind_path, err, errlen);
-        if (!ds->plugind_path)
-            return -1;
         app->supervisor = cg_supervisor_new(app->base, err, errlen);
         if (!app->supervisor)
             return -1;
@@ -429,6 +458,53 @@ static void stop(daemon_state *ds)
     free(ds->ipc_endpoint);
 }
 
+/* --check-config: everything start() checks that needs no running service
+ * (no database, bus or listener): the catalog with the config's routes,
+ * the codes named in subscribe lists and escalation.city routes, the .so of
+ * every enabled local plugin and, with process mode, citygrid-plugind.
+ * cg_config_load has already read plugins.d and the key files. A plugin
+ * that is not `required` and cannot be found only warns: start-up skips it. */
+static int check_config(const cg_config *cfg, char *err, size_t errlen)
+{
+    cg_catalog *cat = cg_catalog_new(cfg, err, errlen);
+    if (!cat)
+        return -1;
+    int rc = cg_subscribe_check(cfg, cat, err, errlen) < 0 ||
+             cg_city_routes_check(cfg, cat, err, errlen) < 0 ? -1 : 0;
+    cg_catalog_free(cat);
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        const cg_plugin_conf *p = &cfg->plugins[i];
+        struct stat st;
+        if (!p->enabled || p->mode == CG_MODE_REMOTE)
+            continue;
+        const char *why = stat(p->path, &st) < 0 ? strerror(errno)
+                          : !S_ISREG(st.st_mode) ? "not a regular file"
+                          : access(p->path, R_OK) < 0 ? strerror(errno) : NULL;
+        if (!why)
+            continue;
+        if (p->required) {
+            snprintf(err, errlen, "%s:%d: plugin '%s': %s: %s", p->file, p->line, p->name,
+                     p->path, why);
+            return -1;
+        }
+        fprintf(stderr, "%s:%d: warning: plugin '%s': %s: %s (start-up will skip it)\n",
+                p->file, p->line, p->name, p->path, why);
+    }
+    if (cg_config_uses_mode(cfg, CG_MODE_PROCESS)) {
+        char *ipc = NULL, *plugind = NULL;
+        char why[768];
+        if (process_mode_paths(cfg, &ipc, &plugind, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s:0: %s", cfg->path, why);
+            return -1;
+        }
+        free(ipc);
+        free(plugind);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static daemon_state ds;
@@ -437,12 +513,24 @@ int main(int argc, char **argv)
         return 2;
     char err[1024] = "";
     if (cg_config_load(ds.cli.config_path, &config, err, sizeof err) < 0) {
-        fprintf(stderr, "citygridd: config error: %s\n", err);
+        if (ds.cli.check_only) /* file:line first, for editors and scripts */
+            fprintf(stderr, "%s\n", err);
+        else
+            fprintf(stderr, "citygridd: config error: %s\n", err);
         return 1;
     }
     if (apply_overrides(&ds.cli, &config) < 0) {
         cg_config_free(&config);
         return 1;
+    }
+    if (ds.cli.check_only) {
+        int bad = check_config(&config, err, sizeof err) < 0;
+        if (bad)
+            fprintf(stderr, "%s\n", err);
+        else
+            printf("%s: ok\n", ds.cli.config_path);
+        cg_config_free(&config);
+        return bad;
     }
     cg_log_set_level(config.log_level);
     signal(SIGPIPE, SIG_IGN);
