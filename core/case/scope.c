@@ -170,8 +170,16 @@ static int newest_first(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static int merged_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
-                       cg_http_error *err)
+/* A list that failed: a cursor we did not give out, or a storage fault. */
+static cg_status list_failed(const cg_case_filter *f, cg_result *err)
+{
+    if (f->cursor)
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'cursor' is not a cursor this server gave out");
+    return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot list cases");
+}
+
+static cg_status merged_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
+                       cg_result *err)
 {
     int limit = f->limit < 1 ? 100 : f->limit > 1000 ? 1000 : f->limit;
     json_t **all = NULL;
@@ -186,11 +194,7 @@ static int merged_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f
         if (!p) {
             json_decref(pages);
             free(all);
-            if (f->cursor)
-                cg_http_error_set(err, 400, "invalid_field", "'cursor' is not a cursor this server gave out");
-            else
-                cg_http_error_set(err, 500, "internal_error", "cannot list cases");
-            return err->status;
+            return list_failed(f, err);
         }
         json_array_append_new(pages, p);
         more |= json_is_string(json_object_get(p, "next"));
@@ -199,8 +203,7 @@ static int merged_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f
         if (!grown) {
             json_decref(pages);
             free(all);
-            cg_http_error_set(err, 500, "internal_error", "out of memory");
-            return err->status;
+            return cg_fail(err, CG_E_INTERNAL, "internal_error", "out of memory");
         }
         all = grown;
         for (size_t k = 0; k < json_array_size(items); k++)
@@ -220,31 +223,25 @@ static int merged_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f
     free(all);
     json_decref(pages);
     *page = json_pack("{s:o, s:o}", "items", items, "next", next);
-    return 0;
+    return CG_OK;
 }
 
-int cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
-                        cg_http_error *err)
+cg_status cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
+                        cg_result *err)
 {
     cg_case_filter mine = *f;
     *page = NULL;
     if (!sc->admin && sc->department_account) {
-        if (f->department && *f->department && strcmp(f->department, sc->department) != 0) {
-            cg_http_error_set(err, 403, "forbidden", "a department account sees only %s cases",
-                              sc->department);
-            return err->status;
-        }
+        if (f->department && *f->department && strcmp(f->department, sc->department) != 0)
+            return cg_fail(err, CG_E_FORBIDDEN, "forbidden", "a department account sees only %s cases",
+                           sc->department);
         mine.department = sc->department;
     } else if (!sc->admin) {
         if (f->grid && *f->grid) {
-            if (!cg_scope_serves(sc, f->grid)) {
-                cg_http_error_set(err, 403, "forbidden", "you do not serve grid %.20s", f->grid);
-                return err->status;
-            }
-        } else if (sc->n_grids == 0) {
-            cg_http_error_set(err, 403, "forbidden", "you serve no grid");
-            return err->status;
-        } else if (sc->n_grids > 1) {
+            if (!cg_scope_serves(sc, f->grid))
+                return cg_fail(err, CG_E_FORBIDDEN, "forbidden", "you do not serve grid %.20s", f->grid);
+        } else if (sc->n_grids == 0)
+            return cg_fail(err, CG_E_FORBIDDEN, "forbidden", "you serve no grid"); else if (sc->n_grids > 1) {
             return merged_list(st, sc, f, page, err);
         } else {
             mine.grid = sc->grids[0];
@@ -252,89 +249,71 @@ int cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *
     }
     *page = cg_cases_list(st, &mine);
     if (!*page) {
-        if (f->cursor)
-            cg_http_error_set(err, 400, "invalid_field", "'cursor' is not a cursor this server gave out");
-        else
-            cg_http_error_set(err, 500, "internal_error", "cannot list cases");
-        return err->status;
+        return list_failed(f, err);
     }
-    return 0;
+    return CG_OK;
 }
 
 /* ---------------------------------------------------------------- cases */
 
-int cg_scope_report_grid(cg_store *st, const cg_principal *who, cg_new_case *nc,
-                         char grid[CG_GRID_CODE_SIZE], cg_http_error *err)
+cg_status cg_scope_report_grid(cg_store *st, const cg_principal *who, cg_new_case *nc,
+                         char grid[CG_GRID_CODE_SIZE], cg_result *err)
 {
     grid[0] = 0;
     if (nc->grid && *nc->grid) {
         int ex = cg_grids_exists(st, nc->grid);
         if (ex != 1) {
-            cg_http_error_set(err, ex < 0 ? 500 : 422, ex < 0 ? "internal_error" : "unknown_grid",
-                              "'grid': no grid %.20s", nc->grid);
-            return err->status;
+            if (ex < 0)
+                return cg_fail(err, CG_E_INTERNAL, "internal_error", "'grid': no grid %.20s", nc->grid);
+            return cg_fail(err, CG_E_UNPROCESSABLE, "unknown_grid", "'grid': no grid %.20s", nc->grid);
         }
         snprintf(grid, CG_GRID_CODE_SIZE, "%s", nc->grid);
     } else if (nc->has_location) {
         int rc = cg_grids_locate(st, nc->lat, nc->lon, grid);
-        if (rc < 0) {
-            cg_http_error_set(err, 500, "internal_error", "cannot read the grid boxes");
-            return err->status;
-        }
-        if (rc == 0) {
-            cg_http_error_set(err, 422, "outside_grids",
-                              "the point lat %.6f, lon %.6f is outside every grid", nc->lat, nc->lon);
-            return err->status;
-        }
+        if (rc < 0)
+            return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the grid boxes");
+        if (rc == 0)
+            return cg_fail(err, CG_E_UNPROCESSABLE, "outside_grids",
+                           "the point lat %.6f, lon %.6f is outside every grid", nc->lat, nc->lon);
     }
     nc->grid = grid;
     if (who->is_admin)
-        return 0; /* the hot path: no query */
+        return CG_OK; /* the hot path: no query */
     cg_scope sc;
-    if (cg_scope_load(st, who, &sc) < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the caller's grids");
-        return err->status;
-    }
+    if (cg_scope_load(st, who, &sc) < 0)
+        return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
     int ok = sc.department_account || cg_scope_serves(&sc, grid);
     cg_scope_free(&sc);
-    if (!ok) {
-        cg_http_error_set(err, 403, "forbidden", "you may report only in the grids you serve, not %s",
-                          grid[0] ? grid : "(none)");
-        return err->status;
-    }
-    return 0;
+    if (!ok)
+        return cg_fail(err, CG_E_FORBIDDEN, "forbidden", "you may report only in the grids you serve, not %s",
+                       grid[0] ? grid : "(none)");
+    return CG_OK;
 }
 
-int cg_scope_case_visible(cg_store *st, const cg_principal *who, json_t *c, cg_http_error *err)
+cg_status cg_scope_case_visible(cg_store *st, const cg_principal *who, json_t *c, cg_result *err)
 {
     if (who->is_admin)
-        return 0;
+        return CG_OK;
     cg_scope sc;
-    if (cg_scope_load(st, who, &sc) < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the caller's grids");
-        return err->status;
-    }
+    if (cg_scope_load(st, who, &sc) < 0)
+        return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
     int ok = cg_scope_sees_case(&sc, json_string_value(json_object_get(c, "grid")),
                                 json_string_value(json_object_get(c, "department")),
                                 json_string_value(json_object_get(c, "reporter")));
     cg_scope_free(&sc);
-    if (!ok) {
-        cg_http_error_set(err, 403, "forbidden", "case %.32s is outside your grids",
-                          json_string_value(json_object_get(c, "id")));
-        return err->status;
-    }
-    return 0;
+    if (!ok)
+        return cg_fail(err, CG_E_FORBIDDEN, "forbidden", "case %.32s is outside your grids",
+                       json_string_value(json_object_get(c, "id")));
+    return CG_OK;
 }
 
-int cg_scope_cases_for(cg_store *st, const cg_principal *who, const cg_case_filter *f,
-                       json_t **page, cg_http_error *err)
+cg_status cg_scope_cases_for(cg_store *st, const cg_principal *who, const cg_case_filter *f,
+                       json_t **page, cg_result *err)
 {
     cg_scope sc;
-    if (cg_scope_load(st, who, &sc) < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the caller's grids");
-        return err->status;
-    }
-    int rc = cg_scope_cases_list(st, &sc, f, page, err);
+    if (cg_scope_load(st, who, &sc) < 0)
+        return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
+    cg_status rc = cg_scope_cases_list(st, &sc, f, page, err);
     cg_scope_free(&sc);
     return rc;
 }

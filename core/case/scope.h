@@ -1,11 +1,11 @@
 /*
- * scope.h — who may see and do what (issue 3, "scope"):
+ * scope.h — who may see and do what:
  *  - admin: everything;
  *  - a department-level account (members.department_account = 1): its
  *    department's cases city-wide, and the grid registry (read);
  *  - a member: the cases, grids and people of the grids they serve;
  *    leaders and instructors manage their grids (staff them, see gaps);
- *  - anything else: 403.
+ *  - anything else: refused (CG_E_FORBIDDEN).
  *
  * A cg_scope is loaded per request from the principal with the read
  * connection (cg_store_read_stmt): main thread only. It owns its arrays.
@@ -18,7 +18,7 @@
 #include "people/auth.h"
 #include "case/cases.h"
 #include "people/grids.h"
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 typedef struct cg_scope {
@@ -56,24 +56,26 @@ int cg_scope_sees_member(const cg_scope *sc, const char *member_id, const char *
 /* GET /v1/cases within scope: an admin's filter as is; a department account's
  * forced to its department; a member's limited to their grids (one list per
  * grid, merged newest first, with the same cursor semantics as
- * cg_cases_list). 0 and *page, or the HTTP status with err (403 outside
- * scope, 400 bad cursor, 500). */
-int cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f, json_t **page,
-                        cg_http_error *err);
+ * cg_cases_list). CG_OK and *page, or the refusal in err (CG_E_FORBIDDEN
+ * outside scope, CG_E_INVALID for a bad cursor, CG_E_INTERNAL). */
+cg_status cg_scope_cases_list(cg_store *st, const cg_scope *sc, const cg_case_filter *f,
+                              json_t **page, cg_result *err);
 
 /* ---- the case endpoints (api_cases.c), from the principal -------------- */
 
-/* POST /v1/cases: the report's grid. With a grid code, that grid must exist
- * (422 unknown_grid); else its lat/lon is located (422 outside_grids naming
- * the point). Writes the code into `grid` and points nc->grid at it. Then
- * scope: an admin or a department account may report anywhere, a member
- * only in a grid they serve (403). 0 ok, else the HTTP status with err. */
-int cg_scope_report_grid(cg_store *st, const cg_principal *who, cg_new_case *nc,
-                         char grid[CG_GRID_CODE_SIZE], cg_http_error *err);
-/* GET /v1/cases/{id}: 0 when `c` (a case JSON) is visible, else 403 / 500. */
-int cg_scope_case_visible(cg_store *st, const cg_principal *who, json_t *c, cg_http_error *err);
+/* A report's grid (cg_intake_report). With a grid code, that grid must
+ * exist (CG_E_UNPROCESSABLE unknown_grid); else its lat/lon is located
+ * (CG_E_UNPROCESSABLE outside_grids naming the point). Writes the code into
+ * `grid` and points nc->grid at it. Then scope: an admin or a department
+ * account may report anywhere, a member only in a grid they serve
+ * (CG_E_FORBIDDEN). CG_OK, else the refusal in err. */
+cg_status cg_scope_report_grid(cg_store *st, const cg_principal *who, cg_new_case *nc,
+                               char grid[CG_GRID_CODE_SIZE], cg_result *err);
+/* GET /v1/cases/{id}: CG_OK when `c` (a case JSON) is visible, else
+ * CG_E_FORBIDDEN or CG_E_INTERNAL in err. */
+cg_status cg_scope_case_visible(cg_store *st, const cg_principal *who, json_t *c, cg_result *err);
 /* GET /v1/cases: cg_scope_cases_list for the principal. */
-int cg_scope_cases_for(cg_store *st, const cg_principal *who, const cg_case_filter *f,
-                       json_t **page, cg_http_error *err);
+cg_status cg_scope_cases_for(cg_store *st, const cg_principal *who, const cg_case_filter *f,
+                             json_t **page, cg_result *err);
 
 #endif

@@ -24,8 +24,7 @@ typedef struct pending_case {
     cg_app *app;
     cg_new_case nc;            /* strings below are owned copies */
     char *strings[6];
-    cg_flow_case_done done;
-    cg_flow_case_stored stored; /* instead of done */
+    cg_flow_case_stored stored;
     void *arg;
     char case_id[32];
     cg_dispatch dispatch;
@@ -49,8 +48,7 @@ static int insert_case(cg_store *st, void *arg, char *err, size_t errlen)
         return -1;
     /* Here rather than after the commit: the JSON is ready the moment the
      * reply can go. If the commit fails, case_committed drops it. */
-    if (pc->stored)
-        pc->case_json = cg_cases_new_json(&pc->nc, pc->case_id, now_ms);
+    pc->case_json = cg_cases_new_json(&pc->nc, pc->case_id, now_ms);
     if (!pc->nc.handled_on_site)
         pc->due_ms = cg_cases_deadline_after(now_ms, pc->nc.sla_hours);
     return 0;
@@ -65,14 +63,10 @@ static void case_committed(void *arg, int status, const char *err)
         cg_deadlines_note(pc->app->deadlines, pc->due_ms);
     if (status != 0)
         CG_ERROR("flow", "case not stored: %s", err ? err : "unknown error");
-    if (pc->stored) {
-        json_t *c = status == 0 ? pc->case_json : NULL;
-        if (status != 0)
-            json_decref(pc->case_json);
-        pc->stored(pc->arg, status, status == 0 ? pc->case_id : NULL, c, err);
-    } else {
-        pc->done(pc->arg, status, status == 0 ? pc->case_id : NULL, err);
-    }
+    json_t *c = status == 0 ? pc->case_json : NULL;
+    if (status != 0)
+        json_decref(pc->case_json);
+    pc->stored(pc->arg, status, status == 0 ? pc->case_id : NULL, c, err);
     cg_dispatch_clear(&pc->dispatch);
     for (int i = 0; i < 6; i++)
         free(pc->strings[i]);
@@ -80,20 +74,16 @@ static void case_committed(void *arg, int status, const char *err)
     free(pc);
 }
 
-static void submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done,
-                        cg_flow_case_stored stored, void *arg)
+void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_stored stored,
+                         void *arg)
 {
     pending_case *pc = calloc(1, sizeof *pc);
     if (!pc) {
         CG_ERROR("flow", "case not stored: out of memory");
-        if (stored)
-            stored(arg, -1, NULL, NULL, "out of memory");
-        else
-            done(arg, -1, NULL, "out of memory");
+        stored(arg, -1, NULL, NULL, "out of memory");
         return;
     }
     pc->app = app;
-    pc->done = done;
     pc->stored = stored;
     pc->arg = arg;
     pc->nc = *nc;
@@ -105,17 +95,6 @@ static void submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done do
     pc->nc.reporter = keep(pc, 5, nc->reporter);
     pc->nc.extra = nc->extra ? json_deep_copy(nc->extra) : NULL;
     cg_batch_submit(app->batch, insert_case, case_committed, pc);
-}
-
-void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done, void *arg)
-{
-    submit_case(app, nc, done, NULL, arg);
-}
-
-void cg_flow_submit_case_json(cg_app *app, const cg_new_case *nc, cg_flow_case_stored done,
-                              void *arg)
-{
-    submit_case(app, nc, NULL, done, arg);
 }
 
 /* ---------------------------------------------------------------- results */

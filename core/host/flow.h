@@ -1,5 +1,5 @@
 /*
- * flow.h — how a case moves between the HTTP API, the store and the bus:
+ * flow.h — how a case moves between intake, the store and the bus:
  * a report is stored (case + history + outbox in one group-committed
  * transaction) and then queued on the bus; a plugin's result is committed and
  * only then acknowledged; a transfer's new dispatch is queued after commit.
@@ -13,20 +13,16 @@
 #include "wire/bus.h"
 
 /* Called after the case is committed (status 0, case_id set) or refused
- * (status -1, err says why; nothing was written). */
-typedef void (*cg_flow_case_done)(void *arg, int status, const char *case_id, const char *err);
-
-/* Copies nc; the store write happens in this loop turn's batch. */
-void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_done done, void *arg);
-
-/* The same, and the callback also gets the stored case as the API shows it
- * (cg_cases_new_json: built while storing, so the reply needs no read).
- * case_json is a new reference for the callback (NULL when refused or out of
- * memory). */
+ * (status -1, err says why; nothing was written), with the stored case as
+ * the API shows it (cg_cases_new_json: built while storing, so the reply
+ * needs no read). case_json is a new reference for the callback (NULL when
+ * refused or out of memory). */
 typedef void (*cg_flow_case_stored)(void *arg, int status, const char *case_id,
                                     json_t *case_json, const char *err);
-void cg_flow_submit_case_json(cg_app *app, const cg_new_case *nc, cg_flow_case_stored done,
-                              void *arg);
+/* Copies nc (a validated report: host/intake.c); the store write happens in
+ * this loop turn's batch. */
+void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_stored done,
+                         void *arg);
 
 /* The bus handlers that apply plugin results (arg: the cg_app). */
 extern const cg_bus_handlers cg_flow_bus_handlers;

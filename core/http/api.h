@@ -73,27 +73,6 @@ void cg_http_defer(struct cg_http *http, cg_http_deferred *d, struct evhttp_requ
 /* The request to answer now, or NULL when the server is gone. Unlinks d. */
 struct evhttp_request *cg_http_undefer(cg_http_deferred *d);
 
-/* ---- validation (pure, unit-tested) ------------------------------------- */
-
-/* Bounds of a report's free-form parts. */
-#define CG_DESCRIPTION_MAX 2000
-#define CG_EXTRA_MAX_KEYS 32
-#define CG_EXTRA_MAX_DEPTH 8        /* levels inside one extra value */
-#define CG_EXTRA_MAX_BYTES 16384    /* all extras, serialized */
-
-/* Validate a POST /v1/cases body against the catalog and fill `out`:
- * category (known: else 422 unknown_category naming it), lat+lon numbers in
- * range and/or grid (14 digits), description (string <= 2000 bytes), source
- * (patrol|citizen|camera|hotline|platform|inspection, default patrol),
- * handled_on_site / needs_penalty (booleans); JSON null counts as absent.
- * Every other key goes to out->extra (a NEW object the caller json_decref()s;
- * NULL when there are none). Strings in out borrow from `body` and the
- * catalog; out->reporter is left NULL for the caller. department is
- * cg_catalog_route(category), sla_hours the category's.
- * 0 ok, else the HTTP status (400/422) with err filled and out->extra NULL. */
-int cg_case_request_parse(json_t *body, const cg_catalog *cat, cg_new_case *out,
-                          cg_http_error *err);
-
 /* ---- handlers ----------------------------------------------------------- */
 void cg_api_cases_create(cg_api_ctx *ctx);      /* POST /v1/cases */
 void cg_api_cases_list(cg_api_ctx *ctx);        /* GET  /v1/cases */

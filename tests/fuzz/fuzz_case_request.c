@@ -1,17 +1,16 @@
 /*
  * fuzz_case_request.c — fuzz target for the POST /v1/cases validation
- * (cg_case_request_parse) on whatever JSON the input decodes to, against the
+ * (cg_case_report_parse) on whatever JSON the input decodes to, against the
  * built-in catalog. Input: the request body, as the HTTP layer receives it.
  */
 #include <string.h>
 
 #include <jansson.h>
 
-#include "http/api.h"
+#include "case/report.h"
 #include "people/catalog.h"
 #include "case/cases.h"
 #include "fuzz.h"
-#include "http/http_util.h"
 
 static cg_catalog *catalog;
 
@@ -37,15 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     memset(&err, 0, sizeof err);
-    int rc = cg_case_request_parse(body, catalog, &nc, &err);
-    if (rc == 0) {
+    cg_status rc = cg_case_report_parse(body, catalog, &nc, &err);
+    if (rc == CG_OK) {
         FUZZ_REQUIRE(nc.category && nc.department && nc.grid && nc.description && nc.source);
         FUZZ_REQUIRE(nc.extra == NULL || json_is_object(nc.extra));
         json_decref(nc.extra);
     } else {
-        FUZZ_REQUIRE(rc == 400 || rc == 422);
+        FUZZ_REQUIRE(rc == CG_E_INVALID || rc == CG_E_UNPROCESSABLE);
         FUZZ_REQUIRE(nc.extra == NULL);
         FUZZ_REQUIRE(err.code[0] != '\0');
     }

@@ -1,6 +1,6 @@
 /*
  * test_request.c — the HTTP API's pure parts, without a server: report
- * validation (cg_case_request_parse) against the built-in catalog, request
+ * validation (cg_case_report_parse) against the built-in catalog, request
  * bodies, content types, bearer tokens, path patterns, query values and the
  * error shape.
  */
@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 
+#include "case/report.h"
 #include "http/api.h"
 #include "people/catalog.h"
 #include "conf/config.h"
@@ -35,13 +36,13 @@ static void teardown(void)
 }
 
 /* Parse a report body given as JSON text; returns the status. */
-static int parse(const char *text, cg_new_case *nc, cg_http_error *err, json_t **keep)
+static cg_status parse(const char *text, cg_new_case *nc, cg_result *err, json_t **keep)
 {
     json_error_t je;
     json_t *body = json_loads(text, 0, &je);
     ck_assert_msg(body != NULL, "test JSON is bad: %s", je.text);
     memset(err, 0, sizeof *err);
-    int rc = cg_case_request_parse(body, cat, nc, err);
+    cg_status rc = cg_case_report_parse(body, cat, nc, err);
     if (keep)
         *keep = body;
     else
@@ -51,12 +52,13 @@ static int parse(const char *text, cg_new_case *nc, cg_http_error *err, json_t *
 
 /* The body must be refused with this status and code, and the message
  * must name `names`. */
-static void expect_refused(const char *text, int status, const char *code, const char *names)
+static void expect_refused(const char *text, cg_status status, const char *code, const char *names)
 {
     cg_new_case nc;
-    cg_http_error err;
-    int rc = parse(text, &nc, &err, NULL);
-    ck_assert_msg(rc == status, "%s: got %d (%s: %s), want %d", text, rc, err.code, err.message, status);
+    cg_result err;
+    cg_status rc = parse(text, &nc, &err, NULL);
+    ck_assert_msg(rc == status, "%s: got %s (%s: %s), want %s", text, cg_status_name(rc), err.code,
+                  err.message, cg_status_name(status));
     ck_assert_int_eq(err.status, status);
     ck_assert_str_eq(err.code, code);
     ck_assert_msg(strstr(err.message, names) != NULL, "%s: message '%s' does not name '%s'", text,
@@ -64,12 +66,12 @@ static void expect_refused(const char *text, int status, const char *code, const
     ck_assert_ptr_null(nc.extra);
 }
 
-/* ---- cg_case_request_parse --------------------------------------------- */
+/* ---- cg_case_report_parse --------------------------------------------- */
 
 START_TEST(accepts_lat_lon_report)
 {
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     json_t *body;
     int rc = parse("{\"category\":\"street_stall\",\"lat\":28.45,\"lon\":119.92,"
                    "\"description\":\"fruit cart on the pavement\",\"licence_no\":\"ZJ-123\"}",
@@ -97,7 +99,7 @@ END_TEST
 START_TEST(accepts_grid_report_with_options)
 {
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     json_t *body;
     int rc = parse("{\"category\":\"sanitation\",\"grid\":\"33110200100101\",\"source\":\"hotline\","
                    "\"handled_on_site\":true,\"needs_penalty\":true,\"description\":null}",
@@ -118,7 +120,7 @@ END_TEST
 START_TEST(department_follows_catalog_route)
 {
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     json_t *body;
     const cg_category *c = cg_catalog_category(cat, "eco_environment");
     ck_assert_ptr_nonnull(c);
@@ -136,50 +138,50 @@ END_TEST
 
 START_TEST(refuses_bad_location)
 {
-    expect_refused("{\"category\":\"graffiti\",\"lat\":\"28.4\",\"lon\":119.9}", 400, "invalid_field", "'lat'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":90.5,\"lon\":119.9}", 400, "invalid_field", "'lat'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":-91,\"lon\":119.9}", 400, "invalid_field", "'lat'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":28,\"lon\":180.01}", 400, "invalid_field", "'lon'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":28,\"lon\":true}", 400, "invalid_field", "'lon'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":28}", 400, "missing_field", "'lon'");
-    expect_refused("{\"category\":\"graffiti\"}", 400, "missing_field", "lat/lon or grid");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":null,\"lon\":null}", 400, "missing_field",
+    expect_refused("{\"category\":\"graffiti\",\"lat\":\"28.4\",\"lon\":119.9}", CG_E_INVALID, "invalid_field", "'lat'");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":90.5,\"lon\":119.9}", CG_E_INVALID, "invalid_field", "'lat'");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":-91,\"lon\":119.9}", CG_E_INVALID, "invalid_field", "'lat'");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":28,\"lon\":180.01}", CG_E_INVALID, "invalid_field", "'lon'");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":28,\"lon\":true}", CG_E_INVALID, "invalid_field", "'lon'");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":28}", CG_E_INVALID, "missing_field", "'lon'");
+    expect_refused("{\"category\":\"graffiti\"}", CG_E_INVALID, "missing_field", "lat/lon or grid");
+    expect_refused("{\"category\":\"graffiti\",\"lat\":null,\"lon\":null}", CG_E_INVALID, "missing_field",
                    "lat/lon or grid");
 }
 END_TEST
 
 START_TEST(refuses_malformed_grid)
 {
-    expect_refused("{\"category\":\"graffiti\",\"grid\":\"3311020010010\"}", 400, "invalid_field", "'grid'");
-    expect_refused("{\"category\":\"graffiti\",\"grid\":\"331102001001011\"}", 400, "invalid_field", "'grid'");
-    expect_refused("{\"category\":\"graffiti\",\"grid\":\"3311020010010x\"}", 400, "invalid_field", "'grid'");
-    expect_refused("{\"category\":\"graffiti\",\"grid\":33110200100101}", 400, "invalid_field", "'grid'");
-    expect_refused("{\"category\":\"graffiti\",\"grid\":\"\"}", 400, "invalid_field", "'grid'");
+    expect_refused("{\"category\":\"graffiti\",\"grid\":\"3311020010010\"}", CG_E_INVALID, "invalid_field", "'grid'");
+    expect_refused("{\"category\":\"graffiti\",\"grid\":\"331102001001011\"}", CG_E_INVALID, "invalid_field", "'grid'");
+    expect_refused("{\"category\":\"graffiti\",\"grid\":\"3311020010010x\"}", CG_E_INVALID, "invalid_field", "'grid'");
+    expect_refused("{\"category\":\"graffiti\",\"grid\":33110200100101}", CG_E_INVALID, "invalid_field", "'grid'");
+    expect_refused("{\"category\":\"graffiti\",\"grid\":\"\"}", CG_E_INVALID, "invalid_field", "'grid'");
 }
 END_TEST
 
 START_TEST(refuses_bad_category)
 {
-    expect_refused("{\"category\":\"alien_landing\",\"lat\":1,\"lon\":2}", 422, "unknown_category",
+    expect_refused("{\"category\":\"alien_landing\",\"lat\":1,\"lon\":2}", CG_E_UNPROCESSABLE, "unknown_category",
                    "alien_landing");
-    expect_refused("{\"lat\":1,\"lon\":2}", 400, "missing_field", "'category'");
-    expect_refused("{\"category\":7,\"lat\":1,\"lon\":2}", 400, "invalid_field", "'category'");
+    expect_refused("{\"lat\":1,\"lon\":2}", CG_E_INVALID, "missing_field", "'category'");
+    expect_refused("{\"category\":7,\"lat\":1,\"lon\":2}", CG_E_INVALID, "invalid_field", "'category'");
 }
 END_TEST
 
 START_TEST(refuses_wrong_types_of_options)
 {
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"handled_on_site\":\"yes\"}", 400,
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"handled_on_site\":\"yes\"}", CG_E_INVALID,
                    "invalid_field", "'handled_on_site'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"handled_on_site\":1}", 400,
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"handled_on_site\":1}", CG_E_INVALID,
                    "invalid_field", "'handled_on_site'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"needs_penalty\":0}", 400,
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"needs_penalty\":0}", CG_E_INVALID,
                    "invalid_field", "'needs_penalty'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"description\":5}", 400,
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"description\":5}", CG_E_INVALID,
                    "invalid_field", "'description'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"source\":\"twitter\"}", 400,
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"source\":\"twitter\"}", CG_E_INVALID,
                    "invalid_field", "'source'");
-    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"source\":3}", 400, "invalid_field",
+    expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,\"source\":3}", CG_E_INVALID, "invalid_field",
                    "'source'");
 }
 END_TEST
@@ -187,18 +189,18 @@ END_TEST
 START_TEST(description_is_bounded)
 {
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     char *desc = malloc(CG_DESCRIPTION_MAX + 2);
     memset(desc, 'a', CG_DESCRIPTION_MAX + 1);
     desc[CG_DESCRIPTION_MAX + 1] = '\0';
     json_t *body = json_pack("{s:s, s:i, s:i, s:s}", "category", "graffiti", "lat", 1, "lon", 2,
                              "description", desc);
-    ck_assert_int_eq(cg_case_request_parse(body, cat, &nc, &err), 400);
+    ck_assert_int_eq(cg_case_report_parse(body, cat, &nc, &err), CG_E_INVALID);
     ck_assert_str_eq(err.code, "invalid_field");
     ck_assert_ptr_nonnull(strstr(err.message, "'description'"));
     desc[CG_DESCRIPTION_MAX] = '\0'; /* exactly the limit is fine */
     json_object_set_new(body, "description", json_string(desc));
-    ck_assert_int_eq(cg_case_request_parse(body, cat, &nc, &err), 0);
+    ck_assert_int_eq(cg_case_report_parse(body, cat, &nc, &err), CG_OK);
     ck_assert_uint_eq(strlen(nc.description), CG_DESCRIPTION_MAX);
     json_decref(body);
     free(desc);
@@ -209,20 +211,20 @@ START_TEST(extra_is_bounded)
 {
     /* 9 levels of nesting inside one extra value */
     expect_refused("{\"category\":\"graffiti\",\"lat\":1,\"lon\":2,"
-                   "\"deep\":[[[[[[[[1]]]]]]]]}", 400, "invalid_field", "'deep'");
+                   "\"deep\":[[[[[[[[1]]]]]]]]}", CG_E_INVALID, "invalid_field", "'deep'");
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     json_t *body = json_pack("{s:s, s:i, s:i}", "category", "graffiti", "lat", 1, "lon", 2);
     for (int i = 0; i < CG_EXTRA_MAX_KEYS; i++) {
         char key[16];
         snprintf(key, sizeof key, "k%d", i);
         json_object_set_new(body, key, json_integer(i));
     }
-    ck_assert_int_eq(cg_case_request_parse(body, cat, &nc, &err), 0);
+    ck_assert_int_eq(cg_case_report_parse(body, cat, &nc, &err), CG_OK);
     ck_assert_int_eq(json_object_size(nc.extra), CG_EXTRA_MAX_KEYS);
     json_decref(nc.extra);
     json_object_set_new(body, "one_more", json_true());
-    ck_assert_int_eq(cg_case_request_parse(body, cat, &nc, &err), 400);
+    ck_assert_int_eq(cg_case_report_parse(body, cat, &nc, &err), CG_E_INVALID);
     ck_assert_str_eq(err.code, "invalid_field");
     ck_assert_ptr_null(nc.extra);
     json_decref(body);
@@ -232,9 +234,9 @@ END_TEST
 START_TEST(refuses_non_object)
 {
     cg_new_case nc;
-    cg_http_error err;
+    cg_result err;
     json_t *arr = json_array();
-    ck_assert_int_eq(cg_case_request_parse(arr, cat, &nc, &err), 400);
+    ck_assert_int_eq(cg_case_report_parse(arr, cat, &nc, &err), CG_E_INVALID);
     ck_assert_str_eq(err.code, "body_not_object");
     json_decref(arr);
 }
@@ -436,6 +438,24 @@ START_TEST(error_shape)
 }
 END_TEST
 
+/* Every status has its one HTTP status, and no two share one. */
+START_TEST(status_map)
+{
+    static const struct { cg_status status; int http; } map[] = {
+        {CG_OK, 200}, {CG_E_INVALID, 400}, {CG_E_UNAUTHENTICATED, 401}, {CG_E_FORBIDDEN, 403},
+        {CG_E_NOT_FOUND, 404}, {CG_E_CONFLICT, 409}, {CG_E_TOO_LARGE, 413},
+        {CG_E_UNSUPPORTED, 415}, {CG_E_UNPROCESSABLE, 422}, {CG_E_THROTTLED, 429},
+        {CG_E_UNAVAILABLE, 503}, {CG_E_TIMEOUT, 504}, {CG_E_INTERNAL, 500},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        ck_assert_int_eq(cg_http_status_of(map[i].status), map[i].http);
+        ck_assert_str_ne(cg_status_name(map[i].status), "unknown");
+    }
+    ck_assert_int_eq(CG_E_INTERNAL + 1, (int)(sizeof map / sizeof map[0]));
+    ck_assert_int_eq(cg_http_status_of((cg_status)99), 500);
+}
+END_TEST
+
 static Suite *request_suite(void)
 {
     Suite *s = suite_create("request");
@@ -462,6 +482,7 @@ static Suite *request_suite(void)
     tcase_add_test(tu, query_overdue);
     tcase_add_test(tu, query_strings);
     tcase_add_test(tu, error_shape);
+    tcase_add_test(tu, status_map);
     suite_add_tcase(s, tu);
     return s;
 }
