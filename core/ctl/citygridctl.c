@@ -208,6 +208,17 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* `citygridctl COMMAND ... --help` (or -h) anywhere after the command
+     * asks for its usage: never an argument (keygen --help once wrote key
+     * files named --help.pub and --help.key). */
+    for (int i = optind + 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_command(stdout, cmd);
+            return 0;
+        }
+    }
 
     /* The library logs to stderr; an admin tool shows warnings and errors only. */
     cg_log_set_level(CITYGRID_LOG_WARNING);

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "host/app.h"
+#include "daemon/service.h"
 #include "people/auth.h"
 #include "store/batch.h"
 #include "host/deadlines.h"
@@ -164,6 +165,7 @@ typedef struct daemon_state {
     char *plugind_path;      /* with process-mode plugins */
     char *ipc_endpoint;      /* with process-mode plugins */
     struct event *sigterm, *sigint, *sighup, *drain_timer;
+    cg_service *service;     /* systemd's READY/STATUS/STOPPING/WATCHDOG */
     int64_t drain_deadline;
     int stopping;
 } daemon_state;
@@ -207,6 +209,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     }
     CG_NOTICE("core", "%s: shutting down (no new requests, draining answers and the bus)",
               strsignal((int)sig));
+    cg_service_stopping(ds->service);
     cg_batch_flush(ds->app.batch); /* answer requests already taken in */
     cg_http_drain(ds->app.http);
     ds->drain_deadline = cg_monotonic_ms() + DRAIN_LIMIT_MS;
@@ -236,6 +239,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     }
     if (fresh.n_plugins != ds->app.config->n_plugins || fresh.n_routes != ds->app.config->n_routes)
         CG_NOTICE("core", "SIGHUP: plugin and route changes take effect after a restart");
+    cg_service_status(ds->service, "serving; config re-read (log_level %s)",
+                      cg_log_level_name(ds->app.config->log_level));
     cg_config_free(&fresh);
 }
 
@@ -447,6 +452,7 @@ static void stop(daemon_state *ds)
         zmq_ctx_term(app->zmq_ctx);
     cg_store_close(app->store);
     cg_catalog_free(app->catalog);
+    cg_service_free(ds->service);
     if (ds->drain_timer)
         event_free(ds->drain_timer);
     if (ds->sigterm) event_free(ds->sigterm);
@@ -550,6 +556,10 @@ int main(int argc, char **argv)
         evsignal_add(ds.sigterm, NULL);
         evsignal_add(ds.sigint, NULL);
         evsignal_add(ds.sighup, NULL);
+        char status[256];
+        snprintf(status, sizeof status, "serving http://%s:%d", config.listen_host,
+                 cg_http_port(ds.app.http));
+        ds.service = cg_service_ready(ds.app.base, status);
         event_base_dispatch(ds.app.base);
         CG_NOTICE("core", "stopped serving; closing plugins, bus and database");
     }

@@ -14,6 +14,9 @@ int cg_log_level(void);
 /* "error", "warning", "notice", "info", "debug" -> level, or -1. */
 int cg_log_level_parse(const char *name);
 const char *cg_log_level_name(int level);
+/* 1 when stderr is journald's stream (JOURNAL_STREAM matches it): lines then
+ * start with "<N>" and carry no timestamp. Decided once per process. */
+int cg_log_to_journal(void);
 
 /* `component` names who speaks: "core", "http", "bus", or a plugin's name. */
 void cg_log(int level, const char *component, const char *fmt, ...)
