@@ -16,7 +16,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential autoconf automake libtool pkg-config
           libevent-dev libzmq3-dev libsqlite3-dev libconfig-dev libjansson-dev
-          libsodium-dev check sqlite3 curl wrk)
+          libsodium-dev check sqlite3 curl wrk
+          libsystemd-dev systemd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
