@@ -254,10 +254,15 @@ static char *read_token(const char *dir)
     return text;
 }
 
+long long td_deadline(int timeout_ms)
+{
+    return mono_ms() + (long long)timeout_ms * tu_patience();
+}
+
 /* Wait until /v1/health answers 200. 1 ready; 0 the process exited; -1 timed out. */
 static int wait_healthy(td_daemon *d, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     while (mono_ms() < deadline) {
         int st = 0;
         if (!td_running(d, &st)) {
@@ -466,7 +471,7 @@ int td_run_once(const char *const *args, int timeout_ms, int *wstatus, char **ou
     int exited = 0;
     pid_t pid = spawn(bin, argv, out_path);
     if (pid > 0) {
-        long long deadline = mono_ms() + timeout_ms;
+        long long deadline = td_deadline(timeout_ms);
         for (;;) {
             pid_t r = waitpid(pid, wstatus, WNOHANG);
             if (r == pid) {
@@ -499,7 +504,7 @@ int td_run_once(const char *const *args, int timeout_ms, int *wstatus, char **ou
 int td_wait_plugins_ready(const td_daemon *d, const char *names, int timeout_ms,
                           char **last_body)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     if (last_body)
         *last_body = NULL;
     for (;;) {

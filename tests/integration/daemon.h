@@ -100,6 +100,11 @@ char *td_daemon_path(void);
  * exit. Returns 1 if it exited (*wstatus set), 0 if it was still running at
  * the deadline (then it is killed). *output gets its stderr+stdout
  * (malloc'd). */
+/* Every wait in the integration tests is a wait FOR something, bounded only
+ * to catch a hang: the CLOCK_MONOTONIC ms to give up at is now + the nominal
+ * timeout times tu_patience() (support/testutil.h). */
+long long td_deadline(int timeout_ms);
+
 int td_run_once(const char *const *args, int timeout_ms, int *wstatus, char **output);
 
 /* GET /v1/health until every named plugin (comma-separated) reports state

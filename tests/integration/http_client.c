@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "http_client.h"
+#include "support/testutil.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -350,7 +351,7 @@ int hc_send(int port, const hc_request *req, hc_response *out)
 {
     memset(out, 0, sizeof *out);
     out->body = strdup("");
-    int timeout = req->timeout_ms > 0 ? req->timeout_ms : HC_DEFAULT_TIMEOUT_MS;
+    int timeout = (req->timeout_ms > 0 ? req->timeout_ms : HC_DEFAULT_TIMEOUT_MS) * tu_patience();
     long long deadline = mono_ms() + timeout;
     size_t body_len = req->body ? (req->body_len ? req->body_len : strlen(req->body)) : 0;
 

@@ -96,7 +96,7 @@ static ctl_run ctl(const char *const *args)
         _exit(127);
     }
     ctl_run r = {.status = -1};
-    long long deadline = ta_mono_ms() + CTL_TIMEOUT_MS;
+    long long deadline = td_deadline(CTL_TIMEOUT_MS);
     int st = 0;
     while (pid > 0) {
         pid_t w = waitpid(pid, &st, WNOHANG);

@@ -283,7 +283,7 @@ START_TEST(test_penalty_transferred_to_enforcement)
     char *id = report_case("{\"category\":\"landscaping\",\"lat\":28.45,\"lon\":119.92,"
                            "\"description\":\"trees cut down\",\"needs_penalty\":true}",
                            "dispatched", "accepted");
-    long long deadline = ta_mono_ms() + CASE_TIMEOUT_MS;
+    long long deadline = td_deadline(CASE_TIMEOUT_MS);
     json_t *c = NULL;
     for (;;) {
         c = ta_get_case(id);

@@ -80,7 +80,7 @@ static long plugin_pid(const char *name)
 /* Wait until the plugin reports state ready with a pid other than `not_pid`. */
 static long wait_ready_pid(const char *name, long not_pid, int timeout_ms)
 {
-    long long deadline = ta_mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     for (;;) {
         json_t *p = plugin_info(name);
         long pid = (long)json_integer_value(json_object_get(p, "pid"));
@@ -103,7 +103,7 @@ static long wait_ready_pid(const char *name, long not_pid, int timeout_ms)
 /* Every case accepted exactly once within timeout_ms. */
 static void expect_all_accepted_once(char **ids, int n, int timeout_ms)
 {
-    long long deadline = ta_mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     for (int i = 0; i < n; i++) {
         json_t *c = ta_wait_history(ids[i], "accept", (int)(deadline - ta_mono_ms() > 1000
                                                                 ? deadline - ta_mono_ms() : 1000));
@@ -307,7 +307,7 @@ static void reload_under_load(const char *name, const char *category)
         }
     }
     expect_all_accepted_once(ids, N, 30000);
-    long long deadline = ta_mono_ms() + 10000;
+    long long deadline = td_deadline(10000);
     for (;;) {
         json_t *p = plugin_info(name);
         const char *inst = ta_str(p, "instance");
@@ -408,7 +408,7 @@ static void run_plugind(const char *so, const char *endpoint, const char *server
 
 static int log_has(const char *path, const char *needle, int timeout_ms)
 {
-    long long deadline = ta_mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     do {
         char *text = tu_read_file(path);
         int found = text && strstr(text, needle);

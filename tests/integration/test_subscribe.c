@@ -79,7 +79,7 @@ static int notes_by(json_t *c, const char *actor, const char *needle)
 /* Poll until the case has a note by actor containing needle. */
 static json_t *wait_note(const char *id, const char *actor, const char *needle)
 {
-    long long deadline = ta_mono_ms() + WAIT_MS;
+    long long deadline = td_deadline(WAIT_MS);
     for (;;) {
         json_t *c = ta_get_case(id);
         if (notes_by(c, actor, needle) > 0)

@@ -261,7 +261,7 @@ START_TEST(overdue_climbs_the_levels_across_a_restart)
     c = ta_wait_case(id, "level", "city", WAIT_MS);
     EXPECT(ta_history_count(c, "escalate") == 3, "not three escalations");
     json_decref(c);
-    long long deadline = ta_mono_ms() + WAIT_MS;
+    long long deadline = td_deadline(WAIT_MS);
     for (;;) {
         c = ta_get_case(id);
         if (ta_history_count(c, "overdue") == 1)

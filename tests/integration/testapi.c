@@ -162,7 +162,7 @@ json_t *ta_get_case(const char *id)
 
 json_t *ta_wait_case(const char *id, const char *key, const char *value, int timeout_ms)
 {
-    long long deadline = ta_mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     for (;;) {
         json_t *c = ta_get_case(id);
         if (strcmp(ta_text(c, key), value) == 0)
@@ -179,7 +179,7 @@ json_t *ta_wait_case(const char *id, const char *key, const char *value, int tim
 
 json_t *ta_wait_history(const char *id, const char *action, int timeout_ms)
 {
-    long long deadline = ta_mono_ms() + timeout_ms;
+    long long deadline = td_deadline(timeout_ms);
     for (;;) {
         json_t *c = ta_get_case(id);
         if (ta_history_count(c, action) > 0)

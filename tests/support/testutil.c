@@ -94,3 +94,14 @@ char *tu_plugin_path(const char *dir, const char *name)
     free(rel);
     return p;
 }
+
+int tu_patience(void)
+{
+    static int patience;
+    if (!patience) {
+        const char *env = getenv("CG_TEST_PATIENCE");
+        long v = env ? strtol(env, NULL, 10) : 0;
+        patience = v >= 1 && v <= 1000 ? (int)v : 10;
+    }
+    return patience;
+}

@@ -8,6 +8,11 @@
 #define CG_TESTUTIL_H
 
 /* A fresh directory under $TMPDIR (or /tmp). */
+/* How many times its nominal timeout a test's wait FOR something may take
+ * (CG_TEST_PATIENCE, 1..1000, default 10): timeouts only catch hangs, so a
+ * machine whose cores are busy makes a test slower, never red. */
+int tu_patience(void);
+
 char *tu_tempdir(const char *tag);
 /* Remove a directory tree (best effort). */
 void tu_rmrf(const char *path);

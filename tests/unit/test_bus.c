@@ -243,7 +243,7 @@ static cg_runtime *start_runtime(unsigned credit)
 typedef int (*pred_fn)(void *arg);
 static int wait_until(pred_fn pred, void *arg)
 {
-    int64_t deadline = cg_monotonic_ms() + 5000;
+    int64_t deadline = cg_monotonic_ms() + 60000; /* a wait FOR a message: bounded only against a hang */
     while (!pred(arg)) {
         if (cg_monotonic_ms() > deadline)
             return 0;
@@ -534,7 +534,7 @@ static void *raw_open(const char *identity)
  * between are skipped); the raw peer heartbeats meanwhile so it stays alive. */
 static int raw_expect_beating(void *s, cg_msg_type type, cg_msg *out, int beat)
 {
-    int64_t deadline = cg_monotonic_ms() + 5000, next_beat = 0;
+    int64_t deadline = cg_monotonic_ms() + 60000, next_beat = 0; /* against a hang only */
     while (cg_monotonic_ms() < deadline) {
         if (beat && cg_monotonic_ms() >= next_beat) {
             cg_msg_send(s, NULL, 0, CG_MSG_HEARTBEAT, "", "", 0, ZMQ_DONTWAIT);

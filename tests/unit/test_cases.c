@@ -785,7 +785,7 @@ START_TEST(test_batch_writer_thread)
         cg_batch_submit(batch, item_apply, threaded_done, &items[i]);
     }
     /* the loop hands them over and, once committed, calls done */
-    for (int spin = 0; spin < 500 && n_done < 4; spin++) {
+    for (int spin = 0; spin < 30000 && n_done < 4; spin++) { /* up to a minute: a busy machine */
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
         usleep(2000);
     }
