@@ -1,7 +1,7 @@
 /*
  * api_auth.c — POST /v1/sessions (log in, get a token) and
- * POST /v1/members/{id}/tokens (an admin or the member's grid leader issues
- * a terminal's token).
+ * POST /v1/members/{id}/tokens (an admin, or the leader of every grid the
+ * member serves, issues a terminal's token: people/members.h).
  * Main thread only.
  */
 #include "http/api.h"
@@ -10,7 +10,7 @@
 
 #include "routine/attendance.h"
 #include "people/auth.h"
-#include "case/scope.h"
+#include "people/members.h"
 
 #define LOGIN_MAX 128
 #define PASSWORD_MAX 1024  /* argon2 takes any length; this only bounds the work */
@@ -65,29 +65,14 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
 }
 
 /* May the caller issue `member` a token? 0 yes; else the HTTP status with
- * err: an admin may for anyone, a member for the people of a grid they lead. */
+ * err. The rule is the members domain's (people/members.h). */
 static int may_issue(cg_api_ctx *ctx, const char *member, cg_http_error *err)
 {
-    if (ctx->who->is_admin)
+    cg_result r;
+    if (cg_members_may_issue_token(ctx->app->store, ctx->who, member, &r) == CG_OK)
         return 0;
-    cg_scope sc;
-    if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the caller's grids");
-        return err->status;
-    }
-    int leads = cg_scope_leads_member(ctx->app->store, &sc, member);
-    cg_scope_free(&sc);
-    if (leads < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the member's grids");
-        return err->status;
-    }
-    if (!leads) {
-        cg_http_error_set(err, 403, "forbidden",
-                          "only an administrator or the leader of a grid where %.64s serves may issue "
-                          "their token", member);
-        return err->status;
-    }
-    return 0;
+    cg_http_error_set(err, cg_http_status_of(r.status), r.code, "%s", r.message);
+    return err->status;
 }
 
 /* The optional "terminal" must be the member's registered terminal_id: it is
