@@ -95,40 +95,30 @@ cg_photo_kind cg_evidence_kind_of_mime(const char *ct)
     return CG_PHOTO_NONE;
 }
 
-int cg_evidence_check_upload(const void *data, size_t len, size_t max, const char *content_type,
-                             cg_photo_kind *kind, cg_http_error *err)
+cg_status cg_evidence_check_upload(const void *data, size_t len, size_t max,
+                                   const char *content_type, cg_photo_kind *kind, cg_result *err)
 {
     *kind = CG_PHOTO_NONE;
-    if (len == 0) {
-        cg_http_error_set(err, 400, "missing_body", "the request body must be the photo");
-        return err->status;
-    }
-    if (len > max) {
-        cg_http_error_set(err, 413, "body_too_large",
-                          "the photo has %zu bytes; at most %zu are accepted", len, max);
-        return err->status;
-    }
+    if (len == 0)
+        return cg_fail(err, CG_E_INVALID, "missing_body", "the request body must be the photo");
+    if (len > max)
+        return cg_fail(err, CG_E_TOO_LARGE, "body_too_large",
+                       "the photo has %zu bytes; at most %zu are accepted", len, max);
     cg_photo_kind declared = cg_evidence_kind_of_mime(content_type);
-    if (declared == CG_PHOTO_NONE) {
-        cg_http_error_set(err, 415, "unsupported_media_type",
-                          "a photo must be sent as image/jpeg or image/png, not '%.64s'",
-                          content_type ? content_type : "(none)");
-        return err->status;
-    }
+    if (declared == CG_PHOTO_NONE)
+        return cg_fail(err, CG_E_UNSUPPORTED, "unsupported_media_type",
+                       "a photo must be sent as image/jpeg or image/png, not '%.64s'",
+                       content_type ? content_type : "(none)");
     cg_photo_kind actual = cg_evidence_sniff(data, len);
-    if (actual == CG_PHOTO_NONE) {
-        cg_http_error_set(err, 415, "unsupported_media_type", "the body is not a %s image",
-                          cg_evidence_mime(declared));
-        return err->status;
-    }
-    if (actual != declared) {
-        cg_http_error_set(err, 415, "unsupported_media_type",
-                          "the body is %s, not the %s its Content-Type says",
-                          cg_evidence_mime(actual), cg_evidence_mime(declared));
-        return err->status;
-    }
+    if (actual == CG_PHOTO_NONE)
+        return cg_fail(err, CG_E_UNSUPPORTED, "unsupported_media_type", "the body is not a %s image",
+                       cg_evidence_mime(declared));
+    if (actual != declared)
+        return cg_fail(err, CG_E_UNSUPPORTED, "unsupported_media_type",
+                       "the body is %s, not the %s its Content-Type says",
+                       cg_evidence_mime(actual), cg_evidence_mime(declared));
     *kind = actual;
-    return 0;
+    return CG_OK;
 }
 
 void cg_evidence_sha256_hex(const void *data, size_t len, char hex[CG_SHA256_HEX_SIZE])

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 /* 1 when the case has at least one "after" photo, 0 when not, -1 on error.
@@ -53,12 +53,13 @@ const char *cg_evidence_mime(cg_photo_kind kind);
 cg_photo_kind cg_evidence_kind_of_mime(const char *content_type);
 
 /* The whole check of an upload's body, in the order the API answers:
- * 400 missing_body (len 0), 413 body_too_large (len > max; data is not
- * read then, so it may be NULL), 415 unsupported_media_type for a
- * Content-Type other than image/jpeg or image/png, or bytes that are not
- * an image of that type. 0 and *kind, or the status with err. */
-int cg_evidence_check_upload(const void *data, size_t len, size_t max, const char *content_type,
-                             cg_photo_kind *kind, cg_http_error *err);
+ * CG_E_INVALID missing_body (len 0), CG_E_TOO_LARGE body_too_large (len >
+ * max; data is not read then, so it may be NULL), CG_E_UNSUPPORTED
+ * unsupported_media_type for a Content-Type other than image/jpeg or
+ * image/png, or bytes that are not an image of that type. CG_OK and *kind,
+ * or the refusal in err. */
+cg_status cg_evidence_check_upload(const void *data, size_t len, size_t max,
+                                   const char *content_type, cg_photo_kind *kind, cg_result *err);
 
 #define CG_SHA256_HEX_SIZE 65 /* 64 lowercase hex digits + NUL */
 void cg_evidence_sha256_hex(const void *data, size_t len, char hex[CG_SHA256_HEX_SIZE]);

@@ -69,7 +69,7 @@ typedef struct checkin_job {
     long long id;
 } checkin_job;
 
-static int checkin_apply(cg_store *st, cg_write_job *job)
+static cg_status checkin_apply(cg_store *st, cg_write_job *job)
 {
     checkin_job *j = (checkin_job *)job;
     return cg_checkin_store(st, &j->c, &j->id, &job->refusal);
@@ -87,12 +87,12 @@ static json_t *checkin_answer(cg_write_job *job, int *status)
 }
 
 /* A refusal that tells how far away the terminal was. */
-static void refuse_far(cg_api_ctx *ctx, int status, const char *code, double distance,
+static void refuse_far(cg_api_ctx *ctx, cg_status status, const char *code, double distance,
                        double radius, const char *fmt, const char *grid)
 {
-    cg_http_error e;
-    cg_http_error_set(&e, status, code, fmt, grid, distance, radius);
-    cg_reply_error_with(ctx->req, &e,
+    cg_result r;
+    cg_fail(&r, status, code, fmt, grid, distance, radius);
+    cg_reply_error_with(ctx->req, &r,
                         json_pack("{s:f, s:f, s:s}", "distance_m", round(distance * 10) / 10,
                                   "radius_m", radius, "grid", grid));
 }
@@ -154,7 +154,7 @@ void cg_api_checkins_create(cg_api_ctx *ctx)
         goto out;
     }
     if (!serves) {
-        refuse_far(ctx, 403, "not_your_grid", distance, radius,
+        refuse_far(ctx, CG_E_FORBIDDEN, "not_your_grid", distance, radius,
                    "you do not serve grid %s (you are %.0f m from its office; radius %.0f m)", grid);
         goto out;
     }
@@ -171,7 +171,7 @@ void cg_api_checkins_create(cg_api_ctx *ctx)
         goto out;
     }
     if (!within) {
-        refuse_far(ctx, 422, "too_far",
+        refuse_far(ctx, CG_E_UNPROCESSABLE, "too_far",
                    distance, radius, "too far from the office of grid %s: %.0f m away, the radius is %.0f m",
                    grid);
         goto out;
@@ -291,14 +291,14 @@ typedef struct rota_job {
     int64_t now_ms;
 } rota_job;
 
-static int rota_fill_apply(cg_store *st, cg_write_job *job)
+static cg_status rota_fill_apply(cg_store *st, cg_write_job *job)
 {
     rota_job *j = (rota_job *)job;
     return cg_rota_fill(st, j->grid, j->first_day, j->n_days, j->by, j->now_ms, &j->created,
                         &job->refusal);
 }
 
-static int rota_set_apply(cg_store *st, cg_write_job *job)
+static cg_status rota_set_apply(cg_store *st, cg_write_job *job)
 {
     rota_job *j = (rota_job *)job;
     return cg_rota_set(st, j->grid, j->day, j->member, j->by, j->now_ms, &job->refusal);

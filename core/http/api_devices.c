@@ -28,7 +28,7 @@ typedef struct device_job {
     int create;
 } device_job;
 
-static int device_apply(cg_store *st, cg_write_job *job)
+static cg_status device_apply(cg_store *st, cg_write_job *job)
 {
     device_job *j = (device_job *)job;
     if (j->create)

@@ -111,20 +111,21 @@ typedef struct photo_job {
 /* Runs in the batch (maybe on its writer thread): bytes first, then the
  * row, so a committed row always has its file. A file whose row is rolled
  * back stays, harmless: the next upload of that photo finds it. */
-static int photo_apply(cg_store *st, cg_write_job *job)
+static cg_status photo_apply(cg_store *st, cg_write_job *job)
 {
     photo_job *j = (photo_job *)job;
     char err[512];
     int created;
     if (cg_evidence_save(j->state_dir, j->data, j->len, j->sha256, &created, err, sizeof err) < 0) {
         CG_ERROR("evidence", "%s: %s", j->case_id, err);
-        return cg_write_refuse(job, 500, "storage_error", "the photo could not be stored");
+        return cg_write_refuse(job, CG_E_INTERNAL, "storage_error", "the photo could not be stored");
     }
     cg_photo p = {.case_id = j->case_id, .stage = j->stage, .sha256 = j->sha256,
                   .content_type = j->content_type, .bytes = j->len, .uploader = j->uploader};
     if (cg_evidence_record(st, &p, cg_now_ms(), &j->inserted, &j->at_ms, err, sizeof err) < 0)
-        return cg_write_refuse(job, 500, "internal_error", "the photo was not recorded: %.200s", err);
-    return 0;
+        return cg_write_refuse(job, CG_E_INTERNAL, "internal_error",
+                               "the photo was not recorded: %.200s", err);
+    return CG_OK;
 }
 
 static json_t *photo_answer(cg_write_job *job, int *status)
@@ -207,9 +208,10 @@ void cg_api_photos_upload(cg_api_ctx *ctx)
     }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(ctx->req), "Content-Type");
     cg_photo_kind kind;
-    if (cg_evidence_check_upload(j->data, len, max, ct, &kind, &err) != 0) {
+    cg_result r;
+    if (cg_evidence_check_upload(j->data, len, max, ct, &kind, &r) != CG_OK) {
         photo_job_free(j);
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &r);
         return;
     }
     snprintf(j->case_id, sizeof j->case_id, "%.31s", ctx->params->value[0]);

@@ -52,7 +52,7 @@ static void meeting_job_free(cg_write_job *job)
     free(j);
 }
 
-static int meeting_apply(cg_store *st, cg_write_job *job)
+static cg_status meeting_apply(cg_store *st, cg_write_job *job)
 {
     meeting_job *j = (meeting_job *)job;
     return cg_meeting_store(st, &j->m, &j->id, &job->refusal);
@@ -80,11 +80,12 @@ void cg_api_meetings_create(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 500, "internal_error", "out of memory");
         return;
     }
-    int rc = cg_meeting_parse(body, &j->m, &err);
+    cg_result r;
+    cg_status rc = cg_meeting_parse(body, &j->m, &r);
     json_decref(body);
-    if (rc < 0) {
+    if (rc != CG_OK) {
         free(j);
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &r);
         return;
     }
     cg_scope sc;
@@ -115,7 +116,7 @@ void cg_api_meetings_create(cg_api_ctx *ctx)
     cg_write_submit(ctx, &j->job);
 }
 
-static int task_done_apply(cg_store *st, cg_write_job *job)
+static cg_status task_done_apply(cg_store *st, cg_write_job *job)
 {
     meeting_job *j = (meeting_job *)job;
     return cg_task_done(st, j->id, j->by, j->is_admin, j->m.now_ms, &job->refusal);

@@ -106,7 +106,7 @@ static patrol_job *job_new(cg_api_ctx *ctx)
 
 /* ---------------------------------------------------------------- start */
 
-static int start_apply(cg_store *st, cg_write_job *job)
+static cg_status start_apply(cg_store *st, cg_write_job *job)
 {
     patrol_job *j = (patrol_job *)job;
     return cg_patrol_start(st, j->member, j->grid, j->at_ms, &j->id, &job->refusal);
@@ -192,7 +192,7 @@ static int own_patrol(cg_api_ctx *ctx, long long *id, char grid[CG_GRID_CODE_SIZ
     return 0;
 }
 
-static int points_apply(cg_store *st, cg_write_job *job)
+static cg_status points_apply(cg_store *st, cg_write_job *job)
 {
     patrol_job *j = (patrol_job *)job;
     return cg_patrol_append(st, j->id, j->member, j->pts, j->n, j->max_gap_ms, &job->refusal);
@@ -276,7 +276,7 @@ out:
     json_decref(body);
 }
 
-static int end_apply(cg_store *st, cg_write_job *job)
+static cg_status end_apply(cg_store *st, cg_write_job *job)
 {
     patrol_job *j = (patrol_job *)job;
     return cg_patrol_end(st, j->id, j->member, j->at_ms, &job->refusal);

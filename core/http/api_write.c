@@ -14,10 +14,10 @@
 static int apply_job(cg_store *st, void *arg, char *err, size_t errlen)
 {
     cg_write_job *job = arg;
-    if (job->apply(st, job) == 0)
+    if (job->apply(st, job) == CG_OK)
         return 0;
-    if (!job->refusal.status)
-        cg_write_refuse(job, 500, "internal_error", "not stored");
+    if (job->refusal.status == CG_OK)
+        cg_write_refuse(job, CG_E_INTERNAL, "internal_error", "not stored");
     snprintf(err, errlen, "%s", job->refusal.message);
     return -1;
 }
@@ -27,7 +27,7 @@ static void job_done(void *arg, int status, const char *why)
     cg_write_job *job = arg;
     struct evhttp_request *req = cg_http_undefer(&job->deferred);
     if (req) {
-        if (status != 0 && job->refusal.status) {
+        if (status != 0 && job->refusal.status != CG_OK) {
             cg_reply_error_with(req, &job->refusal, job->refusal_extra);
             job->refusal_extra = NULL;
         } else if (status != 0) {
@@ -53,7 +53,8 @@ void cg_write_submit(cg_api_ctx *ctx, cg_write_job *job)
     cg_batch_submit(ctx->app->batch, apply_job, job_done, job);
 }
 
-int cg_write_refuse(cg_write_job *job, int status, const char *code, const char *fmt, ...)
+cg_status cg_write_refuse(cg_write_job *job, cg_status status, const char *code, const char *fmt,
+                          ...)
 {
     va_list ap;
     job->refusal.status = status;
@@ -61,28 +62,16 @@ int cg_write_refuse(cg_write_job *job, int status, const char *code, const char 
     va_start(ap, fmt);
     vsnprintf(job->refusal.message, sizeof job->refusal.message, fmt, ap);
     va_end(ap);
-    return -1;
+    return status;
 }
 
-int cg_write_step(cg_store *st, sqlite3_stmt *s, cg_write_job *job, const char *what)
+void cg_reply_error_with(struct evhttp_request *req, const cg_result *r, json_t *extra)
 {
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    int constraint = (rc & 0xff) == SQLITE_CONSTRAINT;
-    return cg_write_refuse(job, constraint ? 409 : 500, constraint ? "conflict" : "internal_error",
-                           "cannot store %s: %s", what, sqlite3_errmsg(st->db));
-}
-
-void cg_reply_error_with(struct evhttp_request *req, const cg_http_error *e, json_t *extra)
-{
-    json_t *body = cg_http_error_json(e->code, e->message);
+    json_t *body = cg_http_error_json(r->code, r->message);
     if (extra)
         json_object_update(json_object_get(body, "error"), extra);
     json_decref(extra);
-    cg_http_reply_json(req, e->status, body);
+    cg_http_reply_json(req, cg_http_status_of(r->status), body);
 }
 
 int cg_query_time(const struct evkeyvalq *q, const char *name, int64_t def, int64_t *out,

@@ -20,10 +20,10 @@
 
 typedef struct cg_write_job cg_write_job;
 
-/* Inside the transaction: 0 to keep the writes, or -1 after filling
- * job->refusal (status 4xx/5xx, code, message): the item is rolled back and
- * the client gets that error. */
-typedef int (*cg_write_apply_fn)(cg_store *st, cg_write_job *job);
+/* Inside the transaction: CG_OK to keep the writes, or a refusal filled in
+ * job->refusal (usually by the domain function the apply calls): the item
+ * is rolled back and the client gets that error. */
+typedef cg_status (*cg_write_apply_fn)(cg_store *st, cg_write_job *job);
 /* After COMMIT (main thread): the reply body (new reference) and *status. */
 typedef json_t *(*cg_write_answer_fn)(cg_write_job *job, int *status);
 
@@ -33,23 +33,20 @@ struct cg_write_job {
     cg_write_apply_fn apply;
     cg_write_answer_fn answer;
     void (*release)(cg_write_job *job); /* frees the job (NULL: free()) */
-    cg_http_error refusal;              /* set by apply when it refuses */
+    cg_result refusal;                  /* set by apply when it refuses */
     json_t *refusal_extra;              /* optional fields added to "error" */
 };
 
 /* Park ctx->req and submit the job; the job belongs to the batch from here. */
 void cg_write_submit(cg_api_ctx *ctx, cg_write_job *job);
 
-/* Fill job->refusal; returns -1 (for `return cg_write_refuse(...)`). */
-int cg_write_refuse(cg_write_job *job, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Fill job->refusal; returns `status` (for `return cg_write_refuse(...)`). */
+cg_status cg_write_refuse(cg_write_job *job, cg_status status, const char *code, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
 
-/* Step a write statement: 0 when done, else -1 with a refusal (409 for a
- * constraint, 500 otherwise) naming `what`. Resets the statement. */
-int cg_write_step(cg_store *st, sqlite3_stmt *s, cg_write_job *job, const char *what);
-
-/* Send {"error":{"code","message", ...extra}} (extra stolen, may be NULL). */
-void cg_reply_error_with(struct evhttp_request *req, const cg_http_error *e, json_t *extra);
+/* Send {"error":{"code","message", ...extra}} (extra stolen, may be NULL)
+ * with the HTTP status of r->status. */
+void cg_reply_error_with(struct evhttp_request *req, const cg_result *r, json_t *extra);
 
 /* The `since`/`until` query parameter as unix ms: 0 and *out = def when
  * absent; a '+' decoded to a space is put back. -1 with err (400). */

@@ -161,20 +161,7 @@ json_t *cg_rota_list(cg_store *st, const char *grid, int32_t first_day, int n_da
 
 /* ---------------------------------------------------------------- writes */
 
-static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, cg_http_error *why)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    cg_http_error_set(why, (rc & 0xff) == SQLITE_CONSTRAINT ? 409 : 500,
-                      (rc & 0xff) == SQLITE_CONSTRAINT ? "conflict" : "internal_error",
-                      "cannot store %s: %s", what, sqlite3_errmsg(st->db));
-    return -1;
-}
-
-int cg_checkin_store(cg_store *st, const cg_checkin *c, long long *id, cg_http_error *why)
+cg_status cg_checkin_store(cg_store *st, const cg_checkin *c, long long *id, cg_result *why)
 {
     char day[CG_DATE_SIZE];
     cg_day_format(cg_city_day(c->at_ms), day, sizeof day);
@@ -192,24 +179,23 @@ int cg_checkin_store(cg_store *st, const cg_checkin *c, long long *id, cg_http_e
         if (c->terminal[0])
             sqlite3_bind_text(s, 8, c->terminal, -1, SQLITE_STATIC);
     }
-    if (step_done(st, s, "the check-in", why) < 0)
-        return -1;
+    cg_status rc = cg_store_step(st, s, "the check-in", why);
+    if (rc != CG_OK)
+        return rc;
     *id = sqlite3_last_insert_rowid(st->db);
-    return 0;
+    return CG_OK;
 }
 
-int cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days, const char *by,
-                 int64_t now_ms, int *created, cg_http_error *why)
+cg_status cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days,
+                       const char *by, int64_t now_ms, int *created, cg_result *why)
 {
     char leader[CG_MEMBER_ID_SIZE] = "", instructor[CG_MEMBER_ID_SIZE] = "";
     /* The lowest id when a grid has several instructors: stable across runs. */
     sqlite3_stmt *s = cg_store_stmt(st,
         "SELECT role, min(member_id) FROM assignments WHERE grid = ?1"
         " AND role IN ('leader','instructor') GROUP BY role");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read the grid's staff");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read the grid's staff");
     sqlite3_bind_text(s, 1, grid, -1, SQLITE_STATIC);
     while (sqlite3_step(s) == SQLITE_ROW) {
         const char *role = (const char *)sqlite3_column_text(s, 0);
@@ -217,11 +203,9 @@ int cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days, 
                  (const char *)sqlite3_column_text(s, 1));
     }
     sqlite3_reset(s);
-    if (!leader[0] && !instructor[0]) {
-        cg_http_error_set(why, 422, "no_duty_staff",
-                          "grid %s has neither a leader nor an instructor to put on duty", grid);
-        return -1;
-    }
+    if (!leader[0] && !instructor[0])
+        return cg_fail(why, CG_E_UNPROCESSABLE, "no_duty_staff",
+                       "grid %s has neither a leader nor an instructor to put on duty", grid);
     *created = 0;
     for (int i = 0; i < n_days; i++) {
         char day[CG_DATE_SIZE];
@@ -236,29 +220,27 @@ int cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days, 
             sqlite3_bind_text(s, 4, by, -1, SQLITE_STATIC);
             sqlite3_bind_int64(s, 5, now_ms);
         }
-        if (step_done(st, s, "the rota", why) < 0)
-            return -1;
+        cg_status rc = cg_store_step(st, s, "the rota", why);
+        if (rc != CG_OK)
+            return rc;
         *created += sqlite3_changes(st->db);
     }
-    return 0;
+    return CG_OK;
 }
 
-int cg_rota_set(cg_store *st, const char *grid, int32_t day, const char *member, const char *by,
-                int64_t now_ms, cg_http_error *why)
+cg_status cg_rota_set(cg_store *st, const char *grid, int32_t day, const char *member,
+                      const char *by, int64_t now_ms, cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT 1 FROM assignments WHERE member_id = ?1 AND grid = ?2");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read assignments");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read assignments");
     sqlite3_bind_text(s, 1, member, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, grid, -1, SQLITE_STATIC);
     int serves = sqlite3_step(s) == SQLITE_ROW;
     sqlite3_reset(s);
-    if (!serves) {
-        cg_http_error_set(why, 422, "not_in_grid", "'member': %s does not serve grid %s", member, grid);
-        return -1;
-    }
+    if (!serves)
+        return cg_fail(why, CG_E_UNPROCESSABLE, "not_in_grid", "'member': %s does not serve grid %s",
+                       member, grid);
     char date[CG_DATE_SIZE];
     cg_day_format(day, date, sizeof date);
     s = cg_store_stmt(st, "INSERT INTO duty_rota(grid, day, member, updated_by, updated_at)"
@@ -272,5 +254,5 @@ int cg_rota_set(cg_store *st, const char *grid, int32_t day, const char *member,
         sqlite3_bind_text(s, 4, by, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 5, now_ms);
     }
-    return step_done(st, s, "the rota", why);
+    return cg_store_step(st, s, "the rota", why);
 }

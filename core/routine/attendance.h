@@ -1,5 +1,5 @@
 /*
- * attendance.h — check-ins at the grid office and the duty rota (issue 6).
+ * attendance.h — check-ins at the grid office and the duty rota.
  *
  * A check-in is accepted within config `attendance.checkin_radius_m` of the
  * grid's office (great-circle distance, geo.h). The duty rota gives each
@@ -24,7 +24,7 @@
 #include "lib/citydate.h"
 #include "lib/rowid.h"
 #include "people/grids.h"
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 #define CG_MEMBER_ID_SIZE 64
@@ -77,19 +77,20 @@ typedef struct cg_checkin {
     int64_t at_ms;
     double lat, lon, distance_m;
 } cg_checkin;
-/* Insert; *id the new row. 0 ok, -1 with why. */
-int cg_checkin_store(cg_store *st, const cg_checkin *c, long long *id, cg_http_error *why);
+/* Insert; CG_OK and *id the new row, or the refusal in why (CG_E_CONFLICT
+ * for a constraint, CG_E_INTERNAL). */
+cg_status cg_checkin_store(cg_store *st, const cg_checkin *c, long long *id, cg_result *why);
 
 /* Give every day of [first_day, first_day + n_days) without a rota entry to
  * cg_rota_person(); existing entries (and hand edits) are kept. *created:
- * the days added. -1 with why (422 no_duty_staff when the grid has neither
- * a leader nor an instructor). */
-int cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days, const char *by,
-                 int64_t now_ms, int *created, cg_http_error *why);
-/* Put `member` (who must serve the grid: else 422 not_in_grid) on duty on
- * `day`, whether or not the day had an entry. */
-int cg_rota_set(cg_store *st, const char *grid, int32_t day, const char *member, const char *by,
-                int64_t now_ms, cg_http_error *why);
+ * the days added. Else the refusal in why (CG_E_UNPROCESSABLE
+ * no_duty_staff when the grid has neither a leader nor an instructor). */
+cg_status cg_rota_fill(cg_store *st, const char *grid, int32_t first_day, int n_days,
+                       const char *by, int64_t now_ms, int *created, cg_result *why);
+/* Put `member` (who must serve the grid: else CG_E_UNPROCESSABLE
+ * not_in_grid) on duty on `day`, whether or not the day had an entry. */
+cg_status cg_rota_set(cg_store *st, const char *grid, int32_t day, const char *member,
+                      const char *by, int64_t now_ms, cg_result *why);
 
 
 #endif

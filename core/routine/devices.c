@@ -14,69 +14,54 @@ int cg_device_camera_allowed(const char *department)
     return department && (strcmp(department, "enforcement") == 0 || strcmp(department, "police") == 0);
 }
 
-static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, cg_http_error *why)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    int constraint = (rc & 0xff) == SQLITE_CONSTRAINT;
-    cg_http_error_set(why, constraint ? 409 : 500, constraint ? "conflict" : "internal_error",
-                      "cannot store %s: %s", what, sqlite3_errmsg(st->db));
-    return -1;
-}
-
-/* May `holder` hold a device of this type? 0 yes, -1 with why. */
-static int check_holder(cg_store *st, const char *type, const char *holder, cg_http_error *why)
+/* May `holder` hold a device of this type? CG_OK yes, else the refusal in why. */
+static cg_status check_holder(cg_store *st, const char *type, const char *holder, cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT coalesce(department, '') FROM members WHERE id = ?1");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read members");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read members");
     sqlite3_bind_text(s, 1, holder, -1, SQLITE_STATIC);
     char dept[32] = "";
     int found = sqlite3_step(s) == SQLITE_ROW;
     if (found)
         snprintf(dept, sizeof dept, "%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_reset(s);
-    if (!found) {
-        cg_http_error_set(why, 422, "unknown_member", "'holder': no member '%s'", holder);
-        return -1;
-    }
+    if (!found)
+        return cg_fail(why, CG_E_UNPROCESSABLE, "unknown_member", "'holder': no member '%s'", holder);
     if (strcmp(type, "body_camera") == 0 && !cg_device_camera_allowed(dept)) {
-        cg_http_error_set(why, 422, "body_camera_not_allowed",
-                          "'holder': body cameras are for enforcement assistants and police "
-                          "auxiliaries; %s is in department '%s'", holder, dept[0] ? dept : "(none)");
-        return -1;
+        return cg_fail(why, CG_E_UNPROCESSABLE, "body_camera_not_allowed",
+                       "'holder': body cameras are for enforcement assistants and police "
+                       "auxiliaries; %s is in department '%s'", holder, dept[0] ? dept : "(none)");
     }
-    return 0;
+    return CG_OK;
 }
 
 /* Keep members.terminal_id in step with who holds a terminal. */
-static int register_terminal(cg_store *st, const char *serial, const char *holder, cg_http_error *why)
+static cg_status register_terminal(cg_store *st, const char *serial, const char *holder,
+                                   cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st, "UPDATE members SET terminal_id = NULL WHERE terminal_id = ?1");
     if (s)
         sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-    if (step_done(st, s, "the terminal", why) < 0)
-        return -1;
+    cg_status rc = cg_store_step(st, s, "the terminal", why);
+    if (rc != CG_OK)
+        return rc;
     if (!holder)
-        return 0;
+        return CG_OK;
     s = cg_store_stmt(st, "UPDATE members SET terminal_id = ?1 WHERE id = ?2");
     if (s) {
         sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, holder, -1, SQLITE_STATIC);
     }
-    return step_done(st, s, "the terminal", why);
+    return cg_store_step(st, s, "the terminal", why);
 }
 
-int cg_device_store(cg_store *st, cg_device_change *c, long long *id, cg_http_error *why)
+cg_status cg_device_store(cg_store *st, cg_device_change *c, long long *id, cg_result *why)
 {
     const char *holder = c->has_holder && c->holder[0] ? c->holder : NULL;
-    if (holder && check_holder(st, c->type, holder, why) < 0)
-        return -1;
+    cg_status rc = holder ? check_holder(st, c->type, holder, why) : CG_OK;
+    if (rc != CG_OK)
+        return rc;
     sqlite3_stmt *s = cg_store_stmt(st,
         "INSERT INTO devices(type, serial, holder, issued_at, created_at, updated_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
@@ -89,26 +74,24 @@ int cg_device_store(cg_store *st, cg_device_change *c, long long *id, cg_http_er
         }
         sqlite3_bind_int64(s, 5, c->now_ms);
     }
-    if (step_done(st, s, "the device", why) < 0) {
-        if (why->status == 409)
-            cg_http_error_set(why, 409, "conflict", "'serial': a device '%s' is registered already",
-                              c->serial);
-        return -1;
-    }
+    rc = cg_store_step(st, s, "the device", why);
+    if (rc == CG_E_CONFLICT)
+        return cg_fail(why, CG_E_CONFLICT, "conflict",
+                       "'serial': a device '%s' is registered already", c->serial);
+    if (rc != CG_OK)
+        return rc;
     *id = sqlite3_last_insert_rowid(st->db);
     if (holder && strcmp(c->type, "terminal") == 0)
         return register_terminal(st, c->serial, holder, why);
-    return 0;
+    return CG_OK;
 }
 
-int cg_device_update(cg_store *st, const cg_device_change *c, cg_http_error *why)
+cg_status cg_device_update(cg_store *st, const cg_device_change *c, cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st,
         "SELECT type, serial, holder IS NOT NULL AND returned_at IS NULL FROM devices WHERE id = ?1");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read devices");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read devices");
     sqlite3_bind_int64(s, 1, c->id);
     char type[16] = "", serial[CG_SERIAL_MAX + 1] = "";
     int found = sqlite3_step(s) == SQLITE_ROW, held = 0;
@@ -120,14 +103,13 @@ int cg_device_update(cg_store *st, const cg_device_change *c, cg_http_error *why
     sqlite3_reset(s);
     char did[32];
     cg_row_id_format("DV", c->id, did, sizeof did);
-    if (!found) {
-        cg_http_error_set(why, 404, "not_found", "no device %s", did);
-        return -1;
-    }
+    if (!found)
+        return cg_fail(why, CG_E_NOT_FOUND, "not_found", "no device %s", did);
     const char *holder = c->has_holder && c->holder[0] ? c->holder : NULL;
     if (holder) {
-        if (check_holder(st, type, holder, why) < 0)
-            return -1;
+        cg_status rc = check_holder(st, type, holder, why);
+        if (rc != CG_OK)
+            return rc;
         s = cg_store_stmt(st, "UPDATE devices SET holder = ?2, issued_at = ?3, returned_at = NULL,"
                               " updated_at = ?3 WHERE id = ?1");
         if (s) {
@@ -136,19 +118,18 @@ int cg_device_update(cg_store *st, const cg_device_change *c, cg_http_error *why
             sqlite3_bind_int64(s, 3, c->now_ms);
         }
     } else {
-        if (!held) {
-            cg_http_error_set(why, 409, "not_held", "device %s is not held by anyone", did);
-            return -1;
-        }
+        if (!held)
+            return cg_fail(why, CG_E_CONFLICT, "not_held", "device %s is not held by anyone", did);
         s = cg_store_stmt(st, "UPDATE devices SET returned_at = ?2, updated_at = ?2 WHERE id = ?1");
         if (s) {
             sqlite3_bind_int64(s, 1, c->id);
             sqlite3_bind_int64(s, 2, c->now_ms);
         }
     }
-    if (step_done(st, s, "the device", why) < 0)
-        return -1;
-    return strcmp(type, "terminal") == 0 ? register_terminal(st, serial, holder, why) : 0;
+    cg_status rc = cg_store_step(st, s, "the device", why);
+    if (rc != CG_OK)
+        return rc;
+    return strcmp(type, "terminal") == 0 ? register_terminal(st, serial, holder, why) : CG_OK;
 }
 
 #define DEVICE_COLUMNS "id, type, serial, holder, issued_at, returned_at"

@@ -1,5 +1,5 @@
 /*
- * devices.h — the registry of members' devices (issue 6): each member's
+ * devices.h — the registry of members' devices: each member's
  * data-collection terminal, and body cameras, which only enforcement
  * assistants and police auxiliaries (members of the enforcement and police
  * departments) may hold. A device has at most one holder at a time, with
@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "routine/attendance.h"
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 #define CG_SERIAL_MAX 64
@@ -37,12 +37,14 @@ typedef struct cg_device_change {
     int64_t now_ms;
 } cg_device_change;
 
-/* New device (409 conflict for a serial in use; 422 unknown_member,
- * body_camera_not_allowed). *id its row. */
-int cg_device_store(cg_store *st, cg_device_change *c, long long *id, cg_http_error *why);
-/* Hand over (has_holder) or return (returned): 404, 422 as above, 409
- * not_held when returning a device nobody holds. */
-int cg_device_update(cg_store *st, const cg_device_change *c, cg_http_error *why);
+/* New device, inside a cg_batch apply: CG_OK and *id its row, or the
+ * refusal in why (CG_E_CONFLICT conflict for a serial in use;
+ * CG_E_UNPROCESSABLE unknown_member, body_camera_not_allowed). */
+cg_status cg_device_store(cg_store *st, cg_device_change *c, long long *id, cg_result *why);
+/* Hand over (has_holder) or return (returned): CG_E_NOT_FOUND, the
+ * refusals above, CG_E_CONFLICT not_held when returning a device nobody
+ * holds. */
+cg_status cg_device_update(cg_store *st, const cg_device_change *c, cg_result *why);
 
 json_t *cg_device_get(cg_store *st, long long id);
 /* {"items","next"} by id; holder/type NULL: any; viewer non-NULL: devices

@@ -35,21 +35,19 @@ static int id_field(json_t *v, char *out, size_t len)
 }
 
 /* Optional text (absent: ""), at most CG_MEETING_TEXT_MAX bytes. */
-static int text_field(json_t *body, const char *key, char **out, cg_http_error *err)
+static cg_status text_field(json_t *body, const char *key, char **out, cg_result *err)
 {
     json_t *v = json_object_get(body, key);
     if (v && !json_is_null(v) &&
-        (!json_is_string(v) || json_string_length(v) > CG_MEETING_TEXT_MAX)) {
-        cg_http_error_set(err, 400, "invalid_field", "'%s' must be a text of at most %d bytes", key,
-                          CG_MEETING_TEXT_MAX);
-        return -1;
-    }
+        (!json_is_string(v) || json_string_length(v) > CG_MEETING_TEXT_MAX))
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'%s' must be a text of at most %d bytes",
+                       key, CG_MEETING_TEXT_MAX);
     *out = strdup(json_is_string(v) ? json_string_value(v) : "");
-    return *out ? 0 : -1;
+    return *out ? CG_OK : cg_fail(err, CG_E_INTERNAL, "internal_error", "out of memory");
 }
 
 /* Optional list of texts, stored as JSON. */
-static int list_field(json_t *body, const char *key, char **out, cg_http_error *err)
+static cg_status list_field(json_t *body, const char *key, char **out, cg_result *err)
 {
     json_t *v = json_object_get(body, key);
     int ok = !v || json_is_null(v) || (json_is_array(v) && json_array_size(v) <= CG_MEETING_MAX_ITEMS);
@@ -57,98 +55,73 @@ static int list_field(json_t *body, const char *key, char **out, cg_http_error *
         json_t *x = json_array_get(v, i);
         ok = json_is_string(x) && json_string_length(x) <= CG_MEETING_TEXT_MAX;
     }
-    if (!ok) {
-        cg_http_error_set(err, 400, "invalid_field", "'%s' must be a list of at most %d texts", key,
-                          CG_MEETING_MAX_ITEMS);
-        return -1;
-    }
+    if (!ok)
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'%s' must be a list of at most %d texts",
+                       key, CG_MEETING_MAX_ITEMS);
     *out = json_is_array(v) ? json_dumps(v, JSON_COMPACT) : strdup("[]");
-    return *out ? 0 : -1;
+    return *out ? CG_OK : cg_fail(err, CG_E_INTERNAL, "internal_error", "out of memory");
 }
 
-static int parse(json_t *body, cg_meeting_new *m, cg_http_error *err)
+static cg_status parse(json_t *body, cg_meeting_new *m, cg_result *err)
 {
     const char *date = json_string_value(json_object_get(body, "date"));
     json_t *att = json_object_get(body, "attendees"), *tasks = json_object_get(body, "tasks");
-    if (id_field(json_object_get(body, "grid"), m->grid, sizeof m->grid) < 0 || strlen(m->grid) != 14) {
-        cg_http_error_set(err, 400, "invalid_field", "'grid' must be a 14-digit grid code");
-        return -1;
-    }
-    if (!date || cg_day_parse(date, &m->day) < 0) {
-        cg_http_error_set(err, 400, "invalid_field", "'date' must be a date YYYY-MM-DD");
-        return -1;
-    }
-    if (id_field(json_object_get(body, "chair"), m->chair, sizeof m->chair) < 0) {
-        cg_http_error_set(err, 400, "invalid_field", "'chair' must be a member id");
-        return -1;
-    }
-    if (text_field(body, "study_topic", &m->study_topic, err) < 0 ||
-        text_field(body, "work_report", &m->work_report, err) < 0 ||
-        list_field(body, "briefings", &m->briefings, err) < 0 ||
-        list_field(body, "problems", &m->problems, err) < 0)
-        return -1;
+    if (id_field(json_object_get(body, "grid"), m->grid, sizeof m->grid) < 0 || strlen(m->grid) != 14)
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'grid' must be a 14-digit grid code");
+    if (!date || cg_day_parse(date, &m->day) < 0)
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'date' must be a date YYYY-MM-DD");
+    if (id_field(json_object_get(body, "chair"), m->chair, sizeof m->chair) < 0)
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'chair' must be a member id");
+    cg_status rc = text_field(body, "study_topic", &m->study_topic, err);
+    if (rc == CG_OK)
+        rc = text_field(body, "work_report", &m->work_report, err);
+    if (rc == CG_OK)
+        rc = list_field(body, "briefings", &m->briefings, err);
+    if (rc == CG_OK)
+        rc = list_field(body, "problems", &m->problems, err);
+    if (rc != CG_OK)
+        return rc;
     if (att && !json_is_null(att) &&
-        (!json_is_array(att) || json_array_size(att) > CG_MEETING_MAX_ATTENDEES)) {
-        cg_http_error_set(err, 400, "invalid_field", "'attendees' must be a list of at most %d member ids",
-                          CG_MEETING_MAX_ATTENDEES);
-        return -1;
-    }
+        (!json_is_array(att) || json_array_size(att) > CG_MEETING_MAX_ATTENDEES))
+        return cg_fail(err, CG_E_INVALID, "invalid_field",
+                       "'attendees' must be a list of at most %d member ids", CG_MEETING_MAX_ATTENDEES);
     m->attendees = calloc(json_array_size(att) + 1, sizeof *m->attendees);
     for (size_t i = 0; m->attendees && i < json_array_size(att); i++) {
-        if (id_field(json_array_get(att, i), m->attendees[i], sizeof m->attendees[i]) < 0) {
-            cg_http_error_set(err, 400, "invalid_field", "'attendees[%zu]' must be a member id", i);
-            return -1;
-        }
+        if (id_field(json_array_get(att, i), m->attendees[i], sizeof m->attendees[i]) < 0)
+            return cg_fail(err, CG_E_INVALID, "invalid_field", "'attendees[%zu]' must be a member id", i);
         m->n_attendees++;
     }
     if (tasks && !json_is_null(tasks) &&
-        (!json_is_array(tasks) || json_array_size(tasks) > CG_MEETING_MAX_TASKS)) {
-        cg_http_error_set(err, 400, "invalid_field", "'tasks' must be a list of at most %d "
-                          "{\"title\",\"claimed_by\"}", CG_MEETING_MAX_TASKS);
-        return -1;
-    }
+        (!json_is_array(tasks) || json_array_size(tasks) > CG_MEETING_MAX_TASKS))
+        return cg_fail(err, CG_E_INVALID, "invalid_field", "'tasks' must be a list of at most %d "
+                       "{\"title\",\"claimed_by\"}", CG_MEETING_MAX_TASKS);
     m->tasks = calloc(json_array_size(tasks) + 1, sizeof *m->tasks);
     for (size_t i = 0; m->tasks && i < json_array_size(tasks); i++) {
         json_t *t = json_array_get(tasks, i), *title = json_object_get(t, "title");
         if (!json_is_string(title) || json_string_length(title) == 0 ||
             json_string_length(title) > CG_MEETING_TEXT_MAX ||
             id_field(json_object_get(t, "claimed_by"), m->tasks[i].claimed_by,
-                     sizeof m->tasks[i].claimed_by) < 0) {
-            cg_http_error_set(err, 400, "invalid_field", "'tasks[%zu]' must be {\"title\": text, "
-                              "\"claimed_by\": member id}", i);
-            return -1;
-        }
+                     sizeof m->tasks[i].claimed_by) < 0)
+            return cg_fail(err, CG_E_INVALID, "invalid_field", "'tasks[%zu]' must be {\"title\": text, "
+                           "\"claimed_by\": member id}", i);
         m->tasks[i].title = strdup(json_string_value(title));
         m->n_tasks++;
     }
-    if (!m->attendees || !m->tasks || !m->study_topic || !m->work_report) {
-        cg_http_error_set(err, 500, "internal_error", "out of memory");
-        return -1;
-    }
-    return 0;
+    if (!m->attendees || !m->tasks || !m->study_topic || !m->work_report)
+        return cg_fail(err, CG_E_INTERNAL, "internal_error", "out of memory");
+    return CG_OK;
 }
 
-int cg_meeting_parse(json_t *body, cg_meeting_new *m, cg_http_error *err)
+cg_status cg_meeting_parse(json_t *body, cg_meeting_new *m, cg_result *err)
 {
     memset(m, 0, sizeof *m);
-    if (parse(body, m, err) == 0)
-        return 0;
-    cg_meeting_new_free(m);
-    return -1;
+    cg_status rc = parse(body, m, err);
+    if (rc != CG_OK)
+        cg_meeting_new_free(m);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- writes */
-
-static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, cg_http_error *why)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    cg_http_error_set(why, 500, "internal_error", "cannot store %s: %s", what, sqlite3_errmsg(st->db));
-    return -1;
-}
 
 /* The member's roles in the grid as a bit set (1 leader, 2 instructor, 4
  * any), -1 on error. */
@@ -168,31 +141,25 @@ static int roles_in(cg_store *st, const char *member, const char *grid)
     return rc == SQLITE_DONE ? bits : -1;
 }
 
-int cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_http_error *why)
+cg_status cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_result *why)
 {
     int r = roles_in(st, m->chair, m->grid);
-    if (r < 0) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read the grid's staff");
-        return -1;
-    }
-    if (!(r & 3)) {
-        cg_http_error_set(why, 422, "chair_not_leader",
-                          "'chair': %s is neither the leader nor the instructor of grid %s",
-                          m->chair, m->grid);
-        return -1;
-    }
+    if (r < 0)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read the grid's staff");
+    if (!(r & 3))
+        return cg_fail(why, CG_E_UNPROCESSABLE, "chair_not_leader",
+                       "'chair': %s is neither the leader nor the instructor of grid %s",
+                       m->chair, m->grid);
     for (size_t i = 0; i < m->n_attendees + m->n_tasks; i++) {
         const char *who = i < m->n_attendees ? m->attendees[i] : m->tasks[i - m->n_attendees].claimed_by;
-        if ((r = roles_in(st, who, m->grid)) <= 0) {
-            if (i < m->n_attendees)
-                cg_http_error_set(why, 422, "not_in_grid", "'attendees[%zu]': %s does not serve grid %s",
-                                  i, who, m->grid);
-            else
-                cg_http_error_set(why, 422, "not_in_grid",
-                                  "'tasks[%zu].claimed_by': %s does not serve grid %s",
-                                  i - m->n_attendees, who, m->grid);
-            return -1;
-        }
+        if ((r = roles_in(st, who, m->grid)) > 0)
+            continue;
+        if (i < m->n_attendees)
+            return cg_fail(why, CG_E_UNPROCESSABLE, "not_in_grid",
+                           "'attendees[%zu]': %s does not serve grid %s", i, who, m->grid);
+        return cg_fail(why, CG_E_UNPROCESSABLE, "not_in_grid",
+                       "'tasks[%zu].claimed_by': %s does not serve grid %s", i - m->n_attendees, who,
+                       m->grid);
     }
     char date[CG_DATE_SIZE];
     cg_day_format(m->day, date, sizeof date);
@@ -210,8 +177,9 @@ int cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_ht
         sqlite3_bind_text(s, 8, m->created_by, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 9, m->now_ms);
     }
-    if (step_done(st, s, "the meeting", why) < 0)
-        return -1;
+    cg_status rc = cg_store_step(st, s, "the meeting", why);
+    if (rc != CG_OK)
+        return rc;
     *id = sqlite3_last_insert_rowid(st->db);
     for (size_t i = 0; i < m->n_attendees; i++) {
         s = cg_store_stmt(st, "INSERT OR IGNORE INTO meeting_attendees(meeting, member) VALUES (?1, ?2)");
@@ -219,8 +187,9 @@ int cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_ht
             sqlite3_bind_int64(s, 1, *id);
             sqlite3_bind_text(s, 2, m->attendees[i], -1, SQLITE_STATIC);
         }
-        if (step_done(st, s, "the attendees", why) < 0)
-            return -1;
+        rc = cg_store_step(st, s, "the attendees", why);
+        if (rc != CG_OK)
+            return rc;
     }
     for (size_t i = 0; i < m->n_tasks; i++) {
         s = cg_store_stmt(st, "INSERT INTO tasks(meeting, grid, title, claimed_by, created_at)"
@@ -232,22 +201,21 @@ int cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_ht
             sqlite3_bind_text(s, 4, m->tasks[i].claimed_by, -1, SQLITE_STATIC);
             sqlite3_bind_int64(s, 5, m->now_ms);
         }
-        if (step_done(st, s, "the tasks", why) < 0)
-            return -1;
+        rc = cg_store_step(st, s, "the tasks", why);
+        if (rc != CG_OK)
+            return rc;
     }
-    return 0;
+    return CG_OK;
 }
 
-int cg_task_done(cg_store *st, long long id, const char *by, int is_admin, int64_t now_ms,
-                 cg_http_error *why)
+cg_status cg_task_done(cg_store *st, long long id, const char *by, int is_admin, int64_t now_ms,
+                       cg_result *why)
 {
     char tid[32];
     cg_row_id_format("TK", id, tid, sizeof tid);
     sqlite3_stmt *s = cg_store_stmt(st, "SELECT grid, claimed_by, status FROM tasks WHERE id = ?1");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read the task");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read the task");
     sqlite3_bind_int64(s, 1, id);
     char grid[CG_GRID_CODE_SIZE] = "", assignee[CG_MEMBER_ID_SIZE] = "";
     int found = sqlite3_step(s) == SQLITE_ROW, done = 0;
@@ -257,32 +225,24 @@ int cg_task_done(cg_store *st, long long id, const char *by, int is_admin, int64
         done = strcmp((const char *)sqlite3_column_text(s, 2), "done") == 0;
     }
     sqlite3_reset(s);
-    if (!found) {
-        cg_http_error_set(why, 404, "not_found", "no task %s", tid);
-        return -1;
-    }
+    if (!found)
+        return cg_fail(why, CG_E_NOT_FOUND, "not_found", "no task %s", tid);
     int roles = is_admin || strcmp(by, assignee) == 0 ? 0 : roles_in(st, by, grid);
-    if (roles < 0) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read the grid's staff");
-        return -1;
-    }
-    if (!is_admin && strcmp(by, assignee) != 0 && !(roles & 1)) {
-        cg_http_error_set(why, 403, "forbidden",
-                          "only %s (who claimed task %s) or the leader of grid %s closes it",
-                          assignee, tid, grid);
-        return -1;
-    }
-    if (done) {
-        cg_http_error_set(why, 409, "task_done", "task %s is done already", tid);
-        return -1;
-    }
+    if (roles < 0)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read the grid's staff");
+    if (!is_admin && strcmp(by, assignee) != 0 && !(roles & 1))
+        return cg_fail(why, CG_E_FORBIDDEN, "forbidden",
+                       "only %s (who claimed task %s) or the leader of grid %s closes it",
+                       assignee, tid, grid);
+    if (done)
+        return cg_fail(why, CG_E_CONFLICT, "task_done", "task %s is done already", tid);
     s = cg_store_stmt(st, "UPDATE tasks SET status = 'done', done_at = ?2, done_by = ?3 WHERE id = ?1");
     if (s) {
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, now_ms);
         sqlite3_bind_text(s, 3, by, -1, SQLITE_STATIC);
     }
-    return step_done(st, s, "the task", why);
+    return cg_store_step(st, s, "the task", why);
 }
 
 /* ---------------------------------------------------------------- reads */

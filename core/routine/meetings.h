@@ -2,7 +2,7 @@
  * meetings.h — grid meetings ("five ones": one study session, briefings, one
  * work report, the problems discussed, a batch of tasks claimed) and the
  * tasks claimed there, each tracked until its assignee (or the grid's
- * leader) closes it (issue 6).
+ * leader) closes it.
  *
  * The chair is the grid's leader, or its instructor acting for them. The
  * attendees and every task's claimer serve the grid. These rules are
@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "routine/attendance.h"
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 #define CG_MEETING_MAX_ATTENDEES 200
@@ -49,13 +49,15 @@ typedef struct cg_meeting_new {
 } cg_meeting_new;
 void cg_meeting_new_free(cg_meeting_new *m);
 
-/* Validate and fill from a POST /v1/meetings body (400 naming the field).
- * 0 ok, -1 with err (m is then freed already). */
-int cg_meeting_parse(json_t *body, cg_meeting_new *m, cg_http_error *err);
+/* Validate and fill from a POST /v1/meetings body: CG_OK, or CG_E_INVALID
+ * invalid_field naming the field (CG_E_INTERNAL out of memory) in err, m
+ * then freed already. */
+cg_status cg_meeting_parse(json_t *body, cg_meeting_new *m, cg_result *err);
 
-/* Store it with its attendees and tasks: 422 chair_not_leader,
- * not_in_grid (an attendee or claimer), unknown_grid. *id the meeting. */
-int cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_http_error *why);
+/* Store it with its attendees and tasks: CG_OK and *id the meeting, or
+ * CG_E_UNPROCESSABLE chair_not_leader, not_in_grid (an attendee or
+ * claimer) in why. */
+cg_status cg_meeting_store(cg_store *st, const cg_meeting_new *m, long long *id, cg_result *why);
 
 /* The meeting with "attendees" and "tasks" (new reference), or NULL. */
 json_t *cg_meeting_get(cg_store *st, long long id);
@@ -73,9 +75,10 @@ typedef struct cg_task_filter {
 json_t *cg_tasks_list(cg_store *st, const cg_task_filter *f);
 json_t *cg_task_get(cg_store *st, long long id);
 
-/* Close a task: 404, 409 already done, 403 unless `by` is its assignee,
- * the grid's leader, or is_admin. */
-int cg_task_done(cg_store *st, long long id, const char *by, int is_admin, int64_t now_ms,
-                 cg_http_error *why);
+/* Close a task: CG_E_NOT_FOUND, CG_E_CONFLICT task_done when done already,
+ * CG_E_FORBIDDEN unless `by` is its assignee, the grid's leader, or
+ * is_admin. */
+cg_status cg_task_done(cg_store *st, long long id, const char *by, int is_admin, int64_t now_ms,
+                       cg_result *why);
 
 #endif

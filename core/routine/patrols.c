@@ -186,19 +186,8 @@ json_t *cg_patrol_compliance(cg_store *st, const cg_compliance_query *q)
 
 /* ---------------------------------------------------------------- writes */
 
-static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, cg_http_error *why)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    cg_http_error_set(why, 500, "internal_error", "cannot store %s: %s", what, sqlite3_errmsg(st->db));
-    return -1;
-}
-
-int cg_patrol_start(cg_store *st, const char *member, const char *grid, int64_t started_ms,
-                    long long *id, cg_http_error *why)
+cg_status cg_patrol_start(cg_store *st, const char *member, const char *grid, int64_t started_ms,
+                          long long *id, cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st, "INSERT INTO patrols(member, grid, started_at) VALUES (?1, ?2, ?3)");
     if (s) {
@@ -206,10 +195,11 @@ int cg_patrol_start(cg_store *st, const char *member, const char *grid, int64_t 
         sqlite3_bind_text(s, 2, grid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, started_ms);
     }
-    if (step_done(st, s, "the patrol", why) < 0)
-        return -1;
+    cg_status rc = cg_store_step(st, s, "the patrol", why);
+    if (rc != CG_OK)
+        return rc;
     *id = sqlite3_last_insert_rowid(st->db);
-    return 0;
+    return CG_OK;
 }
 
 typedef struct patrol_row {
@@ -222,17 +212,15 @@ typedef struct patrol_row {
     cg_track_pt last;
 } patrol_row;
 
-/* Load the patrol for a change by `member`: 0 ok, -1 with why. */
-static int load_for_change(cg_store *st, long long id, const char *member, patrol_row *p,
-                           cg_http_error *why)
+/* Load the patrol for a change by `member`: CG_OK, or the refusal in why. */
+static cg_status load_for_change(cg_store *st, long long id, const char *member, patrol_row *p,
+                                 cg_result *why)
 {
     sqlite3_stmt *s = cg_store_stmt(st,
         "SELECT member, grid, started_at, ended_at IS NOT NULL, n_points, last_at, last_inside"
         " FROM patrols WHERE id = ?1");
-    if (!s) {
-        cg_http_error_set(why, 500, "internal_error", "cannot read the patrol");
-        return -1;
-    }
+    if (!s)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "cannot read the patrol");
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -249,41 +237,36 @@ static int load_for_change(cg_store *st, long long id, const char *member, patro
     sqlite3_reset(s);
     char pid[32];
     cg_row_id_format("PT", id, pid, sizeof pid);
-    if (rc != SQLITE_ROW) {
-        cg_http_error_set(why, rc == SQLITE_DONE ? 404 : 500,
-                          rc == SQLITE_DONE ? "not_found" : "internal_error", "no patrol %s", pid);
-        return -1;
-    }
-    if (strcmp(p->member, member) != 0) {
-        cg_http_error_set(why, 403, "forbidden", "patrol %s is %s's, not yours", pid, p->member);
-        return -1;
-    }
-    if (p->ended) {
-        cg_http_error_set(why, 409, "patrol_ended", "patrol %s has ended", pid);
-        return -1;
-    }
-    return 0;
+    if (rc == SQLITE_DONE)
+        return cg_fail(why, CG_E_NOT_FOUND, "not_found", "no patrol %s", pid);
+    if (rc != SQLITE_ROW)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "no patrol %s", pid);
+    if (strcmp(p->member, member) != 0)
+        return cg_fail(why, CG_E_FORBIDDEN, "forbidden", "patrol %s is %s's, not yours", pid, p->member);
+    if (p->ended)
+        return cg_fail(why, CG_E_CONFLICT, "patrol_ended", "patrol %s has ended", pid);
+    return CG_OK;
 }
 
-int cg_patrol_append(cg_store *st, long long id, const char *member, const cg_track_pt *pts,
-                     size_t n, int64_t max_gap_ms, cg_http_error *why)
+cg_status cg_patrol_append(cg_store *st, long long id, const char *member, const cg_track_pt *pts,
+                           size_t n, int64_t max_gap_ms, cg_result *why)
 {
     patrol_row p;
-    if (load_for_change(st, id, member, &p, why) < 0)
-        return -1;
+    cg_status rc = load_for_change(st, id, member, &p, why);
+    if (rc != CG_OK)
+        return rc;
     if (n == 0)
-        return 0;
+        return CG_OK;
     char at[40];
     if (p.has_last && pts[0].at_ms <= p.last.at_ms) {
         cg_time_iso(p.last.at_ms, at, sizeof at);
-        cg_http_error_set(why, 422, "out_of_order",
-                          "'points[0]': not after the patrol's last point (%s)", at);
-        return -1;
+        return cg_fail(why, CG_E_UNPROCESSABLE, "out_of_order",
+                       "'points[0]': not after the patrol's last point (%s)", at);
     }
     if (pts[0].at_ms < p.started_at) {
         cg_time_iso(p.started_at, at, sizeof at);
-        cg_http_error_set(why, 422, "out_of_order", "'points[0]': before the patrol started (%s)", at);
-        return -1;
+        return cg_fail(why, CG_E_UNPROCESSABLE, "out_of_order",
+                       "'points[0]': before the patrol started (%s)", at);
     }
     for (size_t i = 0; i < n; i++) {
         sqlite3_stmt *s = cg_store_stmt(st,
@@ -296,18 +279,16 @@ int cg_patrol_append(cg_store *st, long long id, const char *member, const cg_tr
             sqlite3_bind_double(s, 5, pts[i].lon);
             sqlite3_bind_int(s, 6, pts[i].inside);
         }
-        if (step_done(st, s, "the track", why) < 0)
-            return -1;
+        rc = cg_store_step(st, s, "the track", why);
+        if (rc != CG_OK)
+            return rc;
     }
     cg_day_ms *days = calloc(2 * n, sizeof *days);
-    if (!days) {
-        cg_http_error_set(why, 500, "internal_error", "out of memory");
-        return -1;
-    }
+    if (!days)
+        return cg_fail(why, CG_E_INTERNAL, "internal_error", "out of memory");
     size_t nd = cg_patrol_inside_time(p.has_last ? &p.last : NULL, pts, n, max_gap_ms, days, 2 * n);
     int64_t total = 0;
-    int rc = 0;
-    for (size_t i = 0; i < nd && rc == 0; i++) {
+    for (size_t i = 0; i < nd && rc == CG_OK; i++) {
         char date[CG_DATE_SIZE];
         cg_day_format(days[i].day, date, sizeof date);
         total += days[i].ms;
@@ -320,11 +301,11 @@ int cg_patrol_append(cg_store *st, long long id, const char *member, const cg_tr
             sqlite3_bind_text(s, 3, date, -1, SQLITE_STATIC);
             sqlite3_bind_int64(s, 4, days[i].ms);
         }
-        rc = step_done(st, s, "the patrol days", why);
+        rc = cg_store_step(st, s, "the patrol days", why);
     }
     free(days);
-    if (rc < 0)
-        return -1;
+    if (rc != CG_OK)
+        return rc;
     sqlite3_stmt *s = cg_store_stmt(st,
         "UPDATE patrols SET n_points = n_points + ?2, last_at = ?3, last_inside = ?4,"
         " inside_ms = inside_ms + ?5 WHERE id = ?1");
@@ -335,15 +316,16 @@ int cg_patrol_append(cg_store *st, long long id, const char *member, const cg_tr
         sqlite3_bind_int(s, 4, pts[n - 1].inside);
         sqlite3_bind_int64(s, 5, total);
     }
-    return step_done(st, s, "the patrol", why);
+    return cg_store_step(st, s, "the patrol", why);
 }
 
-int cg_patrol_end(cg_store *st, long long id, const char *member, int64_t now_ms,
-                  cg_http_error *why)
+cg_status cg_patrol_end(cg_store *st, long long id, const char *member, int64_t now_ms,
+                        cg_result *why)
 {
     patrol_row p;
-    if (load_for_change(st, id, member, &p, why) < 0)
-        return -1;
+    cg_status rc = load_for_change(st, id, member, &p, why);
+    if (rc != CG_OK)
+        return rc;
     /* A track uploaded after the fact may end later than the clock says. */
     int64_t end = p.has_last && p.last.at_ms > now_ms ? p.last.at_ms : now_ms;
     sqlite3_stmt *s = cg_store_stmt(st, "UPDATE patrols SET ended_at = ?2 WHERE id = ?1");
@@ -351,5 +333,5 @@ int cg_patrol_end(cg_store *st, long long id, const char *member, int64_t now_ms
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, end);
     }
-    return step_done(st, s, "the patrol", why);
+    return cg_store_step(st, s, "the patrol", why);
 }

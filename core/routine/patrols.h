@@ -1,5 +1,5 @@
 /*
- * patrols.h — patrols and the weekly patrol rule (issue 6).
+ * patrols.h — patrols and the weekly patrol rule.
  *
  * A member starts a patrol in a grid they serve; their terminal sends track
  * points (time, position), in time order; the patrol ends. Each point is
@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "routine/attendance.h"
-#include "http/http_util.h"
+#include "lib/result.h"
 #include "store/store.h"
 
 #define CG_PATROL_MAX_POINTS 500 /* per request */
@@ -75,16 +75,17 @@ json_t *cg_patrol_compliance(cg_store *st, const cg_compliance_query *q);
 
 /* ---- writes (inside a cg_batch apply) ---------------------------------- */
 
-/* A new patrol; *id its row id. */
-int cg_patrol_start(cg_store *st, const char *member, const char *grid, int64_t started_ms,
-                    long long *id, cg_http_error *why);
-/* Append points (marked inside/outside already) sent by `member`: 404 no
- * such patrol, 403 another member's, 409 ended, 422 out_of_order when
- * pts[0] is not after the last stored point or before the start. */
-int cg_patrol_append(cg_store *st, long long id, const char *member, const cg_track_pt *pts,
-                     size_t n, int64_t max_gap_ms, cg_http_error *why);
-/* End it (404, 403, 409 already ended as above). */
-int cg_patrol_end(cg_store *st, long long id, const char *member, int64_t now_ms,
-                  cg_http_error *why);
+/* A new patrol: CG_OK and *id its row id, or the refusal in why. */
+cg_status cg_patrol_start(cg_store *st, const char *member, const char *grid, int64_t started_ms,
+                          long long *id, cg_result *why);
+/* Append points (marked inside/outside already) sent by `member`:
+ * CG_E_NOT_FOUND no such patrol, CG_E_FORBIDDEN another member's,
+ * CG_E_CONFLICT patrol_ended, CG_E_UNPROCESSABLE out_of_order when pts[0]
+ * is not after the last stored point or before the start. */
+cg_status cg_patrol_append(cg_store *st, long long id, const char *member, const cg_track_pt *pts,
+                           size_t n, int64_t max_gap_ms, cg_result *why);
+/* End it (the refusals of cg_patrol_append but out_of_order). */
+cg_status cg_patrol_end(cg_store *st, long long id, const char *member, int64_t now_ms,
+                        cg_result *why);
 
 #endif

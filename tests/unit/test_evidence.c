@@ -75,36 +75,35 @@ END_TEST
 
 START_TEST(the_upload_check_refuses_in_order)
 {
-    cg_http_error err;
+    cg_result err;
     cg_photo_kind kind;
     ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, 1024, "image/png", &kind,
-                                              &err), 0);
+                                              &err), CG_OK);
     ck_assert_int_eq(kind, CG_PHOTO_PNG);
     ck_assert_int_eq(cg_evidence_check_upload(tiny_jpg, sizeof tiny_jpg, 1024, "image/jpeg", &kind,
-                                              &err), 0);
+                                              &err), CG_OK);
     ck_assert_int_eq(kind, CG_PHOTO_JPEG);
 
-    /* The size limit: one byte over is 413, exactly at it is fine. */
-    ck_assert_int_eq(cg_evidence_check_upload(NULL, 1025, 1024, "image/png", &kind, &err), 413);
+    /* The size limit: one byte over is too large, exactly at it is fine. */
+    ck_assert_int_eq(cg_evidence_check_upload(NULL, 1025, 1024, "image/png", &kind, &err), CG_E_TOO_LARGE);
     ck_assert_str_eq(err.code, "body_too_large");
     ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, sizeof tiny_png,
-                                              "image/png", &kind, &err), 0);
+                                              "image/png", &kind, &err), CG_OK);
     ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, sizeof tiny_png - 1,
-                                              "image/png", &kind, &err), 413);
-    ck_assert_int_eq(cg_evidence_check_upload(tiny_png, 0, 1024, "image/png", &kind, &err), 400);
+                                              "image/png", &kind, &err), CG_E_TOO_LARGE);
+    ck_assert_int_eq(cg_evidence_check_upload(tiny_png, 0, 1024, "image/png", &kind, &err), CG_E_INVALID);
 
     /* A text file renamed .jpg and sent as image/jpeg. */
     ck_assert_int_eq(cg_evidence_check_upload(not_a_photo, strlen(not_a_photo), 1024, "image/jpeg",
-                                              &kind, &err), 415);
+                                              &kind, &err), CG_E_UNSUPPORTED);
     ck_assert_str_eq(err.code, "unsupported_media_type");
     ck_assert_int_eq(kind, CG_PHOTO_NONE);
     /* The right bytes under the wrong name, and no image type at all. */
     ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, 1024, "image/jpeg", &kind,
-                                              &err), 415);
+                                              &err), CG_E_UNSUPPORTED);
     ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, 1024,
-                                              "application/octet-stream", &kind, &err), 415);
-    ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, 1024, NULL, &kind, &err),
-                     415);
+                                              "application/octet-stream", &kind, &err), CG_E_UNSUPPORTED);
+    ck_assert_int_eq(cg_evidence_check_upload(tiny_png, sizeof tiny_png, 1024, NULL, &kind, &err), CG_E_UNSUPPORTED);
 }
 END_TEST
 
