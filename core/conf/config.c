@@ -740,12 +740,40 @@ static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
     return 0;
 }
 
+/* console = { dir = "..."; javascript_dir = "..."; tiles = "..."; }: where
+ * the web console's files and Debian's browser libraries are (static.c). */
+static int read_console(cfg_ctx *cx, cg_config *cfg, const config_setting_t *s)
+{
+    static const char *const keys[] = {"dir", "javascript_dir", "tiles", NULL};
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, s, "'console' must be a group { ... }");
+    char *dir = NULL, *js = NULL;
+    int rc = -1;
+    if (check_keys(cx, s, keys, "console") < 0 || get_string(cx, s, "dir", &dir) < 0 ||
+        get_string(cx, s, "javascript_dir", &js) < 0 ||
+        get_string(cx, s, "tiles", &cfg->console_tiles) < 0)
+        goto out;
+    if (dir) {
+        free(cfg->console_dir);
+        cfg->console_dir = resolve(cx->dir, dir);
+    }
+    if (js) {
+        free(cfg->javascript_dir);
+        cfg->javascript_dir = resolve(cx->dir, js);
+    }
+    rc = 0;
+out:
+    free(dir);
+    free(js);
+    return rc;
+}
+
 static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
 {
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
                                        "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
                                        "attendance", "evidence", "duplicates", "escalation",
-                                       "assessment", NULL};
+                                       "assessment", "console", NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
@@ -791,6 +819,8 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
     }
     config_setting_t *s;
     if ((s = config_setting_get_member(root, "bus")) && read_bus(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "console")) && read_console(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "http"))) {
         static const char *const hkeys[] = {"max_body_bytes", NULL};
@@ -867,6 +897,12 @@ static void set_defaults(cg_config *cfg)
 #ifdef CG_DATASET_DIR
     cfg->dataset_dir = strdup(CG_DATASET_DIR); /* the installed Lishui dataset */
 #endif
+#ifdef CG_CONSOLE_DIR
+    cfg->console_dir = strdup(CG_CONSOLE_DIR); /* the installed console */
+#else
+    cfg->console_dir = strdup("/usr/share/citygrid/console");
+#endif
+    cfg->javascript_dir = strdup("/usr/share/javascript"); /* Debian's libjs-* packages */
 }
 
 int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode)
@@ -941,5 +977,8 @@ void cg_config_free(cg_config *cfg)
     free(cfg->state_dir);
     free(cfg->bus_endpoint);
     free(cfg->dataset_dir);
+    free(cfg->console_dir);
+    free(cfg->javascript_dir);
+    free(cfg->console_tiles);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -13,6 +13,7 @@
  *   plugin_conf_dir = "plugins.d";   // each *.cfg in it holds one `plugin = { ... };`
  *   dataset_dir = "../contrib/lishui"; // places.csv, grids.geojson, roster.csv ("" = none)
  *   plugind = "/usr/bin/citygrid-plugind";  // optional: default next to citygridd
+ *   console = { dir = "../contrib/console"; javascript_dir = "/usr/share/javascript"; tiles = ""; };
  * Process and remote mode (plugin `mode`):
  *   process: citygridd starts citygrid-plugind for the plugin; it connects to
  *     bus.ipc_endpoint (default ipc://STATE_DIR/bus.ipc).
@@ -142,6 +143,14 @@ typedef struct cg_config {
     double assessment_weights[CG_ASSESS_N_WEIGHTS];
     double assessment_grid_share;
     int assessment_commend_top;
+    /* console = { dir = "..."; javascript_dir = "/usr/share/javascript";
+     * tiles = ""; } (static.c): the web console's files (default: the
+     * installed $(datadir)/citygrid/console), where Debian's libjs-leaflet
+     * and libjs-chart.js live, and an optional map tile URL template
+     * ("" or absent: no tiles, the grids alone). */
+    char *console_dir;
+    char *javascript_dir;
+    char *console_tiles;     /* NULL: none */
 } cg_config;
 
 /* Does any enabled plugin use this mode? */

@@ -128,5 +128,12 @@ void cg_api_devices_patch(cg_api_ctx *ctx);     /* PATCH /v1/devices/{id} */
 void cg_api_reports_monthly(cg_api_ctx *ctx);   /* GET /v1/reports/monthly?month=&by=&format= */
 void cg_api_reports_annual(cg_api_ctx *ctx);    /* GET /v1/reports/annual?year=&by=member */
 void cg_api_reports_commendations(cg_api_ctx *ctx); /* GET /v1/reports/commendations?year= */
+/* static.c: the web console and the browser libraries it loads. */
+void cg_api_console_index(cg_api_ctx *ctx);     /* GET /  */
+void cg_api_console_settings(cg_api_ctx *ctx);  /* GET /console/settings.json */
+void cg_api_console_file(cg_api_ctx *ctx);      /* GET /console/{file}, /console/{dir}/{file} */
+void cg_api_javascript_file(cg_api_ctx *ctx);   /* GET /javascript/{lib}/{file}[/...] */
+/* api_geojson.c: every grid the caller may see, with its case counts. */
+void cg_api_grids_geojson(cg_api_ctx *ctx);     /* GET /v1/grids.geojson */
 
 #endif

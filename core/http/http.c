@@ -96,6 +96,14 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/reports/monthly", cg_api_reports_monthly, 1},
     {EVHTTP_REQ_GET, "/v1/reports/annual", cg_api_reports_annual, 1},
     {EVHTTP_REQ_GET, "/v1/reports/commendations", cg_api_reports_commendations, 1},
+    /* The web console (static.c) and its map. */
+    {EVHTTP_REQ_GET, "/v1/grids.geojson", cg_api_grids_geojson, 1},
+    {EVHTTP_REQ_GET, "/", cg_api_console_index, 0},
+    {EVHTTP_REQ_GET, "/console/settings.json", cg_api_console_settings, 0},
+    {EVHTTP_REQ_GET, "/console/{file}", cg_api_console_file, 0},
+    {EVHTTP_REQ_GET, "/console/{dir}/{file}", cg_api_console_file, 0},
+    {EVHTTP_REQ_GET, "/javascript/{lib}/{file}", cg_api_javascript_file, 0},
+    {EVHTTP_REQ_GET, "/javascript/{lib}/{dir}/{file}", cg_api_javascript_file, 0},
 };
 const size_t cg_api_n_routes = sizeof cg_api_routes / sizeof cg_api_routes[0];
 
