@@ -398,7 +398,7 @@ static int bench_mode(const setup *s, const char *mode, mode_result *r, char *wh
             cg_curve_keys_generate(dept_prefix, err, sizeof err) < 0 ||
             cg_curve_keys_read(core_key, 1, &core_keys, err, sizeof err) < 0 ||
             cg_curve_keys_read(dept_key, 1, &dept_keys, err, sizeof err) < 0) {
-            snprintf(why, whylen, "remote: keys or port: %s", err[0] ? err : "no free port");
+            snprintf(why, whylen, "remote: keys or port: %.500s", err[0] ? err : "no free port");
             return -1;
         }
         snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
@@ -430,7 +430,7 @@ static int bench_mode(const setup *s, const char *mode, mode_result *r, char *wh
         };
         rt = cg_runtime_start(&ro, err, sizeof err);
         if (!rt) {
-            snprintf(why, whylen, "cg_runtime_start: %s", err);
+            snprintf(why, whylen, "cg_runtime_start: %.500s", err);
             goto out;
         }
     } else {

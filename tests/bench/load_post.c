@@ -35,6 +35,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include "mix.h"
 
 #define MAX_CONNECTIONS 4096
 #define MAX_HEADERS 16
@@ -103,6 +104,7 @@ static struct {
     size_t fixed_body_len;
     const char *categories[MAX_CATEGORIES];
     int n_categories;
+    int mix;                         /* --mix FILE loaded: bodies from mix.c */
 } opt = { .connections = 64, .seconds = 10 };
 
 /* ---------------------------------------------------------------- run state */
@@ -168,6 +170,13 @@ static void send_request(conn *c)
     if (opt.fixed_body) {
         evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n", opt.fixed_body_len);
         evbuffer_add(out, opt.fixed_body, opt.fixed_body_len);
+    } else if (opt.mix) {
+        char body[512];
+        int len = mix_body(sent, body, sizeof body);
+        if (len < 0)
+            len = 0;
+        evbuffer_add_printf(out, "Content-Length: %d\r\n\r\n", len);
+        evbuffer_add(out, body, (size_t)len);
     } else {
         /* Points spread over a few km around central Lishui, all inside
          * the Lishui dataset's community grids (28.43-28.47 N,
@@ -490,7 +499,7 @@ static void usage(const char *prog)
     fprintf(stderr,
             "usage: %s --url http://HOST:PORT/PATH [--connections N] [--seconds S]\n"
             "          [--requests N] [--header 'Name: value']... [--body-file F]\n"
-            "          [--categories a,b,...]\n"
+            "          [--categories a,b,... | --mix FILE]\n"
             "       %s --free-port\n",
             prog, prog);
 }
@@ -524,6 +533,10 @@ int main(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--categories") && has_value) {
             categories = argv[++i];
+        } else if (!strcmp(a, "--mix") && has_value) {
+            if (mix_load(argv[++i]) < 0)
+                return 2;
+            opt.mix = 1;
         } else {
             usage(argv[0]);
             return 2;
@@ -608,5 +621,6 @@ int main(int argc, char **argv)
     event_base_free(base);
     free(request_head);
     free(opt.fixed_body);
+    mix_free();
     return completed > 0 ? 0 : 1;
 }

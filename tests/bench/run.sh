@@ -188,6 +188,39 @@ write_config() {
     } >"$cfg"
 }
 
+# The realistic mix (tests/bench/mix.h): a point per grid (its office) from the
+# daemon's own registry, the categories by weight, 10% true duplicates. The
+# weights are ours, not the plan's numbers (it gives none): street trading,
+# parking and rubbish first, the ten disorders next, the rest rarer.
+MIX=$WORK/mix.txt
+write_mix() {
+    sqlite3 -cmd '.timeout 5000' "$STATE/citygrid.db" \
+        "SELECT 'point ' || office_lat || ' ' || office_lon FROM grids ORDER BY code" \
+        >"$MIX" 2>>"$WORK/sqlite.err" || return 1
+    [ -s "$MIX" ] || return 1
+    cat >>"$MIX" <<'WEIGHTS'
+duplicates 10
+category street_stall 15
+category outside_shop_trading 10
+category illegal_parking 12
+category sanitation 10
+category dumping 8
+category illegal_placement 6
+category posting 6
+category hanging 4
+category municipal_facility 5
+category landscaping 4
+category graffiti 3
+category splashing 3
+category stringing 3
+category illegal_structure 3
+category illegal_building 2
+category traffic_safety 2
+category food_hygiene 2
+category six_small_trades 2
+WEIGHTS
+}
+
 run_daemon() {
     [ -x "$DAEMON" ] || { daemon_note="citygridd not built ($DAEMON)"; return 1; }
     STATE=$WORK/state
@@ -238,7 +271,28 @@ run_daemon() {
         return 1
     fi
 
-    say "citygridd: ${CONNECTIONS} connections, ${SECONDS_PER_LOAD} s"
+    if write_mix; then
+        say "citygridd, the realistic mix ($(grep -c '^point' "$MIX") grids): ${CONNECTIONS} connections, ${SECONDS_PER_LOAD} s"
+        local mcpu0 mcpu1 mw0 mw1
+        mcpu0=$(cpu_s "$DAEMON_PID"); mw0=$(now_ms)
+        run_load "$base/v1/cases" "$WORK/load_mix.txt" --header "Authorization: Bearer $token" --mix "$MIX"
+        mw1=$(now_ms); mcpu1=$(cpu_s "$DAEMON_PID")
+        mix_cpu=$(cpu_percent "$mcpu0" "$mcpu1" $((mw1 - mw0)))
+        mix_rps=$(awk -v n="$(field "$WORK/load_mix.txt" status_201)" -v s="$(field "$WORK/load_mix.txt" seconds)" \
+            'BEGIN { if (n ~ /^[0-9]+$/ && s > 0) printf "%.0f", n / s; else printf "n/a" }')
+        mix_p50=$(field "$WORK/load_mix.txt" latency_p50_ms)
+        mix_p99=$(field "$WORK/load_mix.txt" latency_p99_ms)
+        mix_non2xx=$(field "$WORK/load_mix.txt" non_2xx)
+        [ "$mix_non2xx" = 0 ] || say "the mix: $mix_non2xx answers other than 2xx: $(grep '^status_' "$WORK/load_mix.txt" | tr '\n' ' ')"
+        for _ in $(seq 1 50); do  # let the plugins catch up before the next load
+            [ "$(db_count "SELECT count(*) FROM outbox")" = 0 ] && break
+            sleep 0.2
+        done
+    else
+        say "no grids in $STATE/citygrid.db: the realistic mix not measured"
+    fi
+
+    say "citygridd, worst case (${CATEGORIES} in a 3 x 3 km square): ${CONNECTIONS} connections, ${SECONDS_PER_LOAD} s"
     local acc0 acc1 cpu0 cpu1 w0 w1
     acc0=$(db_count "SELECT count(*) FROM cases WHERE status = 'accepted'")
     cpu0=$(cpu_s "$DAEMON_PID"); w0=$(now_ms)
@@ -346,8 +400,60 @@ reload_pause() {
 reload_pause_ms=n/a reload_baseline_gap_ms=n/a reload_ok=n/a reload_unaccepted=n/a
 reload_twice=n/a reload_outbox_after=n/a reload_cases=n/a reload_accepts=n/a
 
+mix_rps=n/a mix_p50=n/a mix_p99=n/a mix_non2xx=n/a mix_cpu=n/a
 daemon_ok=1
 run_daemon || daemon_ok=0
+
+# ---------------------------------------------------------------- instructions per report
+# CPU instructions the daemon spends per durable report, counted by callgrind
+# (instructions, not seconds: what a busy or a quiet machine does not move):
+# citygridd restarted on the same state under valgrind, a warm-up, counters
+# zeroed, INSTR_REQUESTS reports of the mix over 8 connections, the outbox
+# drained (thread-mode plugins' work included), counters dumped.
+INSTR_REQUESTS=${BENCH_INSTR_REQUESTS:-400}
+instr_per_intake=n/a
+count_instructions() {
+    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+        { say "valgrind not installed: instructions per report not counted"; return 0; }
+    [ "$daemon_ok" = 1 ] && [ -s "$MIX" ] || return 0
+    local cfg=${BENCH_CONFIG:-$WORK/citygrid.cfg} out=$WORK/callgrind.out base token pid
+    PORT=$("$BENCHBIN/load_post" --free-port) || return 0
+    base=http://127.0.0.1:$PORT
+    valgrind --tool=callgrind --callgrind-out-file="$out.%p" --dump-instr=no --collect-atstart=yes \
+        "$DAEMON" --config "$cfg" --listen "127.0.0.1:$PORT" --state-dir "$STATE" \
+        >"$WORK/citygridd-callgrind.log" 2>&1 &
+    DAEMON_PID=$!
+    pid=$DAEMON_PID
+    for _ in $(seq 1 1200); do  # up to 2 minutes: valgrind starts slowly
+        curl -fsS --max-time 5 "$base/v1/health" >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    token=$(tr -d '\r\n' <"$STATE/admin.token")
+    say "instructions per report: citygridd under callgrind, $INSTR_REQUESTS reports of the mix"
+    "$BENCHBIN/load_post" --url "$base/v1/cases" --connections 8 --seconds 300 --requests 40 \
+        --header "Authorization: Bearer $token" --mix "$MIX" >"$WORK/instr_warm.txt" 2>&1
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    "$BENCHBIN/load_post" --url "$base/v1/cases" --connections 8 --seconds 600 \
+        --requests "$INSTR_REQUESTS" --header "Authorization: Bearer $token" --mix "$MIX" \
+        >"$WORK/instr_load.txt" 2>&1
+    for _ in $(seq 1 300); do
+        [ "$(db_count "SELECT count(*) FROM outbox")" = 0 ] && break
+        sleep 0.2
+    done
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    local ok ir
+    ok=$(field "$WORK/instr_load.txt" status_201)
+    ir=$(cat "$out.$pid".* 2>/dev/null | sed -n 's/^summary: *\([0-9]*\).*/\1/p' | tail -n 1)
+    stop_pid "$DAEMON_PID" citygridd
+    DAEMON_PID=
+    if [ -n "$ir" ] && [ "$ok" != n/a ] && [ "$ok" -gt 0 ] 2>/dev/null; then
+        instr_per_intake=$(awk -v i="$ir" -v n="$ok" 'BEGIN { printf "%.0f", i / n }')
+    else
+        say "instructions not counted (dump ${ir:-missing}, ${ok} reports answered 201)"
+    fi
+}
+count_instructions
 
 # ---------------------------------------------------------------- raw storage and bus
 say "raw_sqlite (about 8 s)"
@@ -377,6 +483,7 @@ fi
 process_vs_thread=$(field "$DSP" dispatch_process_vs_thread)
 
 intake_vs_raw=$(ratio "$intake_rps" "$raw_http_rps")
+mix_vs_raw=$(ratio "$mix_rps" "$raw_http_rps")
 locate_vs_raw=$(ratio "$locate_rps" "$raw_http_get_rps")
 locate_inproc=n/a
 if [ -x "$BENCHBIN/locate_inproc" ]; then
@@ -406,8 +513,11 @@ printf '\ncitygrid benchmark: %s connections, %s s per load, %s cores, categorie
 printf '%-44s %14s  %s\n' figure value note
 row() { printf '%-44s %14s  %s\n' "$1" "$2" "${3:-}"; }
 row "raw_http POST req/s (ceiling)" "$raw_http_rps" "p99 ${raw_http_p99} ms, server cpu ${raw_http_cpu}%"
-row "citygridd POST /v1/cases 201/s" "$intake_rps" "p50 ${intake_p50} ms, p99 ${intake_p99} ms, daemon cpu ${daemon_cpu}%"
-row "  intake / raw_http" "$intake_vs_raw" "goal >= $GOAL_INTAKE"
+row "citygridd POST /v1/cases 201/s, the mix" "$mix_rps" "p50 ${mix_p50} ms, p99 ${mix_p99} ms, daemon cpu ${mix_cpu}%"
+row "  mix intake / raw_http" "$mix_vs_raw" "goal >= $GOAL_INTAKE"
+row "  instructions per report (callgrind)" "$instr_per_intake" "the mix, plugins' work included"
+row "citygridd POST 201/s, worst case" "$intake_rps" "p50 ${intake_p50} ms, p99 ${intake_p99} ms, daemon cpu ${daemon_cpu}%"
+row "  worst-case intake / raw_http" "$intake_vs_raw"
 row "  non-2xx answers, connection errors" "$intake_non2xx, $intake_errors"
 row "raw_http GET req/s (ceiling, wrk)" "$raw_http_get_rps"
 row "citygridd GET /v1/grids/locate req/s" "$locate_rps" "wrk, points inside the grids"
@@ -436,6 +546,11 @@ row "  after reload load: unaccepted, outbox" "$reload_unaccepted, $reload_outbo
 [ -z "$daemon_note" ] || row "note" "" "$daemon_note"
 echo
 
+echo "intake_mix_req_per_s: $mix_rps"
+echo "intake_mix_latency_p50_ms: $mix_p50"
+echo "intake_mix_latency_p99_ms: $mix_p99"
+echo "intake_mix_vs_raw_http: $mix_vs_raw"
+echo "instructions_per_intake: $instr_per_intake"
 echo "intake_req_per_s: $intake_rps"
 echo "intake_latency_p50_ms: $intake_p50"
 echo "intake_latency_p99_ms: $intake_p99"
@@ -463,13 +578,13 @@ echo "reload_accepted_twice: $reload_twice"
 echo "reload_outbox_after: $reload_outbox_after"
 
 status=0
-if [ "$daemon_ok" -ne 1 ] || [ "$intake_vs_raw" = n/a ] || [ "$dispatch_vs_intake" = n/a ]; then
+if [ "$daemon_ok" -ne 1 ] || [ "$mix_vs_raw" = n/a ] || [ "$dispatch_vs_intake" = n/a ]; then
     echo "goals: NOT MEASURED (${daemon_note:-citygridd figures missing})"
     status=1
-elif ge "$intake_vs_raw" "$GOAL_INTAKE" && ge "$dispatch_vs_intake" "$GOAL_DISPATCH"; then
-    echo "goals: MET (intake_vs_raw_http $intake_vs_raw >= $GOAL_INTAKE, dispatch_vs_intake $dispatch_vs_intake >= $GOAL_DISPATCH)"
+elif ge "$mix_vs_raw" "$GOAL_INTAKE" && ge "$dispatch_vs_intake" "$GOAL_DISPATCH"; then
+    echo "goals: MET (intake_mix_vs_raw_http $mix_vs_raw >= $GOAL_INTAKE, dispatch_vs_intake $dispatch_vs_intake >= $GOAL_DISPATCH)"
 else
-    echo "goals: NOT MET (intake_vs_raw_http $intake_vs_raw, goal >= $GOAL_INTAKE; dispatch_vs_intake $dispatch_vs_intake, goal >= $GOAL_DISPATCH)"
+    echo "goals: NOT MET (intake_mix_vs_raw_http $mix_vs_raw, goal >= $GOAL_INTAKE; dispatch_vs_intake $dispatch_vs_intake, goal >= $GOAL_DISPATCH)"
     [ "${BENCH_STRICT:-0}" = 1 ] && status=1
 fi
 # The plugin runtime's goals (issue 5): process mode at least half of thread
