@@ -30,6 +30,7 @@
 
 #include "case/case_columns.h"
 #include "case/citybody.h"
+#include "lib/metrics.h"
 #include "lib/errbuf.h"
 #include "people/grids.h"
 #include "lib/log.h"
@@ -886,6 +887,7 @@ static void fold_action(case_state *cs, json_t *a, const char *actor, int64_t no
             cs->escalate_note = r->text;
             cs->level = to;
             cs->changed |= CHANGED_LEVEL;
+            cg_metrics_escalation(to);
             /* Each level gets the category's SLA again. */
             int64_t due = cg_cases_deadline_after(now_ms, cs->sla_hours);
             if (due > 0) {
@@ -1369,6 +1371,8 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
         *out = d;
         *has_out = 1;
     }
+    if (ch->level && !strcmp(ch->action, "escalate"))
+        cg_metrics_escalation(ch->level);
     return CG_CHANGE_DONE;
 }
 

@@ -85,6 +85,11 @@ void cg_api_photo_get(cg_api_ctx *ctx);         /* GET  /v1/photos/{sha256} */
 void cg_api_categories(cg_api_ctx *ctx);        /* GET  /v1/categories */
 void cg_api_departments(cg_api_ctx *ctx);       /* GET  /v1/departments */
 void cg_api_health(cg_api_ctx *ctx);            /* GET  /v1/health (no auth) */
+/* api_metrics.c: Prometheus text format (admin), and the per-request
+ * observation http.c makes as a request arrives (route (size_t)-1) and
+ * again once its route index is known. */
+void cg_api_metrics(cg_api_ctx *ctx);           /* GET  /metrics */
+void cg_api_metrics_watch(struct evhttp_request *req, size_t route);
 void cg_api_plugins(cg_api_ctx *ctx);           /* GET  /v1/plugins */
 void cg_api_sessions_create(cg_api_ctx *ctx);   /* POST /v1/sessions (no auth) */
 void cg_api_member_token(cg_api_ctx *ctx);      /* POST /v1/members/{id}/tokens */

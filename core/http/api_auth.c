@@ -5,6 +5,7 @@
  * Main thread only.
  */
 #include "http/api.h"
+#include "lib/metrics.h"
 
 #include <string.h>
 
@@ -54,6 +55,7 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
     int rc = cg_auth_login(ctx->app->store, login, password, &who, token);
     json_decref(body);
     if (rc < 0) {
+        cg_metrics_count(CG_M_LOGIN_FAILURES);
         cg_http_reply_error(ctx->req, 401, "invalid_credentials", "wrong login or password");
         return;
     }

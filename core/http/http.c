@@ -49,6 +49,7 @@ struct cg_http {
 
 const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/health", cg_api_health, 0},
+    {EVHTTP_REQ_GET, "/metrics", cg_api_metrics, 1},
     {EVHTTP_REQ_POST, "/v1/sessions", cg_api_sessions_create, 0},
     {EVHTTP_REQ_GET, "/v1/plugins", cg_api_plugins, 1},
     {EVHTTP_REQ_POST, "/v1/plugins/{name}/reload", cg_api_plugin_reload, 1},
@@ -199,6 +200,7 @@ static void dispatch(cg_http *http, struct evhttp_request *req, const char *path
                 allow_add(allow, sizeof allow, "HEAD");
             continue;
         }
+        cg_api_metrics_watch(req, i);
         cg_principal who;
         if (r->needs_auth && authenticate(http, req, &who) < 0)
             return;
@@ -219,6 +221,7 @@ static void dispatch(cg_http *http, struct evhttp_request *req, const char *path
 static void on_request(struct evhttp_request *req, void *arg)
 {
     cg_http *http = arg;
+    cg_api_metrics_watch(req, (size_t)-1); /* counted as "no route" until one matches */
     if (http->draining) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         cg_http_reply_error(req, 503, "shutting_down", "the server is shutting down; try again shortly");

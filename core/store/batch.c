@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 
 typedef struct batch_item {
     cg_batch_apply_fn apply;
@@ -140,10 +141,13 @@ static int apply_all(cg_store *st, item_list *items)
             return -1;
         }
     }
+    int64_t t0 = cg_metrics_clock_us();
     if (run(st, "COMMIT", msg, sizeof msg) < 0) {
         abort_all(st, items, "commit failed", msg);
+        cg_metrics_group_commit(items->n, 0, 0);
         return -1;
     }
+    cg_metrics_group_commit(items->n, (double)(cg_metrics_clock_us() - t0) / 1e6, 1);
     return 0;
 }
 
