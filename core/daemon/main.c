@@ -28,6 +28,7 @@
 #include "host/deadlines.h"
 #include "wire/bus.h"
 #include "people/catalog.h"
+#include "host/welcome.h"
 #include "case/citybody.h"
 #include "conf/config.h"
 #include "people/dataset.h"
@@ -327,9 +328,12 @@ static int start_bus(daemon_state *ds, char *err, size_t errlen)
     handlers = cg_flow_bus_handlers;
     handlers.on_dead_letter = cg_deadletter_on_bus;
     handlers.on_peer_silent = on_peer_silent;
+    char *welcome = cg_welcome_json(app->catalog);
+    bopt.welcome_json = welcome;
     app->bus = cg_bus_new(app->base, app->zmq_ctx, &bopt, &handlers, app, err, errlen);
     explicit_bzero(&server, sizeof server);
     free(clients);
+    free(welcome);
     return app->bus ? 0 : -1;
 }
 

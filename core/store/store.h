@@ -2,11 +2,10 @@
  * store.h — the SQLite database: WAL, synchronous=FULL, foreign keys on,
  * versioned migrations (PRAGMA user_version), cached prepared statements.
  *
- * Two connections. `db` writes: it belongs to whoever runs cg_batch's
- * transactions (the main thread, or the batch's writer thread once
- * cg_batch_start_writer ran), and anyone else must hold cg_store_lock()
- * while using it. `rdb` reads for the main thread (cg_store_read_stmt): WAL
- * lets it read the last commit while the writer writes.
+ * Two connections, both the main thread's. `db` writes: cg_batch's
+ * transactions run on it, and a write outside them holds cg_store_lock().
+ * `rdb` reads (cg_store_read_stmt): WAL lets it read the last commit while
+ * a batch is open on `db`.
  */
 #ifndef CG_STORE_H
 #define CG_STORE_H
@@ -60,10 +59,9 @@ sqlite3_stmt *cg_store_stmt(cg_store *st, const char *sql);
  * separate process such as an admin tool, through its own cg_store). */
 sqlite3_stmt *cg_store_read_stmt(cg_store *st, const char *sql);
 
-/* Exclusive use of the write connection `db` (and cg_store_stmt) by a thread
- * that is not running a cg_batch transaction, e.g. a write on the main
- * thread while a writer thread exists. cg_batch holds it for each
- * transaction. Not recursive. */
+/* Exclusive use of the write connection `db` (and cg_store_stmt) outside a
+ * cg_batch transaction (cg_batch holds it for each of its own), so that a
+ * direct write never lands inside an open batch. Not recursive. */
 void cg_store_lock(cg_store *st);
 void cg_store_unlock(cg_store *st);
 

@@ -141,6 +141,7 @@ struct cg_bus {
     cg_zap *zap;              /* with a remote endpoint */
     char retired[MAX_RETIRED][64];
     size_t retired_next;
+    char *welcome;            /* body of the HEARTBEAT that takes a peer ("" : none) */
 };
 
 /* ------------------------------------------------------------- small lists */
@@ -754,8 +755,10 @@ static void on_ready_msg(cg_bus *bus, const unsigned char *identity, size_t ilen
     bus->peers = p;
     CG_INFO(BUS_LOG, "plugin %s %s ready for %s (%s, pid %ld, credit %u)", p->name, p->version,
             p->department, p->mode[0] ? p->mode : "?", p->pid, p->credit);
-    /* The immediate HEARTBEAT tells the host its READY was taken. */
-    if (send_msg(bus, p->identity, p->identity_len, CG_MSG_HEARTBEAT, "", "", 0) < 0 &&
+    /* The immediate HEARTBEAT tells the host its READY was taken; its body
+     * is the welcome (the department catalog, ABI 1.3's department_names). */
+    if (send_msg(bus, p->identity, p->identity_len, CG_MSG_HEARTBEAT, "", bus->welcome,
+                 strlen(bus->welcome)) < 0 &&
         errno == EHOSTUNREACH) {
         peer_lost(bus, p, "unreachable");
         return;
@@ -1011,6 +1014,8 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
     bus->opt.remote_endpoint = NULL; /* not kept */
     bus->opt.curve_secret_key = NULL;
     bus->opt.clients = NULL;
+    bus->welcome = strdup(opt->welcome_json ? opt->welcome_json : "");
+    bus->opt.welcome_json = NULL; /* kept as bus->welcome */
     if (handlers)
         bus->handlers = *handlers;
     bus->arg = arg;
@@ -1018,7 +1023,7 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
     bus->buckets = calloc(bus->n_buckets, sizeof *bus->buckets);
 
     bus->sock = zmq_socket(zmq_ctx, ZMQ_ROUTER);
-    if (!bus->buckets || !bus->sock) {
+    if (!bus->buckets || !bus->sock || !bus->welcome) {
         snprintf(err, errlen, "bus: cannot create the ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
@@ -1091,6 +1096,7 @@ fail:
         zmq_close(bus->sock);
     cg_zap_free(bus->zap);
     free(bus->buckets);
+    free(bus->welcome);
     free(bus);
     return NULL;
 }
@@ -1126,6 +1132,7 @@ void cg_bus_free(cg_bus *bus)
         bus->depts = dp->next;
         free(dp);
     }
+    free(bus->welcome);
     free(bus);
 }
 

@@ -39,6 +39,10 @@ typedef struct cg_bus_options {
     const char *curve_secret_key; /* Z85 secret key of the core (with remote_endpoint) */
     const struct cg_zap_client *clients; /* ZAP allow-list: key -> department */
     size_t n_clients;
+    /* JSON sent as the body of the HEARTBEAT that takes a peer (copied; NULL:
+     * empty): the core's department catalog {"departments":{CODE:{"name",
+     * "name_zh"}}}, which the runtime hands out as department_names. */
+    const char *welcome_json;
 } cg_bus_options;
 
 /* What a peer said in READY (strings valid during the callback). */

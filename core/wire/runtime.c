@@ -94,6 +94,10 @@ struct cg_runtime {
     int in_handle;
     int in_event;             /* on_event(): only note/escalate/require/link */
     const char *handling_case;
+    const citygrid_case *handling;  /* the case handed to the callback */
+    json_t *handling_extra;   /* its "extra" object (borrowed), or NULL */
+    json_t *departments;      /* code -> {"name","name_zh"} from the core's welcome */
+    json_t *old_departments;  /* replaced catalogs: their strings stay valid until shutdown */
     json_t *actions;
 
     rt_timer *timers;
@@ -280,6 +284,97 @@ static int host_case_link(citygrid_plugin_ctx *ctx, const char *case_id, const c
     return add_action(ctx, json_pack("{s:s, s:s, s:s}", "type", "link", "kind", kind, "ref", ref));
 }
 
+/* ABI 1.3: the case's extra fields, read from the dispatch already parsed. */
+static int extra_member(citygrid_plugin_ctx *ctx, const citygrid_case *c, const char *key,
+                        const void *out, json_t **v)
+{
+    if (!ctx || !c || !key || !out)
+        return CITYGRID_E_INVALID;
+    cg_runtime *rt = ctx->rt;
+    if (!rt->in_handle || c != rt->handling)
+        return CITYGRID_E_STATE;
+    *v = json_object_get(rt->handling_extra, key);
+    return !*v || json_is_null(*v) ? CITYGRID_E_NOTFOUND : CITYGRID_OK;
+}
+
+static int host_case_extra_string(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                  const char *key, const char **out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc)
+        return rc;
+    if (!json_is_string(v))
+        return CITYGRID_E_INVALID;
+    *out = json_string_value(v);
+    return CITYGRID_OK;
+}
+
+static int host_case_extra_number(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                  const char *key, double *out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc)
+        return rc;
+    if (!json_is_number(v))
+        return CITYGRID_E_INVALID;
+    *out = json_number_value(v);
+    return CITYGRID_OK;
+}
+
+static int host_case_extra_bool(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                const char *key, int *out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc)
+        return rc;
+    if (!json_is_boolean(v))
+        return CITYGRID_E_INVALID;
+    *out = json_is_true(v);
+    return CITYGRID_OK;
+}
+
+static int host_department_names(citygrid_plugin_ctx *ctx, const char *code, const char **name,
+                                 const char **name_zh)
+{
+    if (!ctx || !code)
+        return CITYGRID_E_INVALID;
+    if (!ctx->rt->departments)
+        return CITYGRID_E_STATE;
+    json_t *d = json_object_get(ctx->rt->departments, code);
+    const char *en = json_string_value(json_object_get(d, "name"));
+    const char *zh = json_string_value(json_object_get(d, "name_zh"));
+    if (!en || !zh)
+        return CITYGRID_E_NOTFOUND;
+    if (name)
+        *name = en;
+    if (name_zh)
+        *name_zh = zh;
+    return CITYGRID_OK;
+}
+
+/* The core's answer to READY may carry its department catalog (CGBP/1,
+ * PROTOCOL.md "READY"). A catalog handed out before stays alive: the plugin
+ * may hold its strings until shutdown. */
+static void take_welcome(cg_runtime *rt, const cg_msg *m)
+{
+    if (!m->body_len)
+        return;
+    json_t *o = json_loadb(m->body, m->body_len, 0, NULL);
+    json_t *deps = json_object_get(o, "departments");
+    if (json_is_object(deps) && !json_equal(deps, rt->departments)) {
+        if (rt->departments) {
+            if (!rt->old_departments)
+                rt->old_departments = json_array();
+            json_array_append_new(rt->old_departments, rt->departments);
+        }
+        rt->departments = json_incref(deps);
+    }
+    json_decref(o);
+}
+
 /* ------------------------------------------------------------- host: timers, misc */
 
 static long long host_timer_add(citygrid_plugin_ctx *ctx, unsigned ms, int repeat,
@@ -361,6 +456,10 @@ static void fill_host(citygrid_host *h)
     h->case_escalate = host_case_escalate;
     h->case_require = host_case_require;
     h->case_link = host_case_link;
+    h->case_extra_string = host_case_extra_string;
+    h->case_extra_number = host_case_extra_number;
+    h->case_extra_bool = host_case_extra_bool;
+    h->department_names = host_department_names;
 }
 
 /* Run what is due. A repeating timer is re-armed before its callback so the
@@ -668,6 +767,9 @@ static void on_dispatch(cg_runtime *rt, const cg_msg *m)
 
     rt->actions = json_array();
     rt->handling_case = c.id;
+    rt->handling = &c;
+    rt->handling_extra = json_is_object(json_object_get(o, "extra")) ? json_object_get(o, "extra")
+                                                                     : NULL;
     rt->in_handle = 1;
     rt->in_event = event;
     int rc = !rt->actions ? CITYGRID_E_NOMEM
@@ -677,6 +779,8 @@ static void on_dispatch(cg_runtime *rt, const cg_msg *m)
     rt->in_handle = 0;
     rt->in_event = 0;
     rt->handling_case = NULL;
+    rt->handling = NULL;
+    rt->handling_extra = NULL;
     send_result(rt, m->id, rc, rt->actions);
     json_decref(rt->actions);
     rt->actions = NULL;
@@ -699,8 +803,9 @@ static void on_core_message(cg_runtime *rt, const cg_msg *m)
             cache_drop(rt, c);
         break;
     }
-    case CG_MSG_HEARTBEAT: /* also the core's "READY taken" */
+    case CG_MSG_HEARTBEAT: /* also the core's "READY taken", with its catalog */
         rt->reconnect_delay_ms = rt->heartbeat_ms;
+        take_welcome(rt, m);
         break;
     case CG_MSG_DISCONNECT: {
         json_t *o = json_loadb(m->body, m->body_len, 0, NULL);
@@ -814,6 +919,8 @@ static void runtime_free(cg_runtime *rt)
         cache_drop(rt, rt->oldest);
     free(rt->buckets);
     json_decref(rt->settings);
+    json_decref(rt->departments);
+    json_decref(rt->old_departments);
     free(rt->endpoint);
     free(rt->mode);
     explicit_bzero(rt->curve_secret, sizeof rt->curve_secret);

@@ -24,6 +24,10 @@
  *        descriptor keeps its size) and citygrid_event: the plugin sees the
  *        workflow's transitions and escalations. The core calls on_event
  *        only for a plugin answering 1.2 or newer.
+ *   1.3  citygrid_host.case_extra_string, case_extra_number, case_extra_bool
+ *        (a dispatched case's extra fields, so a plugin needs no JSON
+ *        parser) and department_names (a department code's English and
+ *        Chinese names, as the core's catalog has them).
  *
  * What this means for a plugin, precisely:
  *   - A plugin answering 1.N runs on every core 1.M with M >= N, and may call
@@ -68,7 +72,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define CITYGRID_ABI_MAJOR 1
-#define CITYGRID_ABI_MINOR 2
+#define CITYGRID_ABI_MINOR 3
 
 typedef struct citygrid_abi {
     uint16_t major;
@@ -131,7 +135,8 @@ typedef struct citygrid_case {
     const citygrid_member *members; /* candidates of this department in the grid */
     size_t n_members;
     const char *json;          /* the whole dispatched case as JSON text, for
-                                  fields this struct does not name             */
+                                  fields this struct does not name (ABI 1.3:
+                                  read its "extra" with case_extra_*)          */
 } citygrid_case;
 
 typedef void (*citygrid_timer_fn)(citygrid_plugin_ctx *ctx, void *arg);
@@ -219,6 +224,41 @@ typedef struct citygrid_host {
      * licence, the case shows it as "licence_no"); ref: 1..64 bytes. */
     int (*case_link)(citygrid_plugin_ctx *ctx, const char *case_id, const char *kind,
                      const char *ref);
+
+    /* ---- ABI 1.3 ---- */
+
+    /* Read the member `key` of the case's "extra" object: what the report or
+     * a workflow verb carried beyond the fixed fields of citygrid_case (e.g.
+     * "licence_no", "injuries"). Only members of "extra" itself are seen,
+     * never nested ones. Valid inside handle() and on_event(), and only for
+     * the case `c` that the callback was given.
+     * Returns CITYGRID_OK with *out set;
+     *   CITYGRID_E_NOTFOUND  no such member (or it is null): *out untouched;
+     *   CITYGRID_E_INVALID   the member has another type (a number where a
+     *                        string was asked, ...), or ctx/c/key/out is NULL;
+     *   CITYGRID_E_STATE     outside handle()/on_event(), or another case.
+     * The string is UTF-8, owned by the host, valid until the callback
+     * returns: copy what you keep. A number is any JSON number (integers
+     * too); a bool only the literals true and false (*out 1 or 0). */
+    int (*case_extra_string)(citygrid_plugin_ctx *ctx, const citygrid_case *c, const char *key,
+                             const char **out);
+    int (*case_extra_number)(citygrid_plugin_ctx *ctx, const citygrid_case *c, const char *key,
+                             double *out);
+    int (*case_extra_bool)(citygrid_plugin_ctx *ctx, const citygrid_case *c, const char *key,
+                           int *out);
+
+    /* The display names of the department `code` as the core's catalog has
+     * them (built-in departments and those the config adds), e.g.
+     * "market" -> "Market regulation", "市场监管". Either out pointer may be
+     * NULL. The strings are owned by the host and stay valid until
+     * shutdown() returns. Any callback on the plugin's thread, from the
+     * first handle()/on_event() on (the core sends its catalog when it
+     * takes the plugin, after init()).
+     * Returns CITYGRID_OK; CITYGRID_E_NOTFOUND for a code the core does not
+     * know; CITYGRID_E_INVALID for a NULL ctx or code; CITYGRID_E_STATE
+     * before the core has sent its catalog (e.g. inside init()). */
+    int (*department_names)(citygrid_plugin_ctx *ctx, const char *code, const char **name,
+                            const char **name_zh);
 } citygrid_host;
 
 /* 1 if the host table `host` has the member `fn` (a function added in some

@@ -2,7 +2,8 @@
  * dept.h — what the department plugins share: per-instance state, the
  * common "take the case" step (accept, choose an assignee, set the deadline,
  * say who took it), the penalty hand-over to enforcement, safe reading of
- * settings, and a tiny read-only lookup into the dispatch JSON.
+ * settings. A case's extra fields and the departments' names come from the
+ * host (ABI 1.3: case_extra_*, department_names), not from a parser here.
  *
  * Compiled into every department .so with -fvisibility=hidden: nothing here
  * is exported, each plugin keeps its own copy. Only <citygrid/plugin.h> and
@@ -104,24 +105,5 @@ int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygr
 /* A number setting written either as an integer or as a real ("2" or "2.5"
  * in the config); `def` when missing or of another type. */
 double dept_setting_number(const dept *d, const char *key, double def);
-
-/* ------------------------------------------------------------ JSON */
-
-enum dept_json_result {
-    DEPT_JSON_FOUND = 1,      /* a string value, copied into out */
-    DEPT_JSON_ABSENT = 0,     /* no such key (or no "extra" object)   */
-    DEPT_JSON_NOT_STRING = -1,/* the key holds another type           */
-    DEPT_JSON_TOO_LONG = -2,  /* the string does not fit in out       */
-    DEPT_JSON_MALFORMED = -3  /* the text is not valid JSON as far as read */
-};
-
-/* Look up a string member `key` of the object `"extra"` at the top level of
- * the dispatch JSON text. Escapes are decoded (\uXXXX to UTF-8). Never reads
- * past the terminating NUL; nesting deeper than 64 counts as malformed. */
-int dept_json_extra_string(const char *json, const char *key, char *out, size_t outlen);
-
-/* 1 when `extra.key` in the dispatch JSON is the literal true; 0 when it is
- * absent, false, of another type, or the text is malformed. */
-int dept_json_extra_true(const char *json, const char *key);
 
 #endif

@@ -43,16 +43,11 @@ static int quotable(const char *s)
 
 static int note_licence(dept *d, const citygrid_case *c)
 {
-    char no[64];
-    int found = dept_json_extra_string(c->json, "licence_no", no, sizeof no);
-    if (found == DEPT_JSON_ABSENT)
+    const char *no = NULL;
+    int found = d->host->case_extra_string(d->ctx, c, "licence_no", &no);
+    if (found == CITYGRID_E_NOTFOUND)
         return CITYGRID_OK;
-    if (found == DEPT_JSON_MALFORMED) {
-        d->host->log(d->ctx, CITYGRID_LOG_WARNING,
-                     "%s: dispatch JSON unreadable, licence_no not checked", c->id);
-        return CITYGRID_OK;
-    }
-    if (found == DEPT_JSON_FOUND && licence_no_valid(no)) {
+    if (found == CITYGRID_OK && licence_no_valid(no)) {
         /* A stored link the case shows as "licence_no" (ABI 1.2). */
         int rc = d->host->case_link(d->ctx, c->id, "licence", no);
         if (rc != CITYGRID_OK)
@@ -60,7 +55,8 @@ static int note_licence(dept *d, const citygrid_case *c)
         return dept_note(d, c, "已关联营业执照（统一社会信用代码 %s）; business licence %s linked",
                          no, no);
     }
-    if (found == DEPT_JSON_FOUND && quotable(no))
+    /* Not a string (CITYGRID_E_INVALID), or not a valid code. */
+    if (found == CITYGRID_OK && quotable(no))
         return dept_note(d, c, "统一社会信用代码无效，未关联营业执照; licence_no \"%s\" is not a "
                                "valid unified social credit code (18 characters 0-9, A-Z): not linked",
                          no);

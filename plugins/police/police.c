@@ -74,8 +74,10 @@ static int police_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     /* Injuries make a traffic-safety case a joint task at once (several
      * departments: police, health, the road's owner). First, so that the
      * capped deadline below is the one that stays. */
-    if (c->category && strcmp(c->category, "traffic_safety") == 0 &&
-        dept_json_extra_true(c->json, "injuries")) {
+    int injuries = 0;
+    if (d->host->case_extra_bool(ctx, c, "injuries", &injuries) != CITYGRID_OK)
+        injuries = 0; /* absent, or not a bool: no injuries were reported */
+    if (c->category && strcmp(c->category, "traffic_safety") == 0 && injuries) {
         rc = d->host->case_escalate(ctx, c->id, "joint",
                                     "有人员受伤，升级为联合处置; injuries: joint handling");
         if (rc != CITYGRID_OK)

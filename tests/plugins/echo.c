@@ -10,6 +10,12 @@
  *   probe_other_case (bool, false) also try a note on another case id and
  *                                 report the host's answer in a note
  *                                 ("probe other case: -2" is right).
+ *   probe_extra (bool, false)     also read the case's extra fields "s"
+ *                                 (string), "n" (number), "b" (bool) and
+ *                                 the names of department extra "dept"
+ *                                 (ABI 1.3), and note each answer:
+ *                                 "extra s=<value|-> rc=<code> n=... b=...
+ *                                 dept=<name>/<name_zh> rc=<code>".
  *
  * State is kept per ctx in a small locked list: two instances of this .so
  * (a reload test) run on two threads.
@@ -28,6 +34,7 @@ typedef struct echo {
     const citygrid_host *host;
     int retry_first;
     int probe_other_case;
+    int probe_extra;
     char *seen[ECHO_SEEN_MAX]; /* ring of dispatch ids already refused once */
     size_t seen_next;
     struct echo *next;
@@ -72,6 +79,7 @@ static int echo_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
     e->host = host;
     e->retry_first = host->setting_bool(ctx, "retry_first", 0);
     e->probe_other_case = host->setting_bool(ctx, "probe_other_case", 0);
+    e->probe_extra = host->setting_bool(ctx, "probe_extra", 0);
     pthread_mutex_lock(&echo_lock);
     e->next = echo_instances;
     echo_instances = e;
@@ -102,6 +110,21 @@ static int echo_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
         char text[64];
         int probe = h->case_note(ctx, "C-not-this-case", "probe");
         snprintf(text, sizeof text, "probe other case: %d", probe);
+        rc = h->case_note(ctx, c->id, text);
+    }
+    if (rc == CITYGRID_OK && e->probe_extra) {
+        const char *s = NULL, *code = NULL, *name = NULL, *name_zh = NULL;
+        double n = 0;
+        int b = -1;
+        int rs = h->case_extra_string(ctx, c, "s", &s);
+        int rn = h->case_extra_number(ctx, c, "n", &n);
+        int rb = h->case_extra_bool(ctx, c, "b", &b);
+        if (h->case_extra_string(ctx, c, "dept", &code) != CITYGRID_OK)
+            code = "";
+        int rd = h->department_names(ctx, code, &name, &name_zh);
+        char text[512];
+        snprintf(text, sizeof text, "extra s=%s rc=%d n=%g rc=%d b=%d rc=%d dept=%s/%s rc=%d",
+                 s ? s : "-", rs, n, rn, b, rb, name ? name : "-", name_zh ? name_zh : "-", rd);
         rc = h->case_note(ctx, c->id, text);
     }
     if (rc == CITYGRID_OK) {

@@ -47,6 +47,9 @@ struct plugin_mock {
     int now_set;
     int64_t now;
     char *current_case;              /* id of the case inside handle(), else NULL */
+    const citygrid_case *current;    /* the case handed to handle() (ABI 1.3) */
+    json_t *current_json;            /* its dispatch JSON parsed, or NULL */
+    json_t *departments;             /* code -> {"name","name_zh"} (ABI 1.3) */
     pm_action *actions;
     size_t n_actions, cap_actions;
     pthread_mutex_t log_lock;
@@ -317,6 +320,109 @@ static int host_case_link(citygrid_plugin_ctx *ctx, const char *case_id, const c
     return CITYGRID_OK;
 }
 
+/* ABI 1.3: the case's extra fields, from its dispatch JSON, for that case
+ * inside handle() only; the daemon's order of checks and codes. */
+static int extra_member(citygrid_plugin_ctx *ctx, const citygrid_case *c, const char *key,
+                        const void *out, json_t **v)
+{
+    plugin_mock *m = mock_of(ctx);
+    if (!m || !c || !key || !out)
+        return CITYGRID_E_INVALID;
+    if (!m->current_case || c != m->current)
+        return CITYGRID_E_STATE;
+    json_t *extra = json_object_get(m->current_json, "extra");
+    *v = json_is_object(extra) ? json_object_get(extra, key) : NULL;
+    return !*v || json_is_null(*v) ? CITYGRID_E_NOTFOUND : CITYGRID_OK;
+}
+
+static int host_case_extra_string(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                  const char *key, const char **out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!json_is_string(v))
+        return CITYGRID_E_INVALID;
+    *out = json_string_value(v);
+    return CITYGRID_OK;
+}
+
+static int host_case_extra_number(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                  const char *key, double *out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!json_is_number(v))
+        return CITYGRID_E_INVALID;
+    *out = json_number_value(v);
+    return CITYGRID_OK;
+}
+
+static int host_case_extra_bool(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                                const char *key, int *out)
+{
+    json_t *v;
+    int rc = extra_member(ctx, c, key, out, &v);
+    if (rc != CITYGRID_OK)
+        return rc;
+    if (!json_is_boolean(v))
+        return CITYGRID_E_INVALID;
+    *out = json_is_true(v);
+    return CITYGRID_OK;
+}
+
+/* The daemon hands the catalog over when it takes the plugin, after init():
+ * so here too only once init() has returned. */
+static int host_department_names(citygrid_plugin_ctx *ctx, const char *code, const char **name,
+                                 const char **name_zh)
+{
+    plugin_mock *m = mock_of(ctx);
+    if (!m || !code)
+        return CITYGRID_E_INVALID;
+    if (!m->inited || !m->departments)
+        return CITYGRID_E_STATE;
+    json_t *d = json_object_get(m->departments, code);
+    const char *en = json_string_value(json_object_get(d, "name"));
+    const char *zh = json_string_value(json_object_get(d, "name_zh"));
+    if (!en || !zh)
+        return CITYGRID_E_NOTFOUND;
+    if (name)
+        *name = en;
+    if (name_zh)
+        *name_zh = zh;
+    return CITYGRID_OK;
+}
+
+/* The built-in departments of core/people/catalog.c, as the daemon's
+ * welcome carries them. */
+static const char *const builtin_departments =
+    "{\"enforcement\":{\"name\":\"Comprehensive administrative enforcement\",\"name_zh\":\"综合行政执法\"},"
+    "\"municipal\":{\"name\":\"Municipal works and landscaping\",\"name_zh\":\"市政和园林\"},"
+    "\"sanitation\":{\"name\":\"Environmental sanitation\",\"name_zh\":\"环卫\"},"
+    "\"market\":{\"name\":\"Market regulation\",\"name_zh\":\"市场监管\"},"
+    "\"police\":{\"name\":\"Police and traffic police\",\"name_zh\":\"公安/交警\"},"
+    "\"health\":{\"name\":\"Health enforcement\",\"name_zh\":\"卫生健康执法\"},"
+    "\"eco\":{\"name\":\"Eco-environment enforcement\",\"name_zh\":\"生态环境执法\"},"
+    "\"culture\":{\"name\":\"Culture market enforcement\",\"name_zh\":\"文化市场执法\"},"
+    "\"volunteer\":{\"name\":\"Party-member volunteers\",\"name_zh\":\"党员志愿者\"},"
+    "\"partner\":{\"name\":\"Partner-unit staff\",\"name_zh\":\"共建单位\"},"
+    "\"outsourced\":{\"name\":\"Outsourced service staff\",\"name_zh\":\"外包服务人员\"}}";
+
+int pm_set_departments(plugin_mock *m, const char *departments_json)
+{
+    json_t *d = departments_json ? json_loads(departments_json, 0, NULL) : NULL;
+    if (departments_json && !json_is_object(d)) {
+        json_decref(d);
+        return -1;
+    }
+    json_decref(m->departments);
+    m->departments = d;
+    return 0;
+}
+
 /* ------------------------------------------------------------ host: timers, state */
 
 static long long host_timer_add(citygrid_plugin_ctx *ctx, unsigned ms, int repeat,
@@ -392,6 +498,10 @@ static const citygrid_host mock_host = {
     .case_escalate = host_case_escalate,
     .case_require = host_case_require,
     .case_link = host_case_link,
+    .case_extra_string = host_case_extra_string,
+    .case_extra_number = host_case_extra_number,
+    .case_extra_bool = host_case_extra_bool,
+    .department_names = host_department_names,
 };
 
 /* ------------------------------------------------------------ open, close */
@@ -455,6 +565,7 @@ plugin_mock *pm_open(const char *so_path, char *err, size_t errlen)
     m->desc = desc;
     m->abi = abi;
     m->log_level = CITYGRID_LOG_DEBUG;
+    m->departments = json_loads(builtin_departments, 0, NULL);
     pthread_mutex_init(&m->log_lock, NULL);
     return m;
 }
@@ -471,6 +582,7 @@ void pm_close(plugin_mock *m)
     free(m->log);
     free(m->current_case);
     json_decref(m->settings);
+    json_decref(m->departments);
     pthread_mutex_destroy(&m->log_lock);
     dlclose(m->dl);
     free(m);
@@ -510,9 +622,16 @@ int pm_handle(plugin_mock *m, const citygrid_case *c)
     clear_actions(m);
     free(m->current_case);
     m->current_case = c && c->id ? xstrdup(c->id) : NULL;
+    m->current = c;
+    /* What the daemon's runtime reads extra fields from; unreadable text
+     * simply has none (the daemon never dispatches such text). */
+    m->current_json = c && c->json ? json_loads(c->json, 0, NULL) : NULL;
     int rc = m->desc->handle(&m->ctx, c);
     free(m->current_case);
     m->current_case = NULL;
+    m->current = NULL;
+    json_decref(m->current_json);
+    m->current_json = NULL;
     return rc;
 }
 

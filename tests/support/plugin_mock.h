@@ -10,7 +10,8 @@
  *
  * Settings come as a JSON object (the same text the core gives its
  * runtime), cases as the dispatch JSON of COMMON.md, so a test writes what
- * the core would send. Timers are recorded and fired only on request.
+ * the core would send; ABI 1.3's case_extra_* read that JSON's "extra" and
+ * department_names answers from the core's built-in departments. Timers are recorded and fired only on request.
  *
  * Ownership: everything returned points into the mock and lives until the
  * next pm_handle*() (actions) or pm_close() (the rest). Threading: one
@@ -53,6 +54,12 @@ void *pm_symbol(const plugin_mock *m, const char *name);
 /* init() with the settings object (NULL: "{}"). Returns init()'s code, or
  * CITYGRID_E_INVALID if settings_json is not a JSON object. */
 int pm_init(plugin_mock *m, const char *settings_json);
+
+/* The department catalog host->department_names() (ABI 1.3) answers from,
+ * as {CODE:{"name","name_zh"}} JSON text (default: the core's built-in
+ * departments); NULL: none, so it answers CITYGRID_E_STATE as the daemon
+ * does before it took the plugin. -1 when the text is not a JSON object. */
+int pm_set_departments(plugin_mock *m, const char *departments_json);
 
 /* The time host->now() answers (default: the real clock). */
 void pm_set_now(plugin_mock *m, int64_t unix_seconds);

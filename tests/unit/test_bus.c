@@ -129,6 +129,22 @@ static int tp_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
                  h->case_assign(ctx, c->id, NULL) == CITYGRID_E_INVALID &&
                  h->case_note(ctx, c->id, "") == CITYGRID_E_INVALID &&
                  h->case_transfer(ctx, c->id, "", "why") == CITYGRID_E_INVALID;
+    /* ABI 1.3 through the real runtime: the dispatch's extra, and the
+     * department catalog the bus sent as its welcome. */
+    const char *licence = NULL, *zh = NULL, *en = NULL;
+    double n = 0;
+    int injuries = 0;
+    citygrid_case other = *c;
+    checks = checks && h->case_extra_string(ctx, c, "licence_no", &licence) == CITYGRID_OK &&
+             strcmp(licence, "91331102MA2A1B2C3D") == 0 &&
+             h->case_extra_bool(ctx, c, "injuries", &injuries) == CITYGRID_OK && injuries == 1 &&
+             h->case_extra_number(ctx, c, "n", &n) == CITYGRID_OK && n == 2 &&
+             h->case_extra_number(ctx, c, "licence_no", &n) == CITYGRID_E_INVALID &&
+             h->case_extra_string(ctx, c, "nothing", &licence) == CITYGRID_E_NOTFOUND &&
+             h->case_extra_string(ctx, &other, "licence_no", &licence) == CITYGRID_E_STATE &&
+             h->department_names(ctx, "market", &en, &zh) == CITYGRID_OK &&
+             strcmp(zh, "市场监管") == 0 && strcmp(en, "Market regulation") == 0 &&
+             h->department_names(ctx, "nowhere", &en, &zh) == CITYGRID_E_NOTFOUND;
     h->case_accept(ctx, c->id);
     h->case_assign(ctx, c->id, c->members[0].id);
     h->case_set_deadline(ctx, c->id, c->reported_at + 3600);
@@ -197,7 +213,9 @@ static void start_bus(int lease_ms)
     const char *eps[] = {ENDPOINT};
     cg_bus_options o = {.endpoints = eps, .n_endpoints = 1, .heartbeat_ms = 100,
                         .heartbeat_misses = 3, .lease_ms = lease_ms, .retry_base_ms = 40,
-                        .retry_max_ms = 400};
+                        .retry_max_ms = 400,
+                        .welcome_json = "{\"departments\":{\"market\":{\"name\":"
+                                        "\"Market regulation\",\"name_zh\":\"市场监管\"}}}"};
     cg_bus_handlers h = {.on_ready = h_ready, .on_result = h_result};
     char err[256] = "";
     bus = cg_bus_new(base, zctx, &o, &h, NULL, err, sizeof err);
@@ -288,7 +306,8 @@ static void enqueue(const char *id, const char *case_id)
              "\"level\":\"grid\",\"reporter\":\"M009\",\"needs_penalty\":false,"
              "\"sla_hours\":2,\"reported_at\":1764000000,"
              "\"members\":[{\"id\":\"M001\",\"name\":\"张三\",\"role\":\"fulltime\","
-             "\"open_cases\":3}],\"extra\":{}}",
+             "\"open_cases\":3}],\"extra\":{\"licence_no\":\"91331102MA2A1B2C3D\","
+             "\"injuries\":true,\"n\":2}}",
              case_id, id, DEPT);
     d.payload = payload;
     cg_bus_enqueue(bus, &d);

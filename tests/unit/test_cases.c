@@ -760,65 +760,6 @@ START_TEST(test_batch_rollback_leaves_no_gap)
 }
 END_TEST
 
-/* With the writer thread: done still runs on the main thread, after the
- * commit, in submit order; the loop delivers it; flush waits for it. */
-static pthread_t main_thread;
-static int done_off_main;
-
-static void threaded_done(void *arg, int status, const char *err)
-{
-    if (!pthread_equal(pthread_self(), main_thread))
-        done_off_main++;
-    item_done(arg, status, err);
-}
-
-START_TEST(test_batch_writer_thread)
-{
-    char err[256] = "";
-    main_thread = pthread_self();
-    done_off_main = 0;
-    ck_assert_msg(cg_batch_start_writer(batch, err, sizeof err) == 0, "writer: %s", err);
-    item items[6] = {{.index = 0}, {.index = 1}, {.index = 2, .fail = 1}, {.index = 3}};
-    for (int i = 0; i < 4; i++) {
-        items[i].status = -2;
-        items[i].batch = batch;
-        cg_batch_submit(batch, item_apply, threaded_done, &items[i]);
-    }
-    /* the loop hands them over and, once committed, calls done */
-    for (int spin = 0; spin < 30000 && n_done < 4; spin++) { /* up to a minute: a busy machine */
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        usleep(2000);
-    }
-    ck_assert_int_eq(n_done, 4);
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(done_order[i], i);
-    ck_assert_int_eq(items[0].status, 0);
-    ck_assert_int_eq(items[2].status, -1);
-    ck_assert_str_eq(items[2].err, "item 2 refused");
-    ck_assert_int_eq(items[3].seen_committed, 3); /* after COMMIT */
-    /* flush waits for the writer */
-    items[4] = (item){.index = 4, .status = -2, .batch = batch};
-    cg_batch_submit(batch, item_apply, threaded_done, &items[4]);
-    cg_batch_flush(batch);
-    ck_assert_int_eq(items[4].status, 0);
-    ck_assert_int_eq(committed_members(), 4);
-    /* and so does free */
-    items[5] = (item){.index = 5, .status = -2, .batch = batch};
-    cg_batch_submit(batch, item_apply, threaded_done, &items[5]);
-    cg_batch_free(batch);
-    batch = NULL;
-    ck_assert_int_eq(items[5].status, 0);
-    ck_assert_int_eq(done_off_main, 0);
-    ck_assert_int_eq(count("SELECT count(*) FROM members%s", NULL), 5);
-    /* reads on the main thread go to the read connection and see it all */
-    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT count(*) FROM members");
-    ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(s, 0), 5);
-    sqlite3_reset(s);
-}
-END_TEST
-
 static void insert_at(const char *department, const char *grid, int64_t now, char id[32],
                       cg_dispatch *d)
 {
@@ -983,7 +924,6 @@ static Suite *cases_suite(void)
     tcase_add_test(tb, test_batch_free_flushes);
     tcase_add_test(tb, test_cases_in_batch);
     tcase_add_test(tb, test_batch_rollback_leaves_no_gap);
-    tcase_add_test(tb, test_batch_writer_thread);
     suite_add_tcase(s, tb);
 
     TCase *tc = tcase_create("cases");
