@@ -99,10 +99,10 @@ static void refuse_far(cg_api_ctx *ctx, cg_status status, const char *code, doub
 
 void cg_api_checkins_create(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     const char *grid = json_string_value(json_object_get(body, "grid"));
@@ -198,7 +198,7 @@ out:
 
 void cg_api_checkins_list(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     cg_checkin_filter f = {0};
     const char *cursor = NULL;
     long limit;
@@ -208,7 +208,7 @@ void cg_api_checkins_list(cg_api_ctx *ctx)
         cg_query_long(ctx->query, "limit", 100, 1, 1000, &limit, &err) < 0 ||
         cg_query_time(ctx->query, "since", INT64_MIN, &f.since_ms, &err) < 0 ||
         cg_query_time(ctx->query, "until", INT64_MAX, &f.until_ms, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     f.limit = (int)limit;
@@ -261,11 +261,11 @@ static int rota_grid(cg_api_ctx *ctx, int manage)
 /* ?month=YYYY-MM (default: this month, city time). 0 ok, else answered. */
 static int rota_month(cg_api_ctx *ctx, int32_t *first, int *n)
 {
-    cg_http_error err;
+    cg_result err;
     const char *month;
     char now[8];
     if (cg_query_string(ctx->query, "month", 7, &month, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return -1;
     }
     if (!month) {
@@ -368,10 +368,10 @@ void cg_api_rota_patch(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 400, "invalid_field", "the date must be YYYY-MM-DD");
         return;
     }
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     json_t *m = json_object_get(body, "member");

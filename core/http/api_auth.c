@@ -20,17 +20,17 @@
 #define TERMINAL_LABEL_SIZE (sizeof "terminal:" + TERMINAL_MAX)
 
 /* A required, non-empty string field of at most max bytes; NULL with err. */
-static const char *string_field(json_t *body, const char *key, size_t max, cg_http_error *err)
+static const char *string_field(json_t *body, const char *key, size_t max, cg_result *err)
 {
     json_t *v = json_object_get(body, key);
     if (!v || json_is_null(v)) {
-        cg_http_error_set(err, 400, "missing_field", "missing field '%s'", key);
+        cg_fail(err, CG_E_INVALID, "missing_field", "missing field '%s'", key);
         return NULL;
     }
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
         strlen(json_string_value(v)) != json_string_length(v)) {
-        cg_http_error_set(err, 400, "invalid_field", "'%s' must be a non-empty string of at most %zu bytes",
-                          key, max);
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'%s' must be a non-empty string of at most %zu bytes",
+                key, max);
         return NULL;
     }
     return json_string_value(v);
@@ -39,14 +39,14 @@ static const char *string_field(json_t *body, const char *key, size_t max, cg_ht
 /* {"login","password"} -> 200 {"token","member":{"id","name","department","is_admin"}} */
 void cg_api_sessions_create(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body;
     const char *login, *password;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0 ||
         !(login = string_field(body, "login", LOGIN_MAX, &err)) ||
         !(password = string_field(body, "password", PASSWORD_MAX, &err))) {
         json_decref(body);
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     cg_principal who;
@@ -68,12 +68,12 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
 
 /* May the caller issue `member` a token? 0 yes; else the HTTP status with
  * err. The rule is the members domain's (people/members.h). */
-static int may_issue(cg_api_ctx *ctx, const char *member, cg_http_error *err)
+static int may_issue(cg_api_ctx *ctx, const char *member, cg_result *err)
 {
     cg_result r;
     if (cg_members_may_issue_token(ctx->app->store, ctx->who, member, &r) == CG_OK)
         return 0;
-    cg_http_error_set(err, cg_http_status_of(r.status), r.code, "%s", r.message);
+    *err = r;
     return err->status;
 }
 
@@ -82,36 +82,28 @@ static int may_issue(cg_api_ctx *ctx, const char *member, cg_http_error *err)
  * TERMINAL_LABEL_SIZE). A member that does not exist: 404. 0
  * ok (label untouched when no terminal is named); else the status with err. */
 static int terminal_label(cg_api_ctx *ctx, json_t *body, const char *member, char *label,
-                          cg_http_error *err)
+                          cg_result *err)
 {
     const char *named = NULL;
     if (body && json_object_get(body, "terminal") &&
         !(named = string_field(body, "terminal", TERMINAL_MAX, err)))
         return err->status;
-    if (named && json_object_get(body, "label")) {
-        cg_http_error_set(err, 400, "invalid_field",
-                          "give 'label' or 'terminal', not both: the terminal is the token's label");
-        return err->status;
-    }
+    if (named && json_object_get(body, "label"))
+        return cg_fail(err, CG_E_INVALID, "invalid_field",
+                       "give 'label' or 'terminal', not both: the terminal is the token's label");
     char registered[TERMINAL_MAX + 1];
     int found = cg_member_terminal(ctx->app->store, member, registered, sizeof registered);
-    if (found < 0) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the member");
-        return err->status;
-    }
-    if (found == 0) {
-        cg_http_error_set(err, 404, "not_found", "no member '%.64s'", member);
-        return err->status;
-    }
+    if (found < 0)
+        return cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the member");
+    if (found == 0)
+        return cg_fail(err, CG_E_NOT_FOUND, "not_found", "no member '%.64s'", member);
     if (!named)
         return 0;
-    if (!registered[0] || strcmp(named, registered) != 0) {
-        cg_http_error_set(err, 422, "terminal_mismatch",
-                          registered[0] ? "terminal '%.63s' is not %.64s's registered terminal"
-                                        : "terminal '%.63s': %.64s has no registered terminal",
-                          named, member);
-        return err->status;
-    }
+    if (!registered[0] || strcmp(named, registered) != 0)
+        return cg_fail(err, CG_E_UNPROCESSABLE, "terminal_mismatch",
+                       registered[0] ? "terminal '%.63s' is not %.64s's registered terminal"
+                                     : "terminal '%.63s': %.64s has no registered terminal",
+                       named, member);
     snprintf(label, TERMINAL_LABEL_SIZE, "terminal:%s", named);
     return 0;
 }
@@ -120,7 +112,7 @@ static int terminal_label(cg_api_ctx *ctx, json_t *body, const char *member, cha
  * {"terminal"} (the member's registered terminal_id). -> 201 {"token"} */
 void cg_api_member_token(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     const char *member = ctx->params->value[0];
     const char *label = "terminal";
@@ -130,7 +122,7 @@ void cg_api_member_token(cg_api_ctx *ctx)
         (body && json_object_get(body, "label") && !(label = string_field(body, "label", LABEL_MAX, &err))) ||
         terminal_label(ctx, body, member, terminal, &err) != 0) {
         json_decref(body);
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (terminal[0])

@@ -64,10 +64,10 @@ static void report_stored(void *arg, const cg_result *r, const char *case_id, js
 
 void cg_api_cases_create(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     pending_report *p = calloc(1, sizeof *p);
@@ -88,7 +88,7 @@ void cg_api_cases_create(cg_api_ctx *ctx)
 
 /* ---- GET /v1/cases ----------------------------------------------------- */
 
-static int parse_since(const struct evkeyvalq *q, int64_t *since_ms, cg_http_error *err)
+static int parse_since(const struct evkeyvalq *q, int64_t *since_ms, cg_result *err)
 {
     const char *text;
     char buf[64];
@@ -105,14 +105,14 @@ static int parse_since(const struct evkeyvalq *q, int64_t *since_ms, cg_http_err
         if (*p == ' ')
             *p = '+';
     if (cg_time_parse_iso(buf, since_ms) < 0) {
-        cg_http_error_set(err, 400, "invalid_field",
-                          "'since' must be an ISO 8601 time such as 2026-01-01T00:00:00+08:00");
+        cg_fail(err, CG_E_INVALID, "invalid_field",
+                "'since' must be an ISO 8601 time such as 2026-01-01T00:00:00+08:00");
         return -1;
     }
     return 0;
 }
 
-static int parse_filter(const struct evkeyvalq *q, cg_case_filter *f, cg_http_error *err)
+static int parse_filter(const struct evkeyvalq *q, cg_case_filter *f, cg_result *err)
 {
     long limit;
     memset(f, 0, sizeof *f);
@@ -126,12 +126,12 @@ static int parse_filter(const struct evkeyvalq *q, cg_case_filter *f, cg_http_er
         cg_query_bool(q, "overdue", 0, &f->overdue, err) < 0 || parse_since(q, &f->since_ms, err) < 0)
         return -1;
     if (f->status && !in_list(f->status, case_statuses, COUNT(case_statuses))) {
-        cg_http_error_set(err, 400, "invalid_field",
-                          "'status' must be one of reported, dispatched, accepted, handled, closed, cancelled");
+        cg_fail(err, CG_E_INVALID, "invalid_field",
+                "'status' must be one of reported, dispatched, accepted, handled, closed, cancelled");
         return -1;
     }
     if (f->level && !in_list(f->level, case_levels, COUNT(case_levels))) {
-        cg_http_error_set(err, 400, "invalid_field", "'level' must be one of grid, community, joint, city");
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'level' must be one of grid, community, joint, city");
         return -1;
     }
     f->limit = (int)limit;
@@ -142,9 +142,9 @@ static int parse_filter(const struct evkeyvalq *q, cg_case_filter *f, cg_http_er
 void cg_api_cases_list(cg_api_ctx *ctx)
 {
     cg_case_filter f;
-    cg_http_error err;
+    cg_result err;
     if (parse_filter(ctx->query, &f, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     json_t *page;

@@ -57,14 +57,14 @@ static int may_manage(cg_api_ctx *ctx, const cg_scope *sc, const char *member)
     return 0;
 }
 
-static int holder_field(json_t *body, device_job *j, cg_http_error *err)
+static int holder_field(json_t *body, device_job *j, cg_result *err)
 {
     json_t *h = json_object_get(body, "holder");
     if (!h)
         return 0;
     if (!json_is_null(h) && (!json_is_string(h) || json_string_length(h) == 0 ||
                              json_string_length(h) >= sizeof j->c.holder)) {
-        cg_http_error_set(err, 400, "invalid_field", "'holder' must be a member id or null");
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'holder' must be a member id or null");
         return -1;
     }
     j->c.has_holder = 1;
@@ -74,7 +74,7 @@ static int holder_field(json_t *body, device_job *j, cg_http_error *err)
 
 static void submit(cg_api_ctx *ctx, int create)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL, *current = NULL;
     cg_scope sc;
     int have_scope = 0;
@@ -92,13 +92,13 @@ static void submit(cg_api_ctx *ctx, int create)
         const char *type = json_string_value(json_object_get(body, "type"));
         json_t *serial = json_object_get(body, "serial");
         if (!type || (strcmp(type, "terminal") != 0 && strcmp(type, "body_camera") != 0)) {
-            cg_http_error_set(&err, 400, "invalid_field", "'type' must be terminal or body_camera");
+            cg_fail(&err, CG_E_INVALID, "invalid_field", "'type' must be terminal or body_camera");
             goto bad;
         }
         if (!json_is_string(serial) || json_string_length(serial) == 0 ||
             json_string_length(serial) > CG_SERIAL_MAX) {
-            cg_http_error_set(&err, 400, "invalid_field", "'serial' must be a text of 1 to %d bytes",
-                              CG_SERIAL_MAX);
+            cg_fail(&err, CG_E_INVALID, "invalid_field", "'serial' must be a text of 1 to %d bytes",
+                    CG_SERIAL_MAX);
             goto bad;
         }
         snprintf(j->c.type, sizeof j->c.type, "%s", type);
@@ -107,31 +107,31 @@ static void submit(cg_api_ctx *ctx, int create)
         j->c.id = cg_row_id_parse("DV", ctx->params->value[0]);
         current = j->c.id > 0 ? cg_device_get(ctx->app->store, j->c.id) : NULL;
         if (!current) {
-            cg_http_error_set(&err, 404, "not_found", "no device '%.32s'", ctx->params->value[0]);
+            cg_fail(&err, CG_E_NOT_FOUND, "not_found", "no device '%.32s'", ctx->params->value[0]);
             goto bad;
         }
         json_t *ret = json_object_get(body, "returned");
         if (ret && !json_is_boolean(ret)) {
-            cg_http_error_set(&err, 400, "invalid_field", "'returned' must be true or false");
+            cg_fail(&err, CG_E_INVALID, "invalid_field", "'returned' must be true or false");
             goto bad;
         }
         j->c.returned = json_is_true(ret) || (j->c.has_holder && !j->c.holder[0]);
         if (j->c.returned == (j->c.has_holder && j->c.holder[0])) {
-            cg_http_error_set(&err, 400, "invalid_field",
-                              "give either a new 'holder' (hand over) or \"returned\": true");
+            cg_fail(&err, CG_E_INVALID, "invalid_field",
+                    "give either a new 'holder' (hand over) or \"returned\": true");
             goto bad;
         }
     }
     if (cg_scope_load(ctx->app->store, ctx->who, &sc) < 0) {
-        cg_http_error_set(&err, 500, "internal_error", "cannot read the caller's grids");
+        cg_fail(&err, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
         goto bad;
     }
     have_scope = 1;
     const char *now_holder = json_string_value(json_object_get(current, "holder"));
     if (!may_manage(ctx, &sc, j->c.has_holder && j->c.holder[0] ? j->c.holder : NULL) ||
         (now_holder && !may_manage(ctx, &sc, now_holder))) {
-        cg_http_error_set(&err, 403, "forbidden", "only an administrator, or the leader or "
-                          "instructor of the holder's grid, issues and takes back devices");
+        cg_fail(&err, CG_E_FORBIDDEN, "forbidden", "only an administrator, or the leader or "
+                "instructor of the holder's grid, issues and takes back devices");
         goto bad;
     }
     j->job.apply = device_apply;
@@ -140,7 +140,7 @@ static void submit(cg_api_ctx *ctx, int create)
     j = NULL;
     goto out;
 bad:
-    cg_http_reply_err(ctx->req, &err);
+    cg_http_reply_result(ctx->req, &err);
 out:
     free(j);
     if (have_scope)
@@ -188,7 +188,7 @@ void cg_api_devices_get(cg_api_ctx *ctx)
 
 void cg_api_devices_list(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *holder, *type, *cursor;
     long limit;
     long long after = 0;
@@ -196,7 +196,7 @@ void cg_api_devices_list(cg_api_ctx *ctx)
         cg_query_string(ctx->query, "type", 16, &type, &err) < 0 ||
         cg_query_string(ctx->query, "cursor", 32, &cursor, &err) < 0 ||
         cg_query_long(ctx->query, "limit", 100, 1, 1000, &limit, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (cursor && (after = cg_row_id_parse("DV", cursor)) <= 0) {

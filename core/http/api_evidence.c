@@ -160,10 +160,10 @@ static int case_is_closed(json_t *c)
 
 void cg_api_photos_upload(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *stage;
     if (cg_query_string(ctx->query, "stage", 8, &stage, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (!stage || (strcmp(stage, "before") != 0 && strcmp(stage, "after") != 0)) {

@@ -35,7 +35,7 @@ static int is_code(const char *s)
 /* GET /v1/grids?district=&subdistrict=&community=&type=&limit=&cursor= */
 void cg_api_grids_list(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     cg_grid_filter f = {0};
     long limit;
     if (cg_query_string(ctx->query, "district", 64, &f.district, &err) < 0 ||
@@ -44,7 +44,7 @@ void cg_api_grids_list(cg_api_ctx *ctx)
         cg_query_string(ctx->query, "type", 16, &f.type, &err) < 0 ||
         cg_query_string(ctx->query, "cursor", 64, &f.cursor, &err) < 0 ||
         cg_query_long(ctx->query, "limit", 100, 1, 1000, &limit, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (f.type && strcmp(f.type, "community") != 0 && strcmp(f.type, "village") != 0) {
@@ -101,10 +101,10 @@ void cg_api_grids_get(cg_api_ctx *ctx)
 /* A finite decimal number from the query; 0 ok, -1 after answering 400. */
 static int query_number(cg_api_ctx *ctx, const char *name, double min, double max, double *out)
 {
-    cg_http_error err;
+    cg_result err;
     const char *text;
     if (cg_query_string(ctx->query, name, 64, &text, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return -1;
     }
     if (!text) {

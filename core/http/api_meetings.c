@@ -68,10 +68,10 @@ static json_t *meeting_answer(cg_write_job *job, int *status)
 
 void cg_api_meetings_create(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     meeting_job *j = calloc(1, sizeof *j);
@@ -156,11 +156,11 @@ void cg_api_tasks_done(cg_api_ctx *ctx)
 
 static int cursor_of(cg_api_ctx *ctx, const char *prefix, long long *before, long *limit)
 {
-    cg_http_error err;
+    cg_result err;
     const char *cursor;
     if (cg_query_string(ctx->query, "cursor", 32, &cursor, &err) < 0 ||
         cg_query_long(ctx->query, "limit", 100, 1, 1000, limit, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return -1;
     }
     *before = 0;
@@ -173,12 +173,12 @@ static int cursor_of(cg_api_ctx *ctx, const char *prefix, long long *before, lon
 
 void cg_api_meetings_list(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *grid;
     long long before;
     long limit;
     if (cg_query_string(ctx->query, "grid", 14, &grid, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (cursor_of(ctx, "MT", &before, &limit) < 0)
@@ -210,13 +210,13 @@ void cg_api_meetings_get(cg_api_ctx *ctx)
 
 void cg_api_tasks_list(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     cg_task_filter f = {0};
     long limit;
     if (cg_query_string(ctx->query, "assignee", 63, &f.assignee, &err) < 0 ||
         cg_query_string(ctx->query, "status", 8, &f.status, &err) < 0 ||
         cg_query_string(ctx->query, "grid", 14, &f.grid, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (f.status && strcmp(f.status, "open") != 0 && strcmp(f.status, "done") != 0) {

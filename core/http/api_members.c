@@ -68,7 +68,7 @@ static void member_written(void *arg, int status, const char *why)
 
 static void submit_write(cg_api_ctx *ctx, int create)
 {
-    cg_http_error err;
+    cg_result err;
     cg_result r;
     json_t *body = NULL;
     member_job *job = calloc(1, sizeof *job);
@@ -84,7 +84,7 @@ static void submit_write(cg_api_ctx *ctx, int create)
     if (cg_members_write_begin(ctx->app->store, ctx->who, job->w, &r) != CG_OK) {
         cg_http_reply_result(ctx->req, &r);
     } else if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
     } else if (cg_members_write_prepare(ctx->app->store, ctx->app->catalog, ctx->who, body, job->w,
                                         &r) != CG_OK) {
         cg_http_reply_result(ctx->req, &r);

@@ -121,10 +121,10 @@ static json_t *start_answer(cg_write_job *job, int *status)
 
 void cg_api_patrols_start(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     const char *grid = json_string_value(json_object_get(body, "grid"));
@@ -200,18 +200,18 @@ static cg_status points_apply(cg_store *st, cg_write_job *job)
 
 /* Parse and mark the points. 0 ok, -1 with err. */
 static int parse_points(cg_api_ctx *ctx, json_t *list, const char *grid, patrol_job *j,
-                        cg_http_error *err)
+                        cg_result *err)
 {
     if (!json_is_array(list) || json_array_size(list) == 0 ||
         json_array_size(list) > CG_PATROL_MAX_POINTS) {
-        cg_http_error_set(err, 400, "invalid_field", "'points' must be an array of 1 to %d "
-                          "{\"at\",\"lat\",\"lon\"}", CG_PATROL_MAX_POINTS);
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'points' must be an array of 1 to %d "
+                "{\"at\",\"lat\",\"lon\"}", CG_PATROL_MAX_POINTS);
         return -1;
     }
     j->n = json_array_size(list);
     j->pts = calloc(j->n, sizeof *j->pts);
     if (!j->pts) {
-        cg_http_error_set(err, 500, "internal_error", "out of memory");
+        cg_fail(err, CG_E_INTERNAL, "internal_error", "out of memory");
         return -1;
     }
     int64_t now = cg_now_ms();
@@ -224,24 +224,24 @@ static int parse_points(cg_api_ctx *ctx, json_t *list, const char *grid, patrol_
         if (json_time(json_object_get(p, "at"), &t->at_ms) < 0 || !json_is_number(jlat) ||
             !json_is_number(jlon) || !isfinite(t->lat) || !isfinite(t->lon) ||
             fabs(t->lat) > 90 || fabs(t->lon) > 180) {
-            cg_http_error_set(err, 400, "invalid_field", "'points[%zu]' must be {\"at\": ISO 8601 "
-                              "time, \"lat\", \"lon\": degrees}", i);
+            cg_fail(err, CG_E_INVALID, "invalid_field", "'points[%zu]' must be {\"at\": ISO 8601 "
+                    "time, \"lat\", \"lon\": degrees}", i);
             return -1;
         }
         if (t->at_ms > now + CLOCK_SKEW_MS) {
-            cg_http_error_set(err, 422, "in_the_future", "'points[%zu]': 'at' is in the future", i);
+            cg_fail(err, CG_E_UNPROCESSABLE, "in_the_future", "'points[%zu]': 'at' is in the future", i);
             return -1;
         }
         if (i > 0 && t->at_ms <= j->pts[i - 1].at_ms) {
-            cg_http_error_set(err, 422, "out_of_order",
-                              "'points[%zu]': not after points[%zu] (points go in time order)", i,
-                              i - 1);
+            cg_fail(err, CG_E_UNPROCESSABLE, "out_of_order",
+                    "'points[%zu]': not after points[%zu] (points go in time order)", i,
+                    i - 1);
             return -1;
         }
         char code[CG_GRID_CODE_SIZE];
         int r = cg_grids_locate(ctx->app->store, t->lat, t->lon, code);
         if (r < 0) {
-            cg_http_error_set(err, 500, "internal_error", "cannot locate the points");
+            cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot locate the points");
             return -1;
         }
         t->inside = r == 1 && strcmp(code, grid) == 0;
@@ -255,10 +255,10 @@ void cg_api_patrols_points(cg_api_ctx *ctx)
     char grid[CG_GRID_CODE_SIZE];
     if (own_patrol(ctx, &id, grid) < 0)
         return;
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     patrol_job *j = job_new(ctx);
@@ -267,7 +267,7 @@ void cg_api_patrols_points(cg_api_ctx *ctx)
     j->id = id;
     if (parse_points(ctx, json_object_get(body, "points"), grid, j, &err) < 0) {
         patrol_job_free(&j->job);
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         goto out;
     }
     j->job.apply = points_apply;
@@ -315,7 +315,7 @@ void cg_api_patrols_get(cg_api_ctx *ctx)
 
 void cg_api_patrols_compliance(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     cg_compliance_query q = {0};
     const char *week, *cursor;
     long limit;
@@ -324,7 +324,7 @@ void cg_api_patrols_compliance(cg_api_ctx *ctx)
         cg_query_string(ctx->query, "member", 63, &q.member, &err) < 0 ||
         cg_query_string(ctx->query, "cursor", 80, &cursor, &err) < 0 ||
         cg_query_long(ctx->query, "limit", 100, 1, 1000, &limit, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     q.limit = (int)limit;

@@ -122,10 +122,10 @@ static void reply_report(cg_api_ctx *ctx, json_t *report, int csv, const char *n
 /* format=json|csv: 0 json, 1 csv, -1 refused (answered). */
 static int read_format(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *format;
     if (cg_query_string(ctx->query, "format", 8, &format, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return -1;
     }
     if (!format || !strcmp(format, "json"))
@@ -146,11 +146,11 @@ static int load_scope(cg_api_ctx *ctx, cg_scope *sc)
 
 void cg_api_reports_monthly(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *month, *by_text;
     if (cg_query_string(ctx->query, "month", 7, &month, &err) < 0 ||
         cg_query_string(ctx->query, "by", 16, &by_text, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     int32_t first_day;
@@ -198,9 +198,9 @@ void cg_api_reports_monthly(cg_api_ctx *ctx)
 /* ?year=YYYY (1970..9999). 0 ok, -1 answered. */
 static int read_year(cg_api_ctx *ctx, long *year)
 {
-    cg_http_error err;
+    cg_result err;
     if (cg_query_long(ctx->query, "year", 0, 1970, 9999, year, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return -1;
     }
     if (*year == 0) {
@@ -223,13 +223,13 @@ static json_t *annual_for(cg_api_ctx *ctx, long year, cg_assess_conf *conf)
 
 void cg_api_reports_annual(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     const char *by;
     long year;
     if (read_year(ctx, &year) < 0)
         return;
     if (cg_query_string(ctx->query, "by", 16, &by, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     if (by && strcmp(by, "member")) {

@@ -194,9 +194,9 @@ static json_t *event_json(const char *kind, const char *verb, const char *from, 
                      note ? note : "", "at", (json_int_t)(now_ms / 1000));
 }
 
-/* Fill the verb's change in p. 0 ok, else an HTTP status with err. */
+/* Fill the verb's change in p. 0 ok, else the cg_status with err. */
 static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, json_t *body,
-                        const cg_case_row *row, cg_http_error *err)
+                        const cg_case_row *row, cg_result *err)
 {
     cg_case_change *ch = &p->ch;
     const cg_catalog *cat = ctx->app->catalog;
@@ -208,7 +208,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
     case CG_WF_DISPATCH: {
         const char *dep = body_string(body, "department");
         if (dep && !cg_catalog_department(cat, dep)) {
-            cg_http_error_set(err, 422, "unknown_department", "no department '%.32s'", dep);
+            cg_fail(err, CG_E_UNPROCESSABLE, "unknown_department", "no department '%.32s'", dep);
             return err->status;
         }
         snprintf(p->department, sizeof p->department, "%s", dep ? dep : row->department);
@@ -245,7 +245,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
             json_t *v = json_object_get(body, key);
             if (!v || json_is_null(v)) {
                 json_decref(fulfil);
-                cg_http_error_set(err, 422, "missing_requirement",
+                cg_fail(err, CG_E_UNPROCESSABLE, "missing_requirement",
                                   "this case must be handled with '%s' (asked by the %s plugin)",
                                   key, row->department);
                 return err->status;
@@ -267,7 +267,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
             const cg_category *c = cg_catalog_category(cat, row->category);
             if (c && c->requires_after_photo &&
                 cg_evidence_has_after_photo(ctx->app->store, row->id) != 1) {
-                cg_http_error_set(err, 422, "after_photo_required",
+                cg_fail(err, CG_E_UNPROCESSABLE, "after_photo_required",
                                   "a %s case passes review only with an \"after\" photo",
                                   row->category);
                 return err->status;
@@ -285,15 +285,15 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         const char *dep = body_string(body, "department");
         const char *reason = body_string(body, "reason") ? body_string(body, "reason") : note;
         if (!reason || !*reason) {
-            cg_http_error_set(err, 422, "missing_field", "a transfer needs a 'reason'");
+            cg_fail(err, CG_E_UNPROCESSABLE, "missing_field", "a transfer needs a 'reason'");
             return err->status;
         }
         if (dep && !cg_catalog_department(cat, dep)) {
-            cg_http_error_set(err, 422, "unknown_department", "no department '%.32s'", dep);
+            cg_fail(err, CG_E_UNPROCESSABLE, "unknown_department", "no department '%.32s'", dep);
             return err->status;
         }
         if (dep && !strcmp(dep, row->department)) {
-            cg_http_error_set(err, 422, "same_department", "the case is already with %s", dep);
+            cg_fail(err, CG_E_UNPROCESSABLE, "same_department", "the case is already with %s", dep);
             return err->status;
         }
         if (dep) {
@@ -311,11 +311,11 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         const char *next = cg_wf_next_level(row->level);
         const char *reason = body_string(body, "reason") ? body_string(body, "reason") : note;
         if (!next) {
-            cg_http_error_set(err, 409, "top_level", "the case is already at level %s", row->level);
+            cg_fail(err, CG_E_CONFLICT, "top_level", "the case is already at level %s", row->level);
             return err->status;
         }
         if (!reason || !*reason) {
-            cg_http_error_set(err, 422, "missing_field", "an escalation needs a 'reason'");
+            cg_fail(err, CG_E_UNPROCESSABLE, "missing_field", "an escalation needs a 'reason'");
             return err->status;
         }
         /* A joint task records which departments are convened: those the
@@ -323,7 +323,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         char convened[256] = "";
         json_t *deps = json_object_get(body, "departments");
         if (deps && !json_is_array(deps)) {
-            cg_http_error_set(err, 400, "invalid_field",
+            cg_fail(err, CG_E_INVALID, "invalid_field",
                               "'departments' must be an array of department codes");
             return err->status;
         }
@@ -333,7 +333,7 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         json_array_foreach(deps, i, d) {
             if (!json_is_string(d) || !cg_catalog_department(cat, json_string_value(d))) {
                 json_decref(named);
-                cg_http_error_set(err, 422, "unknown_department",
+                cg_fail(err, CG_E_UNPROCESSABLE, "unknown_department",
                                   "'departments' must list department codes");
                 return err->status;
             }
@@ -374,12 +374,12 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
         const char *until = body_string(body, "until");
         int64_t at = 0;
         if (!until || cg_time_parse_iso(until, &at) < 0) {
-            cg_http_error_set(err, 400, "invalid_field",
+            cg_fail(err, CG_E_INVALID, "invalid_field",
                               "'until' must be an ISO 8601 time such as 2026-01-01T00:00:00+08:00");
             return err->status;
         }
         if (at <= now || (row->expected_at && at <= row->expected_at)) {
-            cg_http_error_set(err, 422, "invalid_field",
+            cg_fail(err, CG_E_UNPROCESSABLE, "invalid_field",
                               "'until' must be later than now and than the current deadline");
             return err->status;
         }
@@ -395,14 +395,14 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
     case CG_WF_CANCEL: {
         const char *dup = body_string(body, "duplicate_of");
         if (json_object_get(body, "duplicate_of") && !dup) {
-            cg_http_error_set(err, 400, "invalid_field", "'duplicate_of' must be a case id");
+            cg_fail(err, CG_E_INVALID, "invalid_field", "'duplicate_of' must be a case id");
             return err->status;
         }
         if (dup) {
             cg_case_row other;
             if (strlen(dup) >= sizeof other.id || !strcmp(dup, row->id) ||
                 cg_cases_read_row(ctx->app->store, dup, &other) != 1) {
-                cg_http_error_set(err, 422, "unknown_case",
+                cg_fail(err, CG_E_UNPROCESSABLE, "unknown_case",
                                   "'duplicate_of' must name another existing case");
                 return err->status;
             }
@@ -427,11 +427,11 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
     case CG_WF_RATE: {
         json_t *sat = json_object_get(body, "satisfaction"), *fixed = json_object_get(body, "fixed");
         if (!json_is_integer(sat) || json_integer_value(sat) < 1 || json_integer_value(sat) > 5) {
-            cg_http_error_set(err, 400, "invalid_field", "'satisfaction' must be an integer 1..5");
+            cg_fail(err, CG_E_INVALID, "invalid_field", "'satisfaction' must be an integer 1..5");
             return err->status;
         }
         if (fixed && !json_is_boolean(fixed)) {
-            cg_http_error_set(err, 400, "invalid_field", "'fixed' must be true or false");
+            cg_fail(err, CG_E_INVALID, "invalid_field", "'fixed' must be true or false");
             return err->status;
         }
         ch->satisfaction = (int)json_integer_value(sat);
@@ -453,11 +453,11 @@ static int build_change(cg_api_ctx *ctx, pending_action *p, cg_wf_verb verb, jso
 
 void cg_api_cases_action(cg_api_ctx *ctx)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *body = NULL;
     const char *id = ctx->params->value[0];
     if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_err(ctx->req, &err);
+        cg_http_reply_result(ctx->req, &err);
         return;
     }
     const char *action = body_string(body, "action");
@@ -568,10 +568,10 @@ void cg_api_cases_action(cg_api_ctx *ctx)
     int rc = build_change(ctx, p, (cg_wf_verb)verb, body, &row, &err);
     if (rc != 0) {
         pending_free(p);
-        if (rc == 409 && !strcmp(err.code, "top_level"))
+        if (rc == CG_E_CONFLICT && !strcmp(err.code, "top_level"))
             reply_invalid_transition(ctx->req, "escalate", row.status);
         else
-            cg_http_reply_err(ctx->req, &err);
+            cg_http_reply_result(ctx->req, &err);
         return;
     }
     /* The owning plugin sees every step it did not cause itself (a new

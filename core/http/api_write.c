@@ -75,7 +75,7 @@ void cg_reply_error_with(struct evhttp_request *req, const cg_result *r, json_t 
 }
 
 int cg_query_time(const struct evkeyvalq *q, const char *name, int64_t def, int64_t *out,
-                  cg_http_error *err)
+                  cg_result *err)
 {
     const char *text;
     char buf[64];
@@ -90,8 +90,8 @@ int cg_query_time(const struct evkeyvalq *q, const char *name, int64_t def, int6
         if (*p == ' ')
             *p = '+';
     if (cg_time_parse_iso(buf, out) < 0) {
-        cg_http_error_set(err, 400, "invalid_field",
-                          "'%s' must be an ISO 8601 time such as 2026-01-01T00:00:00+08:00", name);
+        cg_fail(err, CG_E_INVALID, "invalid_field",
+                "'%s' must be an ISO 8601 time such as 2026-01-01T00:00:00+08:00", name);
         return -1;
     }
     return 0;

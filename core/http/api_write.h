@@ -51,6 +51,6 @@ void cg_reply_error_with(struct evhttp_request *req, const cg_result *r, json_t 
 /* The `since`/`until` query parameter as unix ms: 0 and *out = def when
  * absent; a '+' decoded to a space is put back. -1 with err (400). */
 int cg_query_time(const struct evkeyvalq *q, const char *name, int64_t def, int64_t *out,
-                  cg_http_error *err);
+                  cg_result *err);
 
 #endif

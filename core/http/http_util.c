@@ -17,16 +17,6 @@
 
 #include "lib/log.h"
 
-void cg_http_error_set(cg_http_error *e, int status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    e->status = status;
-    snprintf(e->code, sizeof e->code, "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-}
-
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
 static size_t utf8_seq_len(const unsigned char *s)
 {
@@ -105,14 +95,16 @@ void cg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
     free(text);
 }
 
-void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e)
+/* The error shape with an HTTP status: every refusal goes out here. */
+static void reply_refusal(struct evhttp_request *req, int status, const char *code,
+                          const char *message)
 {
-    if (e->status == 401)
+    if (status == 401)
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"citygrid\"");
-    if (e->status >= 500)
-        CG_ERROR("http", "%d %s: %s", e->status, e->code, e->message);
-    cg_http_reply_json(req, e->status, cg_http_error_json(e->code, e->message));
+    if (status >= 500)
+        CG_ERROR("http", "%d %s: %s", status, code, message);
+    cg_http_reply_json(req, status, cg_http_error_json(code, message));
 }
 
 int cg_http_status_of(cg_status status)
@@ -137,24 +129,19 @@ int cg_http_status_of(cg_status status)
 
 void cg_http_reply_result(struct evhttp_request *req, const cg_result *r)
 {
-    cg_http_error e;
-    e.status = cg_http_status_of(r->status);
-    snprintf(e.code, sizeof e.code, "%s", r->code[0] ? r->code : cg_status_name(r->status));
-    snprintf(e.message, sizeof e.message, "%s", r->message);
-    cg_http_reply_err(req, &e);
+    reply_refusal(req, cg_http_status_of(r->status), r->code[0] ? r->code : cg_status_name(r->status),
+                  r->message);
 }
 
 void cg_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *fmt, ...)
 {
-    cg_http_error e;
+    char message[CG_RESULT_MESSAGE_SIZE];
     va_list ap;
-    e.status = status;
-    snprintf(e.code, sizeof e.code, "%s", code);
     va_start(ap, fmt);
-    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    cg_http_reply_err(req, &e);
+    reply_refusal(req, status, code, message);
 }
 
 /* ---- header parsing ---------------------------------------------------- */
@@ -276,14 +263,14 @@ int cg_path_match(const char *pattern, const char *path, cg_path_params *params)
 
 /* ---- bodies ------------------------------------------------------------ */
 
-json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_http_error *err)
+json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_result *err)
 {
     if (len > max) {
-        cg_http_error_set(err, 413, "body_too_large", "request body is larger than %zu bytes", max);
+        cg_fail(err, CG_E_TOO_LARGE, "body_too_large", "request body is larger than %zu bytes", max);
         return NULL;
     }
     if (len == 0 || !data) {
-        cg_http_error_set(err, 400, "invalid_json", "request body is empty");
+        cg_fail(err, CG_E_INVALID, "invalid_json", "request body is empty");
         return NULL;
     }
     json_error_t je;
@@ -291,20 +278,20 @@ json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_htt
      * "invalid JSON"; jansson caps nesting depth and rejects \u0000. */
     json_t *v = json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
-        cg_http_error_set(err, 400, "invalid_json", "invalid JSON at line %d, column %d: %s",
-                          je.line, je.column, je.text);
+        cg_fail(err, CG_E_INVALID, "invalid_json", "invalid JSON at line %d, column %d: %s",
+                je.line, je.column, je.text);
         return NULL;
     }
     if (!json_is_object(v)) {
         json_decref(v);
-        cg_http_error_set(err, 400, "body_not_object", "request body must be a JSON object");
+        cg_fail(err, CG_E_INVALID, "body_not_object", "request body must be a JSON object");
         return NULL;
     }
     return v;
 }
 
 int cg_http_read_json_body(struct evhttp_request *req, size_t max, int required, json_t **out,
-                           cg_http_error *err)
+                           cg_result *err)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = in ? evbuffer_get_length(in) : 0;
@@ -312,22 +299,22 @@ int cg_http_read_json_body(struct evhttp_request *req, size_t max, int required,
     if (len == 0) {
         if (!required)
             return 0;
-        cg_http_error_set(err, 400, "invalid_json", "request body is empty");
+        cg_fail(err, CG_E_INVALID, "invalid_json", "request body is empty");
         return -1;
     }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     if (!cg_http_is_json_content_type(ct)) {
-        cg_http_error_set(err, 415, "unsupported_media_type",
-                          "request body must be application/json (got %.64s)", ct ? ct : "none");
+        cg_fail(err, CG_E_UNSUPPORTED, "unsupported_media_type",
+                "request body must be application/json (got %.64s)", ct ? ct : "none");
         return -1;
     }
     if (len > max) {
-        cg_http_error_set(err, 413, "body_too_large", "request body is larger than %zu bytes", max);
+        cg_fail(err, CG_E_TOO_LARGE, "body_too_large", "request body is larger than %zu bytes", max);
         return -1;
     }
     const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
     if (!data) {
-        cg_http_error_set(err, 500, "internal_error", "cannot read the request body");
+        cg_fail(err, CG_E_INTERNAL, "internal_error", "cannot read the request body");
         return -1;
     }
     *out = cg_http_parse_json_body(data, len, max, err);
@@ -343,7 +330,7 @@ static const char *query_value(const struct evkeyvalq *q, const char *name)
 }
 
 int cg_query_long(const struct evkeyvalq *q, const char *name, long def, long min, long max,
-                  long *out, cg_http_error *err)
+                  long *out, cg_result *err)
 {
     const char *v = query_value(q, name);
     *out = def;
@@ -356,8 +343,8 @@ int cg_query_long(const struct evkeyvalq *q, const char *name, long def, long mi
      * be just the number. */
     if (!((v[0] >= '0' && v[0] <= '9') || v[0] == '-') || errno || !end || *end || n < min ||
         n > max) {
-        cg_http_error_set(err, 400, "invalid_field", "'%s' must be an integer from %ld to %ld",
-                          name, min, max);
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'%s' must be an integer from %ld to %ld",
+                name, min, max);
         return -1;
     }
     *out = n;
@@ -365,7 +352,7 @@ int cg_query_long(const struct evkeyvalq *q, const char *name, long def, long mi
 }
 
 int cg_query_bool(const struct evkeyvalq *q, const char *name, int def, int *out,
-                  cg_http_error *err)
+                  cg_result *err)
 {
     const char *v = query_value(q, name);
     *out = def;
@@ -376,14 +363,14 @@ int cg_query_bool(const struct evkeyvalq *q, const char *name, int def, int *out
     } else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
         *out = 0;
     } else {
-        cg_http_error_set(err, 400, "invalid_field", "'%s' must be true or false", name);
+        cg_fail(err, CG_E_INVALID, "invalid_field", "'%s' must be true or false", name);
         return -1;
     }
     return 0;
 }
 
 int cg_query_string(const struct evkeyvalq *q, const char *name, size_t maxlen, const char **out,
-                    cg_http_error *err)
+                    cg_result *err)
 {
     const char *v = query_value(q, name);
     *out = NULL;
@@ -395,8 +382,8 @@ int cg_query_string(const struct evkeyvalq *q, const char *name, size_t maxlen, 
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
             printable = 0;
     if (len > maxlen || !printable) {
-        cg_http_error_set(err, 400, "invalid_field",
-                          "'%s' must be printable text of at most %zu bytes", name, maxlen);
+        cg_fail(err, CG_E_INVALID, "invalid_field",
+                "'%s' must be printable text of at most %zu bytes", name, maxlen);
         return -1;
     }
     *out = v;

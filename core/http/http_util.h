@@ -21,27 +21,17 @@ struct evkeyvalq;
 
 #define CG_JSON_CONTENT_TYPE "application/json; charset=utf-8"
 
-/* Why a request was refused: an HTTP status, a snake_case code, a message
- * for people. Filled by the parsers below, sent by cg_http_reply_err(). */
-typedef struct cg_http_error {
-    int status;
-    char code[48];
-    char message[256];
-} cg_http_error;
-
-void cg_http_error_set(cg_http_error *e, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* {"error":{"code":code,"message":message}} (new reference). */
 json_t *cg_http_error_json(const char *code, const char *message);
 
 /* Send `body` (stolen; NULL sends {}) with `status` and the JSON content type.
  * Other headers (Location, Allow, ...) are added by the caller before. */
 void cg_http_reply_json(struct evhttp_request *req, int status, json_t *body);
-/* Send the error shape. A 401 also gets WWW-Authenticate: Bearer. */
+/* Send the error shape with an HTTP status the http layer chose itself
+ * (routing: 404, 405; a handler's own checks). A 401 also gets
+ * WWW-Authenticate: Bearer; a 5xx is logged. */
 void cg_http_reply_error(struct evhttp_request *req, int status, const char *code,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e);
 
 /* The one place a domain status becomes an HTTP status (lib/result.h):
  * CG_E_INVALID 400, CG_E_UNAUTHENTICATED 401, CG_E_FORBIDDEN 403,
@@ -50,7 +40,8 @@ void cg_http_reply_err(struct evhttp_request *req, const cg_http_error *e);
  * CG_E_UNAVAILABLE 503, CG_E_TIMEOUT 504, CG_E_INTERNAL (and anything
  * unknown) 500; CG_OK 200. */
 int cg_http_status_of(cg_status status);
-/* Send a domain refusal: its mapped status, code and message. */
+/* Send a refusal (a domain's, or a parser's below): the HTTP status
+ * cg_http_status_of gives, its code and message, as cg_http_reply_error. */
 void cg_http_reply_result(struct evhttp_request *req, const cg_result *r);
 
 /* 1 if a Content-Type value is application/json (case-insensitive), with
@@ -77,26 +68,28 @@ typedef struct cg_path_params {
 int cg_path_match(const char *pattern, const char *path, cg_path_params *params);
 
 /* Parse a request body: at most `max` bytes, valid JSON (no duplicate keys),
- * a JSON object. New reference, or NULL with err (413 body_too_large,
- * 400 invalid_json, 400 body_not_object). */
-json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_http_error *err);
+ * a JSON object. New reference, or NULL with err (CG_E_TOO_LARGE
+ * body_too_large, CG_E_INVALID invalid_json or body_not_object). */
+json_t *cg_http_parse_json_body(const char *data, size_t len, size_t max, cg_result *err);
 
-/* The whole check for a request with a JSON body: Content-Type (415
- * unsupported_media_type), size, parse. An empty body is an error when
- * `required`, else *out = NULL and 0. 0 ok (*out is a new reference), -1 err. */
+/* The whole check for a request with a JSON body: Content-Type
+ * (CG_E_UNSUPPORTED unsupported_media_type), size, parse. An empty body is
+ * an error when `required`, else *out = NULL and 0. 0 ok (*out is a new
+ * reference), -1 with err. */
 int cg_http_read_json_body(struct evhttp_request *req, size_t max, int required, json_t **out,
-                           cg_http_error *err);
+                           cg_result *err);
 
 /* Query parameters (as parsed by evhttp_parse_query_str). Each returns 0 and
  * the default when the parameter is absent or empty, 0 and the value when it
- * is valid, -1 with err (400 invalid_field naming the parameter) otherwise. */
+ * is valid, -1 with err (CG_E_INVALID invalid_field naming the parameter)
+ * otherwise. */
 int cg_query_long(const struct evkeyvalq *q, const char *name, long def, long min, long max,
-                  long *out, cg_http_error *err);
+                  long *out, cg_result *err);
 /* "true"/"false" (also "1"/"0"). */
 int cg_query_bool(const struct evkeyvalq *q, const char *name, int def, int *out,
-                  cg_http_error *err);
+                  cg_result *err);
 /* A printable string of at most maxlen bytes; *out NULL when absent. */
 int cg_query_string(const struct evkeyvalq *q, const char *name, size_t maxlen, const char **out,
-                    cg_http_error *err);
+                    cg_result *err);
 
 #endif

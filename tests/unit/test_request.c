@@ -244,9 +244,9 @@ END_TEST
 
 /* ---- bodies ------------------------------------------------------------ */
 
-static void expect_body_error(const char *text, size_t max, int status, const char *code)
+static void expect_body_error(const char *text, size_t max, cg_status status, const char *code)
 {
-    cg_http_error err;
+    cg_result err;
     json_t *v = cg_http_parse_json_body(text, strlen(text), max, &err);
     ck_assert_msg(v == NULL, "'%s' was accepted", text);
     ck_assert_int_eq(err.status, status);
@@ -255,20 +255,20 @@ static void expect_body_error(const char *text, size_t max, int status, const ch
 
 START_TEST(json_bodies)
 {
-    cg_http_error err;
+    cg_result err;
     const char *ok = "{\"a\":1}";
     json_t *v = cg_http_parse_json_body(ok, strlen(ok), 100, &err);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(json_integer_value(json_object_get(v, "a")), 1);
     json_decref(v);
-    expect_body_error("{\"a\":", 100, 400, "invalid_json");
-    expect_body_error("", 100, 400, "invalid_json");
-    expect_body_error("{\"a\":1,\"a\":2}", 100, 400, "invalid_json");
-    expect_body_error("[1,2]", 100, 400, "body_not_object");
-    expect_body_error("\"text\"", 100, 400, "body_not_object");
-    expect_body_error("42", 100, 400, "body_not_object");
-    expect_body_error("{\"a\":\"0123456789\"}", 10, 413, "body_too_large");
-    expect_body_error("{\"a\":\"\\u0000\"}", 100, 400, "invalid_json");
+    expect_body_error("{\"a\":", 100, CG_E_INVALID, "invalid_json");
+    expect_body_error("", 100, CG_E_INVALID, "invalid_json");
+    expect_body_error("{\"a\":1,\"a\":2}", 100, CG_E_INVALID, "invalid_json");
+    expect_body_error("[1,2]", 100, CG_E_INVALID, "body_not_object");
+    expect_body_error("\"text\"", 100, CG_E_INVALID, "body_not_object");
+    expect_body_error("42", 100, CG_E_INVALID, "body_not_object");
+    expect_body_error("{\"a\":\"0123456789\"}", 10, CG_E_TOO_LARGE, "body_too_large");
+    expect_body_error("{\"a\":\"\\u0000\"}", 100, CG_E_INVALID, "invalid_json");
 }
 END_TEST
 
@@ -349,7 +349,7 @@ static void query_parse(const char *qs, struct evkeyvalq *q)
 START_TEST(query_limit)
 {
     struct evkeyvalq q;
-    cg_http_error err;
+    cg_result err;
     long limit;
     query_parse("grid=1", &q);
     ck_assert_int_eq(cg_query_long(&q, "limit", 100, 1, 1000, &limit, &err), 0);
@@ -369,7 +369,7 @@ START_TEST(query_limit)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         query_parse(bad[i], &q);
         ck_assert_msg(cg_query_long(&q, "limit", 100, 1, 1000, &limit, &err) == -1, "%s accepted", bad[i]);
-        ck_assert_int_eq(err.status, 400);
+        ck_assert_int_eq(err.status, CG_E_INVALID);
         ck_assert_str_eq(err.code, "invalid_field");
         ck_assert_ptr_nonnull(strstr(err.message, "'limit'"));
         evhttp_clear_headers(&q);
@@ -380,7 +380,7 @@ END_TEST
 START_TEST(query_overdue)
 {
     struct evkeyvalq q;
-    cg_http_error err;
+    cg_result err;
     int overdue;
     query_parse("overdue=true", &q);
     ck_assert_int_eq(cg_query_bool(&q, "overdue", 0, &overdue, &err), 0);
@@ -405,7 +405,7 @@ END_TEST
 START_TEST(query_strings)
 {
     struct evkeyvalq q;
-    cg_http_error err;
+    cg_result err;
     const char *v;
     query_parse("status=closed&grid=&bad=a%0Ab", &q);
     ck_assert_int_eq(cg_query_string(&q, "status", 32, &v, &err), 0);
