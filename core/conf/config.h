@@ -101,6 +101,12 @@ typedef struct cg_config {
     int retry_max_ms;        /* 30000 */
     int plugin_credit;       /* dispatches a plugin may hold at once: 64 */
     size_t max_body_bytes;   /* HTTP request bodies: 65536 */
+    /* http = { max_connections = 512; header_timeout = 10; body_timeout = 120;
+     *   idle_timeout = 60; } (seconds; http_gate.h) */
+    unsigned http_max_connections;
+    unsigned http_header_timeout_ms;
+    unsigned http_body_timeout_ms;
+    unsigned http_idle_timeout_ms;
     char *dataset_dir;       /* grids + roster imported on first start (absolute),
                                 NULL: none. Default: the installed Lishui dataset */
     cg_plugin_conf *plugins;

@@ -42,6 +42,12 @@ typedef struct cg_route {
     int needs_auth;
 } cg_route;
 
+/* Request body limits per route, enforced from the Content-Length before the
+ * body is read (http_gate.h): JSON bodies up to http.max_body_bytes (64 KiB)
+ * on every route, except those that http.c's large_bodies table names
+ * (photos, up to evidence.max_photo_bytes). NULL: no route, the JSON limit. */
+size_t cg_http_route_body_limit(const cg_app *app, const cg_route *r);
+
 /* The table (in http.c): first a matching pattern and method wins; a path
  * that matches only with other methods gets 405 with Allow. */
 extern const cg_route cg_api_routes[];

@@ -4,9 +4,15 @@
  * token, and hands the handler a cg_api_ctx. Main (libevent) thread only.
  *
  * evhttp is told to pass every method we name on to us, so that wrong
- * methods get our JSON 405 instead of its HTML page; its own body cap is set
- * well above config->max_body_bytes for the same reason (we answer the JSON
- * 413 ourselves; only absurd bodies meet evhttp's page).
+ * methods get our JSON 405 instead of its HTML page. Every connection goes
+ * through the gate (http_gate.h) first: it reads each request head strictly,
+ * refuses a body over its route's limit from the Content-Length, keeps the
+ * head, body and idle timeouts, and caps the number of connections; evhttp's
+ * own body cap is only the largest route limit, as a second line.
+ *
+ * Accept errors (EMFILE when descriptors run out) are logged at most once a
+ * second, and the listener pauses briefly after one, so that a full
+ * descriptor table cannot make the loop spin on accept().
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,29 +23,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "http/api.h"
 #include "people/auth.h"
+#include "http/http_gate.h"
 #include "http/http_util.h"
 #include "lib/log.h"
 
 #define HTTP_TIMEOUT_SECONDS 30
 #define HTTP_MAX_HEADERS_BYTES 16384
-#define HTTP_HARD_BODY_FACTOR 8
 #define HTTP_MAX_PATH 1024
+#define HTTP_FD_RESERVE 64          /* descriptors kept for the database, the bus, plugins */
+#define ACCEPT_PAUSE_MS 100         /* after EMFILE and the like */
 
 struct cg_http {
     cg_app *app;
     struct evhttp *evh;
     struct evhttp_bound_socket *socket;
+    cg_gate *gate;
+    struct event *accept_pause;     /* re-enables the listener */
     int port;
     int draining;                   /* cg_http_drain() was called */
     cg_http_deferred deferred;      /* list head of parked requests */
@@ -221,7 +236,15 @@ static void dispatch(cg_http *http, struct evhttp_request *req, const char *path
 static void on_request(struct evhttp_request *req, void *arg)
 {
     cg_http *http = arg;
+    /* The gate's answer-complete hook first: metrics' own (which calls the
+     * gate's too, cg_gate_complete) replaces it. */
+    cg_gate_track(http->gate, req);
     cg_api_metrics_watch(req, (size_t)-1); /* counted as "no route" until one matches */
+    /* Every answer says what it is; browsers must not guess (a JSON error
+     * or a CSV sniffed as HTML would run in the API's origin). */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Content-Type-Options", "nosniff");
+    if (cg_gate_answer(req))
+        return;
     if (http->draining) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         cg_http_reply_error(req, 503, "shutting_down", "the server is shutting down; try again shortly");
@@ -240,6 +263,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct evkeyvalq query;
     TAILQ_INIT(&query);
     const char *qs = evhttp_uri_get_query(uri);
+    /* evhttp decodes %00 into a NUL that silently cuts the value short
+     * (?grid=%00 would drop the filter): refuse it. */
+    if (qs && strstr(qs, "%00")) {
+        cg_http_reply_error(req, 400, "invalid_field", "the query string holds a NUL (%%00)");
+        free(path);
+        return;
+    }
     if (qs && *qs && evhttp_parse_query_str(qs, &query) < 0) {
         cg_http_reply_error(req, 400, "invalid_field", "the query string is malformed");
         free(path);
@@ -248,6 +278,167 @@ static void on_request(struct evhttp_request *req, void *arg)
     dispatch(http, req, path, &query);
     evhttp_clear_headers(&query);
     free(path);
+}
+
+/* ---- the gate's questions ------------------------------------------------ */
+
+static const cg_route *route_for(const char *method, size_t mlen, const char *path)
+{
+    static const struct { const char *name; int m; } methods[] = {
+        {"GET", EVHTTP_REQ_GET}, {"HEAD", EVHTTP_REQ_GET}, {"POST", EVHTTP_REQ_POST},
+        {"PUT", EVHTTP_REQ_PUT}, {"DELETE", EVHTTP_REQ_DELETE}, {"PATCH", EVHTTP_REQ_PATCH},
+        {"OPTIONS", EVHTTP_REQ_OPTIONS}};
+    int m = -1;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strlen(methods[i].name) == mlen && memcmp(methods[i].name, method, mlen) == 0)
+            m = methods[i].m;
+    cg_path_params params;
+    for (size_t i = 0; m >= 0 && i < cg_api_n_routes; i++)
+        if (cg_api_routes[i].method == m && cg_path_match(cg_api_routes[i].pattern, path, &params))
+            return &cg_api_routes[i];
+    return NULL;
+}
+
+/* The routes whose bodies may be larger than a JSON body: photos. */
+static const struct {
+    int method;
+    const char *pattern;
+} large_bodies[] = {
+    {EVHTTP_REQ_POST, "/v1/cases/{id}/photos"},
+};
+
+size_t cg_http_route_body_limit(const cg_app *app, const cg_route *r)
+{
+    int photo = 0;
+    for (size_t i = 0; r && i < sizeof large_bodies / sizeof large_bodies[0]; i++)
+        photo |= r->method == large_bodies[i].method && strcmp(r->pattern, large_bodies[i].pattern) == 0;
+    if (photo)
+        return app && app->config && app->config->max_photo_bytes ? app->config->max_photo_bytes
+                                                                  : 5242880;
+    return cg_api_max_body(app);
+}
+
+/* A head the gate found well-formed: is its body within its route's limit,
+ * and does a body larger than a JSON one come with a valid token? Routing
+ * itself (404, 405) is left to dispatch. */
+static int judge_head(void *arg, const cg_http_head *head, int64_t *limit)
+{
+    cg_http *http = arg;
+    if (head->content_length <= 0)
+        return 0;
+    char raw[HTTP_MAX_PATH + 1];
+    size_t n = 0;
+    while (n < head->target_len && head->target[n] != '?')
+        n++;
+    const cg_route *r = NULL;
+    if (n <= HTTP_MAX_PATH) {
+        memcpy(raw, head->target, n);
+        raw[n] = 0;
+        size_t len = 0;
+        char *path = evhttp_uridecode(raw, 0, &len);
+        if (path && strlen(path) == len)
+            r = route_for(head->method, head->method_len, path);
+        free(path);
+    }
+    size_t json_max = cg_api_max_body(http->app);
+    *limit = (int64_t)cg_http_route_body_limit(http->app, r);
+    if (head->content_length > *limit)
+        return 413;
+    if (r && r->needs_auth && (size_t)head->content_length > json_max) {
+        char header[CG_TOKEN_HEX_LEN + 64], token[CG_TOKEN_HEX_LEN + 64];
+        cg_principal who;
+        if (!head->authorization || head->authorization_len >= sizeof header)
+            return 401;
+        memcpy(header, head->authorization, head->authorization_len);
+        header[head->authorization_len] = 0;
+        if (cg_http_bearer_token(header, token, sizeof token) < 0 ||
+            cg_auth_token_lookup(http->app->store, token, &who) < 0)
+            return 401;
+    }
+    return 0;
+}
+
+static struct bufferevent *new_connection(struct event_base *base, void *arg)
+{
+    cg_http *http = arg;
+    struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    return cg_gate_wrap(http->gate, under);
+}
+
+static time_t monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cg_http *http = arg;
+    if (http->socket && !http->draining)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(http->socket));
+}
+
+/* Out of descriptors (or memory) the listening socket stays readable and
+ * libevent would call accept() again at once, forever: pause the listener
+ * and log at most one line a second. */
+static struct {
+    struct evconnlistener *listener;
+    cg_http *http;
+} accept_owners[8]; /* evhttp owns the listener's callback argument */
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg; /* evhttp's own struct */
+    cg_http *http = NULL;
+    for (size_t i = 0; i < sizeof accept_owners / sizeof accept_owners[0]; i++)
+        if (accept_owners[i].listener == l)
+            http = accept_owners[i].http;
+    int e = EVUTIL_SOCKET_ERROR();
+    time_t now = monotonic_seconds();
+    static time_t logged_at;
+    static unsigned long errors;
+    errors++;
+    if (now != logged_at) {
+        CG_WARN("http", "accept: %s (%lu accept errors in the last second)",
+                evutil_socket_error_to_string(e), errors);
+        logged_at = now;
+        errors = 0;
+    }
+    if (!http)
+        return;
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        evconnlistener_disable(l);
+        struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+        evtimer_add(http->accept_pause, &tv);
+    }
+}
+
+/* Connections must fit in the descriptor limit with room to spare, or
+ * accept() fails first: raise the soft limit as far as allowed, else lower
+ * the cap. */
+static unsigned fit_connections(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + HTTP_FD_RESERVE &&
+        rl.rlim_max > rl.rlim_cur) {
+        rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + HTTP_FD_RESERVE) {
+        unsigned fit = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE)
+                                                         : HTTP_FD_RESERVE;
+        CG_WARN("http", "max_connections %u does not fit the descriptor limit %llu: using %u",
+                want, (unsigned long long)rl.rlim_cur, fit);
+        return fit;
+    }
+    return want;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -267,17 +458,34 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
         return NULL;
     }
     size_t max_body = cg_api_max_body(app);
+    cg_gate_conf gc = {0};
+    if (app->config) {
+        gc.max_connections = app->config->http_max_connections;
+        gc.header_timeout_ms = app->config->http_header_timeout_ms;
+        gc.body_timeout_ms = app->config->http_body_timeout_ms;
+        gc.idle_timeout_ms = app->config->http_idle_timeout_ms;
+    }
+    gc.max_header_bytes = HTTP_MAX_HEADERS_BYTES;
+    gc.max_connections = fit_connections(gc.max_connections ? gc.max_connections : 512);
+    http->gate = cg_gate_new(app->base, &gc, judge_head, http);
+    http->accept_pause = evtimer_new(app->base, on_accept_pause_end, http);
+    if (!http->gate || !http->accept_pause) {
+        snprintf(err, errlen, "out of memory");
+        cg_http_free(http);
+        return NULL;
+    }
+    evhttp_set_bevcb(http->evh, new_connection, http);
     evhttp_set_allowed_methods(http->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-    /* One cap for every route: photo uploads (their own limit,
-     * evidence.max_photo_bytes, answered as JSON 413 by their handler) need
-     * it above JSON bodies'; JSON handlers still enforce max_body_bytes. */
-    size_t hard_cap = max_body * HTTP_HARD_BODY_FACTOR;
-    if (app->config && app->config->max_photo_bytes * 2 > hard_cap)
-        hard_cap = app->config->max_photo_bytes * 2;
+    /* The gate holds every route to its own limit before evhttp reads a
+     * body; evhttp's single cap is the largest of them, as a second line. */
+    size_t hard_cap = max_body;
+    for (size_t i = 0; i < cg_api_n_routes; i++)
+        if (cg_http_route_body_limit(app, &cg_api_routes[i]) > hard_cap)
+            hard_cap = cg_http_route_body_limit(app, &cg_api_routes[i]);
     evhttp_set_max_body_size(http->evh, (ev_ssize_t)hard_cap);
-    evhttp_set_max_headers_size(http->evh, HTTP_MAX_HEADERS_BYTES);
+    evhttp_set_max_headers_size(http->evh, HTTP_MAX_HEADERS_BYTES + 1024);
     evhttp_set_timeout(http->evh, HTTP_TIMEOUT_SECONDS);
     evhttp_set_gencb(http->evh, on_request, http);
 
@@ -286,10 +494,17 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     if (!http->socket) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
                  errno ? strerror(errno) : "bind failed");
-        evhttp_free(http->evh);
-        free(http);
+        cg_http_free(http);
         return NULL;
     }
+    struct evconnlistener *listener = evhttp_bound_socket_get_listener(http->socket);
+    for (size_t i = 0; i < sizeof accept_owners / sizeof accept_owners[0]; i++)
+        if (!accept_owners[i].listener) {
+            accept_owners[i].listener = listener;
+            accept_owners[i].http = http;
+            break;
+        }
+    evconnlistener_set_error_cb(listener, on_accept_error);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     evutil_socket_t fd = evhttp_bound_socket_get_fd(http->socket);
@@ -301,7 +516,8 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     }
     if (http->port == 0)
         http->port = port;
-    CG_NOTICE("http", "listening on %s:%d (bodies up to %zu bytes)", host, http->port, max_body);
+    CG_NOTICE("http", "listening on %s:%d (JSON bodies up to %zu bytes, %u connections)", host,
+              http->port, max_body, gc.max_connections);
     return http;
 }
 
@@ -337,6 +553,14 @@ void cg_http_free(cg_http *http)
      * no late callback answers one of them. */
     while (http->deferred.next)
         cg_http_undefer(http->deferred.next);
-    evhttp_free(http->evh);
+    for (size_t i = 0; i < sizeof accept_owners / sizeof accept_owners[0]; i++)
+        if (accept_owners[i].http == http)
+            accept_owners[i].listener = NULL, accept_owners[i].http = NULL;
+    /* evhttp first: freeing its connections frees their gate state. */
+    if (http->evh)
+        evhttp_free(http->evh);
+    if (http->accept_pause)
+        event_free(http->accept_pause);
+    cg_gate_free(http->gate);
     free(http);
 }

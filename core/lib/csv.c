@@ -291,3 +291,40 @@ int cg_csv_column(const cg_csv *c, const char *name)
             return (int)i;
     return -1;
 }
+
+/* ---- writing ------------------------------------------------------------ */
+
+int cg_csv_is_formula(const char *s)
+{
+    return s && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                 s[0] == '\r');
+}
+
+char *cg_csv_cell(const char *s)
+{
+    if (!s)
+        s = "";
+    int formula = cg_csv_is_formula(s);
+    int quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    size_t n = 3; /* two quotes and the NUL */
+    for (const char *q = s; *q; q++)
+        n += *q == '"' ? 2 : 1;
+    n += formula; /* the apostrophe */
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    char *w = out;
+    if (quote)
+        *w++ = '"';
+    if (formula)
+        *w++ = '\'';
+    for (const char *q = s; *q; q++) {
+        if (*q == '"')
+            *w++ = '"'; /* a quote is doubled */
+        *w++ = *q;
+    }
+    if (quote)
+        *w++ = '"';
+    *w = 0;
+    return out;
+}

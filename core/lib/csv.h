@@ -35,6 +35,21 @@ void cg_csv_free(cg_csv *c);
 /* Index of a header column by name, or -1. */
 int cg_csv_column(const cg_csv *c, const char *name);
 
+/* ---- writing --------------------------------------------------------------
+ * Every CSV the project writes (the assessment CSV, roster and places
+ * exports) makes its string cells with cg_csv_cell, so that no cell can be
+ * read by a spreadsheet as a formula ("CSV injection", OWASP): a cell that
+ * starts with '=', '+', '-', '@', TAB or CR gets a leading apostrophe, which
+ * Excel, LibreOffice and Google Sheets show as text and hide. The cell is
+ * then quoted (RFC 4180) when it holds a comma, a quote or a line end, or
+ * was neutralised. Numbers written as numbers are not strings: a negative
+ * number stays a number.
+ *
+ * A new malloc'd string (NULL when out of memory); the caller frees it. */
+char *cg_csv_cell(const char *s);
+/* Would a spreadsheet read this cell as a formula? */
+int cg_csv_is_formula(const char *s);
+
 /* Is s (len bytes) valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
 int cg_utf8_valid(const char *s, size_t len);
 

@@ -973,21 +973,17 @@ int cg_dataset_export_grids(cg_store *st, FILE *out, char *err, size_t errlen)
     return 0;
 }
 
-/* RFC 4180: quote a field that holds a comma, quote or line break. */
-static void csv_field(FILE *out, const char *v, int last)
+/* One string cell, quoted and formula-neutralised by cg_csv_cell. -1 when
+ * out of memory (the export then fails). */
+static int csv_field(FILE *out, const char *v, int last)
 {
-    if (strpbrk(v, ",\"\r\n")) {
-        fputc('"', out);
-        for (; *v; v++) {
-            if (*v == '"')
-                fputc('"', out);
-            fputc(*v, out);
-        }
-        fputc('"', out);
-    } else {
-        fputs(v, out);
-    }
+    char *cell = cg_csv_cell(v);
+    if (!cell)
+        return -1;
+    fputs(cell, out);
+    free(cell);
     fputc(last ? '\n' : ',', out);
+    return 0;
 }
 
 int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
@@ -1002,11 +998,15 @@ int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
         return -1;
     }
     fputs("member_id,login,name,name_pinyin,terminal_id,department,grid,role\n", out);
-    int rc;
+    int rc, oom = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         for (int k = 0; k < R_COLS; k++)
-            csv_field(out, col_text(s, k), k == R_COLS - 1);
+            oom |= csv_field(out, col_text(s, k), k == R_COLS - 1) < 0;
     sqlite3_reset(s);
+    if (oom) {
+        cg_set_err(err, errlen, "out of memory");
+        return -1;
+    }
     if (rc != SQLITE_DONE) {
         cg_set_err(err, errlen, "reading the roster: %s", sqlite3_errmsg(st->db));
         return -1;
@@ -1030,11 +1030,15 @@ int cg_dataset_export_places(cg_store *st, FILE *out, char *err, size_t errlen)
         return -1;
     }
     fputs("level,code,parent,name_zh,name_en\n", out);
-    int rc;
+    int rc, oom = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         for (int k = 0; k < 5; k++)
-            csv_field(out, col_text(s, k), k == 4);
+            oom |= csv_field(out, col_text(s, k), k == 4) < 0;
     sqlite3_reset(s);
+    if (oom) {
+        cg_set_err(err, errlen, "out of memory");
+        return -1;
+    }
     if (rc != SQLITE_DONE) {
         cg_set_err(err, errlen, "reading places: %s", sqlite3_errmsg(st->db));
         return -1;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lib/citydate.h"
+#include "lib/csv.h"
 #include "lib/errbuf.h"
 
 const char *const cg_assess_keys[CG_IND_N] = {
@@ -1002,21 +1003,16 @@ static void buf_add(buf *b, const char *s, size_t n)
 
 static void buf_str(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
-/* One field, quoted (RFC 4180) when it holds a comma, quote or line end. */
+/* One string cell, quoted and formula-neutralised by cg_csv_cell. */
 static void csv_field(buf *b, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
-        buf_str(b, s);
+    char *cell = cg_csv_cell(s);
+    if (!cell) {
+        b->failed = 1;
         return;
     }
-    buf_str(b, "\"");
-    for (const char *q = s; *q; q++) {
-        if (*q == '"')
-            buf_str(b, "\"\""); /* a quote is doubled */
-        else
-            buf_add(b, q, 1);
-    }
-    buf_str(b, "\"");
+    buf_str(b, cell);
+    free(cell);
 }
 
 static void csv_value(buf *b, json_t *v)

@@ -7,10 +7,14 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "store/migrations.h"
@@ -246,6 +250,59 @@ static int open_reader(cg_store *st, int flags, char *err, size_t errlen)
     return 0;
 }
 
+/* The database holds password and token hashes: its files are the
+ * daemon's alone, whatever the umask or the directory's mode. SQLite gives
+ * the -wal and -shm files the mode of the database file, so making that file
+ * 0600 before SQLite opens it covers all three; files left 0644 by an older
+ * version are put right. A directory that others may write to is refused:
+ * anyone could swap the database (or plant a symlink) there. */
+static int secure_files(const char *path, char *err, size_t errlen)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, strlen(dir) + 1, ".");
+    else if (slash == dir)
+        slash[1] = 0;
+    else
+        *slash = 0;
+    struct stat sd;
+    int bad_dir = stat(dir, &sd) == 0 && S_ISDIR(sd.st_mode) && (sd.st_mode & S_IWOTH);
+    if (bad_dir)
+        snprintf(err, errlen, "%s: the state directory is writable by others (mode %04o); "
+                 "refusing to keep the database there (chmod o-w %s)", dir,
+                 (unsigned)(sd.st_mode & 07777), dir);
+    free(dir);
+    if (bad_dir)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sf;
+    int rc = fstat(fd, &sf) == 0 && ((sf.st_mode & 077) == 0 || fchmod(fd, 0600) == 0) ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "%s: cannot make the database mode 0600: %s", path, strerror(errno));
+    close(fd);
+    static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; rc == 0 && i < sizeof sidecars / sizeof sidecars[0]; i++) {
+        char side[4096];
+        snprintf(side, sizeof side, "%s%s", path, sidecars[i]);
+        struct stat ss;
+        if (lstat(side, &ss) == 0 && S_ISREG(ss.st_mode) && (ss.st_mode & 077) &&
+            chmod(side, 0600) < 0) {
+            snprintf(err, errlen, "%s: cannot make it mode 0600: %s", side, strerror(errno));
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 int cg_store_open(const char *path, cg_store **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -256,6 +313,10 @@ int cg_store_open(const char *path, cg_store **out, char *err, size_t errlen)
         cache_grow(st->stmts) < 0 || !(st->read_stmts = calloc(1, sizeof *st->read_stmts)) ||
         cache_grow(st->read_stmts) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
+        cg_store_close(st);
+        return -1;
+    }
+    if (strcmp(path, ":memory:") != 0 && secure_files(path, err, errlen) < 0) {
         cg_store_close(st);
         return -1;
     }

@@ -1,6 +1,7 @@
 /* test_store.c — the SQLite store: migrations, pragmas, versions, the
  * statement cache. */
 #include <check.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,51 @@ START_TEST(test_open_error_names_file)
 }
 END_TEST
 
+static unsigned file_mode(const char *path)
+{
+    struct stat sb;
+    ck_assert_msg(stat(path, &sb) == 0, "%s missing", path);
+    return (unsigned)(sb.st_mode & 0777);
+}
+
+/* The database, its WAL and shared-memory files are 0600 even in a 0755
+ * directory under umask 022 (as packaging makes it), and a database left
+ * 0644 by an older version is put right. */
+START_TEST(test_files_private)
+{
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    mode_t old = umask(022);
+    cg_store *st = open_ok();
+    ck_assert_int_eq(sqlite3_exec(st->db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    char *wal = tu_sprintf("%s-wal", db_path), *shm = tu_sprintf("%s-shm", db_path);
+    ck_assert_uint_eq(file_mode(db_path), 0600);
+    ck_assert_uint_eq(file_mode(wal), 0600);
+    ck_assert_uint_eq(file_mode(shm), 0600);
+    cg_store_close(st);
+    ck_assert_int_eq(chmod(db_path, 0644), 0);
+    st = open_ok();
+    ck_assert_uint_eq(file_mode(db_path), 0600);
+    cg_store_close(st);
+    umask(old);
+    free(wal);
+    free(shm);
+}
+END_TEST
+
+/* A state directory that others may write to is refused, naming it. */
+START_TEST(test_world_writable_dir_refused)
+{
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    cg_store *st = NULL;
+    char err[512] = "";
+    ck_assert_int_eq(cg_store_open(db_path, &st, err, sizeof err), -1);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, dir) && strstr(err, "writable by others"), "%s", err);
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+}
+END_TEST
+
 START_TEST(test_stmt_cache)
 {
     cg_store *st = open_ok();
@@ -270,6 +316,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_stmt_cache);
     tcase_add_test(tc, test_step_helper);
     tcase_add_test(tc, test_member_grids_view);
+    tcase_add_test(tc, test_files_private);
+    tcase_add_test(tc, test_world_writable_dir_refused);
     suite_add_tcase(s, tc);
     return s;
 }
