@@ -26,7 +26,8 @@
 #define DEFAULT_STATE_DIR "/var/lib/citygrid"
 #define DEFAULT_URL "http://127.0.0.1:8080"
 
-static const cg_ctl_command *const tables[] = {cg_ctl_grid_commands, cg_ctl_plugin_commands};
+static const cg_ctl_command *const tables[] = {cg_ctl_grid_commands, cg_ctl_plugin_commands,
+                                               cg_ctl_backup_commands};
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
 /* A usage line may hold several forms "a | b": one per line. */

@@ -32,5 +32,6 @@ typedef struct cg_ctl_command {
 /* The tables (each NULL-name terminated), one per file. */
 extern const cg_ctl_command cg_ctl_grid_commands[];   /* ctl_grids.c: grids, roster, gaps, member */
 extern const cg_ctl_command cg_ctl_plugin_commands[]; /* ctl_plugins.c: plugin, status, keygen */
+extern const cg_ctl_command cg_ctl_backup_commands[]; /* ctl_backup.c: backup, restore */
 
 #endif
