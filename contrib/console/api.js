@@ -7,10 +7,11 @@ const TOKEN_KEY = 'citygrid.token';
 const ME_KEY = 'citygrid.me';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code;
+    this.details = details || {};   // the whole "error" object (e.g. distance_m)
   }
 }
 
@@ -24,13 +25,14 @@ export function savedMe() {
 export function saveMe(me) { sessionStorage.setItem(ME_KEY, JSON.stringify(me)); }
 
 async function decodeError(res) {
-  let code = '', message = '';
+  let code = '', message = '', details = {};
   try {
     const body = await res.json();
-    code = body?.error?.code || '';
-    message = body?.error?.message || '';
+    details = body?.error || {};
+    code = details.code || '';
+    message = details.message || '';
   } catch { /* not JSON */ }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
 }
 
 // fetch with the token; JSON in and out. opts: {method, body, raw, headers}

@@ -11,7 +11,13 @@ const views = {
   home: () => import('./home.js'),
   map: () => import('./map.js'),
   grid: () => import('./grid.js'),
+  report: () => import('./report.js'),
   cases: () => import('./cases.js'),
+  case: () => import('./case.js'),
+  routine: () => import('./routine.js'),
+  assessment: () => import('./assessment.js'),
+  admin: () => import('./admin.js'),
+  wall: () => import('./wall.js'),
 };
 
 let me = null;        // {id, name, department, is_admin, department_account, assignments, roles}

@@ -87,8 +87,8 @@ const roles = {
   en: { leader: 'Grid leader', instructor: 'Instructor', fulltime: 'Full-time member', professional: 'Professional member', optional: 'Optional member', admin: 'Administrator', department: 'Department account' },
 };
 const verbs = {
-  zh: { dispatch: '派遣', accept: '受理', handle: '处置完成', review: '审核', transfer: '转办', escalate: '上报升级', postpone: '延期', cancel: '作废', reopen: '重新办理', rate: '评价', report: '上报' },
-  en: { dispatch: 'Dispatch', accept: 'Accept', handle: 'Mark handled', review: 'Review', transfer: 'Transfer', escalate: 'Escalate', postpone: 'Postpone', cancel: 'Cancel', reopen: 'Reopen', rate: 'Rate', report: 'Report' },
+  zh: { dispatch: '派遣', accept: '受理', handle: '处置完成', review: '审核', transfer: '转办', escalate: '上报升级', postpone: '延期', cancel: '作废', reopen: '重新办理', rate: '评价', report: '上报', assign: '指派', deadline: '期限', note: '说明', photo: '照片', require: '处置要求', escalation: '升级', subscribe: '抄送', link: '关联', duplicate: '重复' },
+  en: { dispatch: 'Dispatch', accept: 'Accept', handle: 'Mark handled', review: 'Review', transfer: 'Transfer', escalate: 'Escalate', postpone: 'Postpone', cancel: 'Cancel', reopen: 'Reopen', rate: 'Rate', report: 'Report', assign: 'Assigned', deadline: 'Deadline', note: 'Note', photo: 'Photo', require: 'Requirement', escalation: 'Escalation', subscribe: 'Copied', link: 'Link', duplicate: 'Duplicate' },
 };
 const sources = {
   zh: { patrol: '巡查发现', citizen: '市民', camera: '监控', hotline: '热线', platform: '平台', inspection: '督查' },

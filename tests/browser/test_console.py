@@ -317,21 +317,102 @@ def run(daemon, b, tmp):
                  lambda: len(map_cells(b)) == len(fc["features"]) == 1)
     b.screenshot("map-member")
     b.check_logs("member map")
+
+    # ---- the member reports a case through the form -------------------
+    before = os.path.join(tmp, "before.png")
+    after = os.path.join(tmp, "after.png")
+    for path in (before, after):
+        with open(path, "wb") as f:
+            f.write(TINY_PNG)
+    b.go("#/report")
+    Select(b.wait('#report-form select[name="category"]')).select_by_value("street_stall")
+    b.wait('#report-map path.grid-cell[data-grid-code="%s"]' % GRID).click()
+    b.wait('#located-grid[data-grid="%s"]' % GRID)
+    b.wait('#report-form textarea[name="description"]').send_keys("人行道上的流动摊位 (browser test)")
+    b.wait('#report-form input[name="photos"]', visible=False).send_keys(before)
+    b.screenshot("report")
+    b.wait("#report-submit").click()
+    case_id = b.wait("#report-result li[data-case-id]").get_attribute("data-case-id")
+    assert case_id.startswith("C"), case_id
+    log("reported %s through the form" % case_id)
+    b.check_logs("report")
+
+    # ... finds it in the list and on the map
+    b.go("#/cases")
+    b.wait('#case-results li[data-case-id="%s"]' % case_id)
+    b.go("#/map")
+    b.wait('#grid-map path.case-marker[data-case-id="%s"]' % case_id)
+    b.wait_until("its grid counted open",
+                 lambda: int(b.wait('#grid-map path.grid-cell[data-grid-code="%s"]' % GRID)
+                             .get_attribute("data-open")) >= 1)
+    b.check_logs("list and map")
+
+    # ... and handles it through the buttons, with an after photo (the
+    # enforcement plugin assigned it to them).
+    b.go("#/case/" + case_id)
+    form = b.wait('form[data-verb="handle"]')
+    assert not b.driver.find_elements(By.CSS_SELECTOR, 'form[data-verb="review"]'), "a member may not review"
+    form.find_element(By.CSS_SELECTOR, 'input[name="after"]').send_keys(after)
+    form.find_element(By.CSS_SELECTOR, 'textarea[name="note"]').send_keys("已劝离")
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    b.wait('#case-status[data-status="handled"]')
+    b.wait("#photos-after img[data-sha]")
+    b.wait("#photos-before img[data-sha]")
+    b.screenshot("case-handled")
+    b.check_logs("handle")
     b.logout()
 
-    # ---- the leader: the map of their grid; language ---------------------
+    # ---- the leader: the case waits for review at home; pass it ---------
     b.login(LEADER[1])
+    b.wait('li[data-case-id="%s"]' % case_id)
+    b.screenshot("home-leader")
     b.go("#/map")
     b.wait('#grid-map path.grid-cell[data-grid-code="%s"]' % GRID)
-    b.check_logs("leader map")
+    b.check_logs("leader home and map")
+    b.go("#/case/" + case_id)
+    form = b.wait('form[data-verb="review"]')
+    assert form.find_element(By.CSS_SELECTOR, 'input[name="result"][value="pass"]').is_selected()
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    b.wait('#case-status[data-status="closed"]')
+    tok = d.execute_script("return sessionStorage.getItem('citygrid.token')")
+    assert daemon.call("GET", "/v1/cases/" + case_id, token=tok)["status"] == "closed"
+    b.screenshot("case-closed")
+    b.check_logs("review")
 
+    # ---- the monthly report ----------------------------------------------
+    b.go("#/assessment")
+    b.wait("#chart-ranking")
+    b.wait_until("the charts drawn", lambda: d.execute_script(
+        "return ['chart-ranking','chart-indicators','chart-trend'].every("
+        "id => window.Chart && Chart.getChart(document.getElementById(id)))"))
+    b.wait("#monthly table tbody tr")
+    b.screenshot("assessment")
+    b.check_logs("assessment")
+
+    # ---- the language switch ---------------------------------------------
     b.wait("#lang").click()
     b.wait_until("English navigation", lambda: b.text("#nav-home") == "Home")
     assert d.execute_script("return document.documentElement.lang") == "en"
-    b.screenshot("map-leader-en")
+    b.screenshot("assessment-en")
     b.wait("#lang").click()
     b.wait_until("Chinese navigation", lambda: b.text("#nav-home") == "首页")
     b.check_logs("language switch")
+    b.logout()
+
+    # ---- an administrator: all 273 grids, the wall, the plugins ----------
+    b.login("admin")
+    b.go("#/map")
+    b.wait_until("all 273 grids drawn", lambda: len(map_cells(b)) == 273)
+    b.wait('#grid-map path.grid-cell[data-grid-code="%s"]' % GRID)
+    b.screenshot("map-admin")
+    b.go("#/wall")
+    b.wait_until("the wall's map", lambda: len(map_cells(b)) == 273)
+    b.wait("#wall-open")
+    b.screenshot("wall")
+    b.go("#/admin")
+    b.wait('#plugins button[data-plugin="enforcement"][data-verb="reload"]')
+    b.screenshot("admin")
+    b.check_logs("admin")
     b.logout()
     b.check_logs("end")
 
@@ -345,7 +426,7 @@ def main():
     ok = False
     try:
         daemon = Daemon()
-        for member, _login in (LEADER, PROFESSIONAL):
+        for member, _login in (LEADER, PROFESSIONAL, ("admin", "admin")):
             daemon.call("PATCH", "/v1/members/" + member, {"password": PASSWORD})
         browser = Browser(daemon.base, shots)
         run(daemon, browser, tmp)
