@@ -16,6 +16,7 @@
 #include "case/citybody.h"
 #include "lib/log.h"
 #include "case/subscribe.h"
+#include "case/verbs.h"
 #include "lib/timeutil.h"
 #include "case/workflow.h"
 
@@ -129,9 +130,9 @@ static void escalate_one(cg_deadlines *dl, const cg_case_row *row, int64_t now)
         ch->level = e->level;
         ch->expected_at = cg_cases_deadline_after(now, row->sla_hours);
         ch->timer = ch->expected_at ? CG_TIMER_SET : CG_TIMER_CLEAR;
-        /* What the new level records (issue 4). */
+        /* What the new level records. */
         size_t len = strlen(e->note);
-        if (!strcmp(next, "joint") && (e->joint = cg_deadlines_default_joint(row->department))) {
+        if (!strcmp(next, "joint") && (e->joint = cg_case_default_joint(row->department))) {
             ch->joint_departments = e->joint;
             snprintf(e->note + len, sizeof e->note - len, "; convened: %s", e->joint);
         } else if (!strcmp(next, "city")) {
@@ -216,30 +217,7 @@ unsigned long long cg_deadlines_escalated(const cg_deadlines *dl)
 
 const char *cg_deadlines_city_body(cg_app *app, const cg_case_row *row)
 {
-    char district[64] = "";
-    if (row->grid[0]) {
-        sqlite3_stmt *s = cg_store_read_stmt(app->store,
-                                             "SELECT district FROM grids WHERE code = ?1");
-        if (s) {
-            sqlite3_bind_text(s, 1, row->grid, -1, SQLITE_STATIC);
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-                snprintf(district, sizeof district, "%s", (const char *)sqlite3_column_text(s, 0));
-            sqlite3_reset(s);
-        }
-    }
-    return cg_city_body_for(app->config, row->category, district);
-}
-
-char *cg_deadlines_default_joint(const char *department)
-{
-    json_t *a = json_array();
-    if (department && *department)
-        json_array_append_new(a, json_string(department));
-    if (!department || strcmp(department, "enforcement") != 0)
-        json_array_append_new(a, json_string("enforcement"));
-    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    return text;
+    return cg_case_city_body(app->store, app->config, row);
 }
 
 size_t cg_deadlines_subscribers(cg_app *app, cg_case_change *ch, const char *department,

@@ -44,21 +44,15 @@ void cg_deadlines_rearm(cg_deadlines *dl);
 /* Escalations applied since start (tests, health). */
 unsigned long long cg_deadlines_escalated(const cg_deadlines *dl);
 
-/* ---- what an escalation records (issue 4), for the timer and the
+/* ---- what an escalation records, for the timer and the
  * `escalate` verb alike. Main thread. */
 struct cg_case_row;
 struct cg_case_change;
 struct cg_dispatch;
 
-/* The city body (citybody.h) for the case in `row` reaching `city`: by its
- * category and its grid's district (read from the grids table). A static or
- * config string. */
+/* The city body (citybody.h) for the case in `row` reaching `city`:
+ * cg_case_city_body (case/verbs.h) with the app's store and config. */
 const char *cg_deadlines_city_body(cg_app *app, const struct cg_case_row *row);
-
-/* The departments a joint task convenes when nobody named them: the case's
- * department, then enforcement (once). JSON array text, malloc'd (NULL: no
- * memory). */
-char *cg_deadlines_default_joint(const char *department);
 
 /* Copies of an event for subscribers (subscribe.h): when any plugin
  * subscribes, fill ch->subscribers (into subs[CG_SUBSCRIBERS_MAX]),
