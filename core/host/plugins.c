@@ -496,37 +496,32 @@ const char *cg_plugins_for_department(const cg_plugins *ps, const char *departme
 
 /* ------------------------------------------------------------- run-time control */
 
-static int control_target(cg_plugins *ps, const char *name, plugin_entry **out, int *status,
-                          char *err, size_t errlen)
+static cg_status control_target(cg_plugins *ps, const char *name, plugin_entry **out,
+                                cg_result *r)
 {
     plugin_entry *e = find_entry(ps, name);
-    if (!e) {
-        *status = 404;
-        snprintf(err, errlen, "no plugin named '%s' in the config", name);
-        return -1;
-    }
-    if (e->conf->mode == CG_MODE_REMOTE) {
-        *status = 409;
-        snprintf(err, errlen, "'%s' is a remote plugin: its department releases a new version "
-                 "by connecting it (the same hand-over applies)", name);
-        return -1;
-    }
+    if (!e)
+        return cg_fail(r, CG_E_NOT_FOUND, "not_found", "no plugin named '%s' in the config", name);
+    if (e->conf->mode == CG_MODE_REMOTE)
+        return cg_fail(r, CG_E_CONFLICT, "conflict",
+                       "'%s' is a remote plugin: its department releases a new version by "
+                       "connecting it (the same hand-over applies)", name);
     *out = e;
-    return 0;
+    return CG_OK;
 }
 
-int cg_plugins_reload(cg_plugins *ps, const char *name, char instance_id[64], int *status,
-                      char *err, size_t errlen)
+cg_status cg_plugins_reload(cg_plugins *ps, const char *name, char instance_id[64], cg_result *r)
 {
     plugin_entry *e;
-    if (control_target(ps, name, &e, status, err, errlen) < 0)
-        return -1;
-    instance *in = start_instance(e, err, errlen);
+    cg_status st = control_target(ps, name, &e, r);
+    if (st != CG_OK)
+        return st;
+    char err[640] = "";
+    instance *in = start_instance(e, err, sizeof err);
     if (!in) {
-        *status = 500;
         CG_ERROR("plugins", "%s: reload failed (%s); %s", e->conf->name, err,
                  e->current ? "the running instance keeps serving" : "not running");
-        return -1;
+        return cg_fail(r, CG_E_INTERNAL, "plugin_failed", "%s", err);
     }
     if (e->current)
         CG_NOTICE("plugins", "%s: reloaded as %s; %s drains once %s is ready", e->name, in->id,
@@ -535,29 +530,28 @@ int cg_plugins_reload(cg_plugins *ps, const char *name, char instance_id[64], in
     e->current = in;
     entry_started(e);
     snprintf(instance_id, 64, "%s", in->id);
-    *status = 200;
-    return 0;
+    return CG_OK;
 }
 
-int cg_plugins_enable(cg_plugins *ps, const char *name, char instance_id[64], int *status,
-                      char *err, size_t errlen)
+cg_status cg_plugins_enable(cg_plugins *ps, const char *name, char instance_id[64], cg_result *r)
 {
     plugin_entry *e;
-    if (control_target(ps, name, &e, status, err, errlen) < 0)
-        return -1;
+    cg_status st = control_target(ps, name, &e, r);
+    if (st != CG_OK)
+        return st;
     if (e->current) {
         snprintf(instance_id, 64, "%s", e->current->id);
-        *status = 200;
-        return 0;
+        return CG_OK;
     }
-    return cg_plugins_reload(ps, name, instance_id, status, err, errlen);
+    return cg_plugins_reload(ps, name, instance_id, r);
 }
 
-int cg_plugins_disable(cg_plugins *ps, const char *name, int *status, char *err, size_t errlen)
+cg_status cg_plugins_disable(cg_plugins *ps, const char *name, cg_result *r)
 {
     plugin_entry *e;
-    if (control_target(ps, name, &e, status, err, errlen) < 0)
-        return -1;
+    cg_status st = control_target(ps, name, &e, r);
+    if (st != CG_OK)
+        return st;
     if (e->current) {
         cg_bus_retire(ps->env.bus, e->current->id);
         CG_NOTICE("plugins", "%s: disabled at run time; %s finishes what it holds", e->name,
@@ -565,8 +559,7 @@ int cg_plugins_disable(cg_plugins *ps, const char *name, int *status, char *err,
         retire_current(e);
     }
     e->state = "disabled";
-    *status = 200;
-    return 0;
+    return CG_OK;
 }
 
 /* ------------------------------------------------------------- /v1/plugins */

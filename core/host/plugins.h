@@ -31,6 +31,7 @@
 #include <jansson.h>
 #include "conf/config.h"
 #include "people/catalog.h"
+#include "lib/result.h"
 
 struct cg_bus;
 struct cg_store;
@@ -71,18 +72,16 @@ json_t *cg_plugins_json(const cg_plugins *ps, const struct cg_bus *bus);
 const char *cg_plugins_for_department(const cg_plugins *ps, const char *department);
 
 /* Hot release: load the configured .so again as a new instance (see above).
- * Also starts a plugin that is stopped or failed. 0 ok (*instance gets the new
- * instance id); -1 with err and an HTTP-like *status (404 unknown name, 409
- * remote plugin or disabled in the config, 500 it did not start: the old
- * instance keeps running). */
-int cg_plugins_reload(cg_plugins *ps, const char *name, char instance[64], int *status,
-                      char *err, size_t errlen);
+ * Also starts a plugin that is stopped or failed. CG_OK (*instance gets the
+ * new instance id), or the refusal in r: CG_E_NOT_FOUND not_found (no such
+ * name), CG_E_CONFLICT conflict (a remote plugin), CG_E_INTERNAL
+ * plugin_failed (it did not start: the old instance keeps running). */
+cg_status cg_plugins_reload(cg_plugins *ps, const char *name, char instance[64], cg_result *r);
 /* Stop sending it work and unload it once it holds nothing (until enable or
- * restart; not written to the config). Same return convention. */
-int cg_plugins_disable(cg_plugins *ps, const char *name, int *status, char *err, size_t errlen);
+ * restart; not written to the config). Refused as reload. */
+cg_status cg_plugins_disable(cg_plugins *ps, const char *name, cg_result *r);
 /* Start a plugin disabled at run time (or in the config): like reload. */
-int cg_plugins_enable(cg_plugins *ps, const char *name, char instance[64], int *status,
-                      char *err, size_t errlen);
+cg_status cg_plugins_enable(cg_plugins *ps, const char *name, char instance[64], cg_result *r);
 
 /* The bus dropped a peer of `instance_id` for silence (cg_bus_handlers
  * on_peer_silent). If it is a process-mode host of ours and `pid` is its

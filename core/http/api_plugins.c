@@ -30,22 +30,22 @@ static void control(cg_api_ctx *ctx, plugin_op op)
         cg_http_reply_error(ctx->req, 503, "unavailable", "no plugin registry");
         return;
     }
-    char err[640] = "", instance[64] = "";
-    int status = 500, rc;
+    char instance[64] = "";
+    cg_result r;
+    cg_status rc;
     switch (op) {
     case OP_RELOAD:
-        rc = cg_plugins_reload(ctx->app->plugins, name, instance, &status, err, sizeof err);
+        rc = cg_plugins_reload(ctx->app->plugins, name, instance, &r);
         break;
     case OP_ENABLE:
-        rc = cg_plugins_enable(ctx->app->plugins, name, instance, &status, err, sizeof err);
+        rc = cg_plugins_enable(ctx->app->plugins, name, instance, &r);
         break;
     default:
-        rc = cg_plugins_disable(ctx->app->plugins, name, &status, err, sizeof err);
+        rc = cg_plugins_disable(ctx->app->plugins, name, &r);
         break;
     }
-    if (rc < 0) {
-        const char *code = status == 404 ? "not_found" : status == 409 ? "conflict" : "plugin_failed";
-        cg_http_reply_error(ctx->req, status, code, "%s", err);
+    if (rc != CG_OK) {
+        cg_http_reply_result(ctx->req, &r);
         return;
     }
     static const char *const done[] = {"reloaded", "enabled", "disabled"};
