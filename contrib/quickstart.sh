@@ -17,7 +17,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential autoconf automake libtool pkg-config
           libevent-dev libzmq3-dev libsqlite3-dev libconfig-dev libjansson-dev
           libsodium-dev check sqlite3 curl wrk
-          libsystemd-dev systemd prometheus    # sd_notify, systemd-analyze, promtool
+          libsystemd-dev systemd prometheus scdoc mandoc  # sd_notify, systemd-analyze, promtool, man pages
           libjs-leaflet libjs-chart.js    # the console's map and charts, served by citygridd
           chromium chromium-driver python3-selenium fonts-wqy-microhei)  # the browser tests
 
