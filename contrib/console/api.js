@@ -16,6 +16,9 @@ export class ApiError extends Error {
 }
 
 let onUnauthorized = () => {};
+// Every request of a session shares one AbortController: logout aborts what
+// is still in flight, so nothing arrives (or fails) after the token is gone.
+let session = new AbortController();
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
 export function token() { return sessionStorage.getItem(TOKEN_KEY); }
@@ -39,13 +42,15 @@ async function decodeError(res) {
 export async function api(path, opts = {}) {
   const headers = Object.assign({}, opts.headers || {});
   const tok = token();
-  if (tok) headers.Authorization = `Bearer ${tok}`;
+  // Logged out (a view still finishing its work): do not ask without a token.
+  if (!tok) throw new ApiError(401, 'unauthorized', 'not logged in');
+  headers.Authorization = `Bearer ${tok}`;
   let body = opts.body;
   if (body !== undefined && !(body instanceof Blob) && !(body instanceof ArrayBuffer)) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(body);
   }
-  const res = await fetch(path, { method: opts.method || (body !== undefined ? 'POST' : 'GET'), headers, body });
+  const res = await fetch(path, { method: opts.method || (body !== undefined ? 'POST' : 'GET'), headers, body, signal: session.signal });
   if (res.status === 401 && tok) {
     onUnauthorized();
     throw await decodeError(res);
@@ -87,6 +92,8 @@ export async function login(loginName, password) {
 // leaves nothing to revoke.
 export async function logout() {
   const tok = token();
+  session.abort();
+  session = new AbortController();
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(ME_KEY);
   if (!tok) return;

@@ -131,6 +131,8 @@ document.getElementById('lang').addEventListener('click', () => {
   if (me) route(); else showLogin();
 });
 document.getElementById('logout').addEventListener('click', async () => {
+  if (stopView) { stopView(); stopView = null; }
+  renderSeq++;
   await logout();
   forgetCatalog();
   location.hash = '#/login';

@@ -82,7 +82,14 @@ export async function gridMap(el, api, opts = {}) {
   if (opts.onMapClick) map.on('click', (ev) => opts.onMapClick(ev.latlng));
   const fc = await refresh();
   // Leaflet measures its container: tell it when the layout settles.
-  const ro = new ResizeObserver(() => map.invalidateSize());
+  // Until someone drags or zooms, keep every grid in view.
+  let touched = false;
+  map.on('dragstart', () => { touched = true; });
+  map.getContainer().addEventListener('wheel', () => { touched = true; }, { passive: true });
+  const ro = new ResizeObserver(() => {
+    map.invalidateSize();
+    if (!touched && layer && fc.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+  });
   ro.observe(el);
   return {
     map, refresh, features: () => fc.features, layerOf: (code) => byCode.get(code),
