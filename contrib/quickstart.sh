@@ -19,7 +19,8 @@ packages=(build-essential autoconf automake libtool pkg-config
           libsodium-dev check sqlite3 curl wrk
           libsystemd-dev systemd prometheus scdoc mandoc  # sd_notify, systemd-analyze, promtool, man pages
           libjs-leaflet libjs-chart.js    # the console's map and charts, served by citygridd
-          chromium chromium-driver python3-selenium fonts-wqy-microhei)  # the browser tests
+          chromium chromium-driver python3-selenium fonts-wqy-microhei   # the browser tests
+          libcurl4-openssl-dev libxml-simple-perl libwww-perl libxml2-utils)  # Open311 tests, bridge
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -498,6 +498,27 @@ static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, con
     return rc;
 }
 
+/* The reporter's contact details (nc->contact), apart from the case row. */
+static int insert_contact(cg_store *st, const cg_new_case *nc, const char *case_id, char *err,
+                          size_t errlen)
+{
+    if (!nc->contact)
+        return 0;
+    char *contact = json_dumps(nc->contact, JSON_COMPACT);
+    if (!contact) {
+        cg_set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    sqlite3_stmt *s = cg_store_stmt(st, "INSERT INTO case_contacts(case_id, contact) VALUES (?1, ?2)");
+    if (s) {
+        sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
+    }
+    int rc = step_done(st, s, "contact insert", err, errlen);
+    free(contact);
+    return rc;
+}
+
 /* The history rows of a new case (COMMON.md): "report", then "handle" or
  * "dispatch". Returns how many. */
 static size_t new_case_history(const cg_new_case *nc, history_row rows[2])
@@ -528,6 +549,7 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
     size_t nrows = new_case_history(nc, rows);
     cg_dispatch d = {0};
     int ok = insert_case_row(st, nc, seq, case_id, now_ms, err, errlen) == 0 &&
+             insert_contact(st, nc, case_id, err, errlen) == 0 &&
              add_history_rows(st, case_id, now_ms, rows, nrows, err, errlen) == 0;
     if (ok && !nc->handled_on_site) {
         ok = new_dispatch(st, case_id, &d, err, errlen) == 0;

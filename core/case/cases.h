@@ -36,6 +36,10 @@ typedef struct cg_new_case {
     int handled_on_site;      /* straight to `handled`, no dispatch */
     double sla_hours;
     json_t *extra;            /* other fields from the report (borrowed, may be NULL) */
+    /* How to reach the person who reported it (Open311's email, names,
+     * phone; borrowed, may be NULL): stored apart (case_contacts), never in
+     * the case JSON nor the dispatch. */
+    json_t *contact;
 } cg_new_case;
 
 

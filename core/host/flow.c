@@ -71,6 +71,7 @@ static void case_committed(void *arg, int status, const char *err)
     for (int i = 0; i < 6; i++)
         free(pc->strings[i]);
     json_decref(pc->nc.extra);
+    json_decref(pc->nc.contact);
     free(pc);
 }
 
@@ -94,6 +95,7 @@ void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_stored
     pc->nc.source = keep(pc, 4, nc->source);
     pc->nc.reporter = keep(pc, 5, nc->reporter);
     pc->nc.extra = nc->extra ? json_deep_copy(nc->extra) : NULL;
+    pc->nc.contact = nc->contact ? json_deep_copy(nc->contact) : NULL;
     cg_batch_submit(app->batch, insert_case, case_committed, pc);
 }
 

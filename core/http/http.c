@@ -38,6 +38,7 @@
 #include <event2/listener.h>
 
 #include "http/api.h"
+#include "http/open311.h"
 #include "people/auth.h"
 #include "http/http_gate.h"
 #include "http/http_util.h"
@@ -120,6 +121,24 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/console/{dir}/{file}", cg_api_console_file, 0},
     {EVHTTP_REQ_GET, "/javascript/{lib}/{file}", cg_api_javascript_file, 0},
     {EVHTTP_REQ_GET, "/javascript/{lib}/{dir}/{file}", cg_api_javascript_file, 0},
+    /* Open311 GeoReport v2 (open311*.c): a platform's api_key, no bearer
+     * token. Each format its own row; {code}, {id} and {token} end in it. */
+    {EVHTTP_REQ_GET, "/open311/v2/discovery.xml", cg_o311_discovery, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/services.xml", cg_o311_services, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/requests.xml", cg_o311_requests_get, 0},
+    {EVHTTP_REQ_POST, "/open311/v2/requests.xml", cg_o311_requests_post, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/servicerequestupdates.xml", cg_o311_updates_get, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/discovery.json", cg_o311_discovery, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/services.json", cg_o311_services, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/requests.json", cg_o311_requests_get, 0},
+    {EVHTTP_REQ_POST, "/open311/v2/requests.json", cg_o311_requests_post, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/servicerequestupdates.json", cg_o311_updates_get, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/services/{code}", cg_o311_service, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/requests/{id}", cg_o311_request, 0},
+    {EVHTTP_REQ_GET, "/open311/v2/tokens/{token}", cg_o311_token, 0},
+    {EVHTTP_REQ_POST, "/v1/open311/keys", cg_api_open311_keys_create, 1},
+    {EVHTTP_REQ_GET, "/v1/open311/keys", cg_api_open311_keys_list, 1},
+    {EVHTTP_REQ_DELETE, "/v1/open311/keys/{name}", cg_api_open311_keys_revoke, 1},
 };
 const size_t cg_api_n_routes = sizeof cg_api_routes / sizeof cg_api_routes[0];
 

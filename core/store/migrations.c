@@ -382,6 +382,24 @@ static const char schema_member_grids[] =
     "  SELECT member_id, grid, max(role = 'leader' OR role = 'instructor'), max(role = 'leader')"
     "  FROM assignments GROUP BY member_id, grid;";
 
+/* Open311 (GeoReport v2): the API keys of the platforms that report through
+ * it (only the SHA-256 of a key is stored; a key is a named source, and its
+ * cases carry source = 'open311:NAME'), and the contact details a report
+ * came with, kept apart from the case row so that no case listing can show
+ * them by accident. cases_by_source serves the updates feed of one key. */
+static const char schema_open311[] =
+    "CREATE TABLE open311_keys ("
+    "  name TEXT PRIMARY KEY,"
+    "  key_hash TEXT UNIQUE NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE TABLE case_contacts ("
+    "  case_id TEXT PRIMARY KEY REFERENCES cases(id),"
+    "  contact TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX cases_by_source ON cases(source);";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -393,6 +411,8 @@ const cg_migration cg_migrations[] = {
     {"escalation: city body, joint departments", schema_escalation},
     {"members' open-case counters", schema_member_load},
     {"member_grids: the grids a member serves, manages, leads", schema_member_grids},
+
+    {"open311: keys, reporters' contact details, cases by source", schema_open311},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -1,0 +1,159 @@
+/*
+ * test_open311.c — Open311 GeoReport v2 end to end: the keys' admin API and
+ * its rules here, then tests/open311/georeport_client.pl (a client written
+ * from the spec that reads XML the way FixMyStreet does) against the same
+ * daemon: every endpoint, errors, attributes, empty parameters and the
+ * updates feed after staff act.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "integration/testapi.h"
+#include "support/testutil.h"
+
+#define EXCERPT "%.2000s"
+
+static td_daemon D;
+
+static void setup(void)
+{
+    memset(&D, 0, sizeof D);
+    ta_start(&D, NULL, "police,market,enforcement", 30000);
+}
+
+static void teardown(void)
+{
+    td_cleanup(&D);
+}
+
+/* POST /v1/open311/keys {"name"} as the admin; the api_key (malloc'd). */
+static char *make_key(const char *name)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    json_t *j = ta_expect_call("POST", "/v1/open311/keys", D.token, body, 201);
+    EXPECT(!strcmp(ta_text(j, "name"), name), "key name: %s", ta_text(j, "name"));
+    const char *key = ta_text(j, "api_key");
+    EXPECT(strlen(key) == 64, "api_key of 64 hex digits: %s", key);
+    char *out = strdup(key);
+    json_decref(j);
+    return out;
+}
+
+/* A GeoReport POST (form body) without the helpers' JSON content type. */
+static int form_post(const char *path, const char *form, char **body)
+{
+    hc_request rq = {0};
+    rq.method = "POST";
+    rq.path = path;
+    rq.content_type = "application/x-www-form-urlencoded";
+    rq.body = form;
+    rq.body_len = strlen(form);
+    rq.timeout_ms = 15000;
+    hc_response r;
+    memset(&r, 0, sizeof r);
+    hc_send(D.port, &rq, &r);
+    int status = r.status;
+    if (body)
+        *body = strdup(r.body ? r.body : "");
+    hc_response_free(&r);
+    return status;
+}
+
+START_TEST(keys)
+{
+    char *ilishui = make_key("ilishui");
+    /* A name is a source: never issued twice, even after revocation. */
+    ta_expect_status("POST", "/v1/open311/keys", D.token, "{\"name\":\"ilishui\"}", 409);
+    ta_expect_status("POST", "/v1/open311/keys", D.token, "{\"name\":\"Bad Name!\"}", 400);
+    ta_expect_status("POST", "/v1/open311/keys", D.token, "{}", 400);
+    ta_expect_status("POST", "/v1/open311/keys", NULL, "{\"name\":\"x\"}", 401);
+    /* Only an admin: a member's token is refused and nothing is made. */
+    char *member = ta_token_for("M00151");
+    ta_expect_status("POST", "/v1/open311/keys", member, "{\"name\":\"sneaky\"}", 403);
+    ta_expect_status("GET", "/v1/open311/keys", member, NULL, 403);
+    ta_expect_status("DELETE", "/v1/open311/keys/ilishui", member, NULL, 403);
+
+    json_t *list = ta_expect_call("GET", "/v1/open311/keys", D.token, NULL, 200);
+    json_t *items = ta_as_list(list);
+    char *text = ta_dump(list);
+    EXPECT(json_array_size(items) == 1 && ta_find(items, "name", "ilishui") &&
+               !strstr(text, ilishui),
+           "one key listed, never the key itself: " EXCERPT, text);
+    free(text);
+    json_decref(list);
+
+    /* The key writes; once revoked it is refused with 403. */
+    char form[512], *body = NULL;
+    snprintf(form, sizeof form,
+             "api_key=%s&service_code=street_stall&lat=28.45&long=119.92&description=%%E5%%8D%%A0", ilishui);
+    int st = form_post("/open311/v2/requests.json", form, &body);
+    EXPECT(st == 201 && strstr(body, "service_request_id"), "POST with the key: %d " EXCERPT, st, body);
+    free(body);
+    ta_expect_status("DELETE", "/v1/open311/keys/ilishui", D.token, NULL, 204);
+    ta_expect_status("DELETE", "/v1/open311/keys/ilishui", D.token, NULL, 404);
+    st = form_post("/open311/v2/requests.xml", form, &body);
+    EXPECT(st == 403 && strstr(body, "<errors><error><code>403</code>"),
+           "POST with a revoked key: %d " EXCERPT, st, body);
+    free(body);
+    list = ta_expect_call("GET", "/v1/open311/keys", D.token, NULL, 200);
+    json_t *k = ta_find(ta_as_list(list), "name", "ilishui");
+    EXPECT(k && ta_str(k, "revoked_at"), "the revoked key shows when it was revoked");
+    json_decref(list);
+    /* A body that is not a form is refused before anything else. */
+    st = form_post("/open311/v2/requests.xml", "api_key=%zz", &body);
+    EXPECT(st == 400 && strstr(body, "<errors>"), "malformed form: %d " EXCERPT, st, body);
+    free(body);
+    free(member);
+    free(ilishui);
+}
+END_TEST
+
+/* Run the Perl client; its output goes to ours, its exit status decides. */
+START_TEST(georeport_client)
+{
+    char *key = make_key("four-platforms");
+    char *key2 = make_key("ilishui");
+    char *script = tu_src_path("tests/open311/georeport_client.pl");
+    char base[128], api[96];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/open311/v2", D.port);
+    snprintf(api, sizeof api, "http://127.0.0.1:%d", D.port);
+    pid_t pid = fork();
+    EXPECT(pid >= 0, "fork");
+    if (pid == 0) {
+        setenv("CG_O311_BASE", base, 1);
+        setenv("CG_O311_KEY", key, 1);
+        setenv("CG_O311_KEY_NAME", "four-platforms", 1);
+        setenv("CG_O311_KEY2", key2, 1);
+        setenv("CG_API_BASE", api, 1);
+        setenv("CG_ADMIN_TOKEN", D.token, 1);
+        setenv("PERL_LWP_ENV_PROXY", "0", 1);
+        unsetenv("http_proxy");
+        unsetenv("HTTP_PROXY");
+        execlp("perl", "perl", script, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    EXPECT(waitpid(pid, &status, 0) == pid, "waitpid");
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "georeport_client.pl failed (exit %d): see its 'not ok' lines above",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    free(script);
+    free(key);
+    free(key2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("open311");
+    ta_add_case(s, "keys", keys, setup, teardown, 120);
+    ta_add_case(s, "georeport", georeport_client, setup, teardown, 300);
+    return ta_run(s);
+}
