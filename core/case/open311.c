@@ -434,3 +434,30 @@ json_t *cg_o311_updates(cg_store *st, const char *source, int64_t start_ms, int6
     }
     return out;
 }
+
+int cg_o311_case_source(cg_store *st, const char *case_id, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT source FROM cases WHERE id = ?1");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, case_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(out, outlen, "%s", col_text(s, 0) ? col_text(s, 0) : "");
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t cg_o311_last_update_id(cg_store *st, const char *case_id, const char *actor)
+{
+    sqlite3_stmt *s = cg_store_read_stmt(st,
+        "SELECT max(id) FROM case_history WHERE case_id = ?1 AND actor = ?2");
+    if (!s)
+        return 0;
+    sqlite3_bind_text(s, 1, case_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, actor, -1, SQLITE_TRANSIENT);
+    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return id;
+}

@@ -89,6 +89,12 @@ json_t *cg_o311_contact(cg_store *st, const char *case_id, const char *source);
 json_t *cg_o311_updates(cg_store *st, const char *source, int64_t start_ms, int64_t end_ms,
                         int limit);
 
+/* The source of case_id into out: 1, 0 no such case, -1 database error. */
+int cg_o311_case_source(cg_store *st, const char *case_id, char *out, size_t outlen);
+/* The id of the newest history row `actor` wrote on case_id (after a
+ * commit: the update a POST servicerequestupdates made); 0 when none. */
+int64_t cg_o311_last_update_id(cg_store *st, const char *case_id, const char *actor);
+
 /* ---- service definitions ------------------------------------------------ */
 
 /* Where an attribute's value goes in the case. */

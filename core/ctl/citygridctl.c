@@ -27,7 +27,8 @@
 #define DEFAULT_URL "http://127.0.0.1:8080"
 
 static const cg_ctl_command *const tables[] = {cg_ctl_grid_commands, cg_ctl_plugin_commands,
-                                               cg_ctl_backup_commands};
+                                               cg_ctl_backup_commands,
+                                               cg_ctl_open311_commands};
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
 /* A usage line may hold several forms "a | b": one per line. */

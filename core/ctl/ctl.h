@@ -33,5 +33,6 @@ typedef struct cg_ctl_command {
 extern const cg_ctl_command cg_ctl_grid_commands[];   /* ctl_grids.c: grids, roster, gaps, member */
 extern const cg_ctl_command cg_ctl_plugin_commands[]; /* ctl_plugins.c: plugin, status, keygen */
 extern const cg_ctl_command cg_ctl_backup_commands[]; /* ctl_backup.c: backup, restore */
+extern const cg_ctl_command cg_ctl_open311_commands[]; /* ctl_open311.c: open311 key */
 
 #endif

@@ -112,6 +112,30 @@ START_TEST(keys)
     free(body);
     free(member);
     free(ilishui);
+
+    /* citygridctl open311 key add|list|revoke, through the same API. */
+    char cmd[1024], out[4096];
+    char *ctl = tu_build_path("core/citygridctl");
+    snprintf(cmd, sizeof cmd, "%s --state-dir %s --url http://127.0.0.1:%d open311 key add ctl-made 2>&1",
+             ctl, D.dir, D.port);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    EXPECT(p && pclose(p) == 0 && strlen(out) > 64, "ctl key add: " EXCERPT, out);
+    snprintf(cmd, sizeof cmd, "%s --state-dir %s --url http://127.0.0.1:%d open311 key list 2>&1",
+             ctl, D.dir, D.port);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    EXPECT(p && pclose(p) == 0 && strstr(out, "ctl-made") && strstr(out, "open311:ilishui"),
+           "ctl key list: " EXCERPT, out);
+    snprintf(cmd, sizeof cmd, "%s --state-dir %s --url http://127.0.0.1:%d open311 key revoke ctl-made 2>&1",
+             ctl, D.dir, D.port);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    EXPECT(p && pclose(p) == 0 && strstr(out, "revoked"), "ctl key revoke: " EXCERPT, out);
+    free(ctl);
 }
 END_TEST
 

@@ -332,7 +332,37 @@ if ($run_updates) {
     ($code, $obj) = get("requests/$id2.json");
     ok($code == 200 && $obj->[0]{status} eq 'closed' && ($obj->[0]{status_notes} // '') =~ /复核通过/,
        'requests/{id}: closed, status_notes from the history');
-    $ENV{CG_O311_UPDATES_DONE} = 1;
+
+    # The citizen's side: a comment, then a reopen of the closed case.
+    ($code, $obj, $raw) = post('servicerequestupdates.xml', api_key => $key, service_request_id => $id2,
+                               description => '别人的案件', status => 'OPEN');
+    expect_error('an update on another key\'s case', 403, $code, $obj, $raw);
+    ($code, $obj, $raw) = post('servicerequestupdates.xml', service_request_id => $id2, description => 'x');
+    expect_error('an update without api_key', 403, $code, $obj, $raw);
+    ($code, $obj, $raw) = post('servicerequestupdates.json', api_key => $key2, description => 'x');
+    expect_error('an update without service_request_id', 400, $code, $obj, $raw);
+    ($code, $obj, $raw) = post('servicerequestupdates.json', api_key => $key2, service_request_id => 'C99999999',
+                               description => 'x');
+    expect_error('an update of an unknown request', 404, $code, $obj, $raw);
+    ($code, $obj, $raw) = post('servicerequestupdates.xml', api_key => $key2, service_request_id => $id2,
+                               description => '谢谢，已经好了', status => 'CLOSED', media_url => '',
+                               email => '', update_id => 'fms-1');
+    ok($code == 201 && ($obj->{request_update}[0]{update_id} // '') =~ /^\d+$/,
+       'a comment: 201 with an update_id', decode('UTF-8', $raw));
+    ($code, $obj, $raw) = post('servicerequestupdates.json', api_key => $key2, service_request_id => $id2,
+                               description => '信号灯又坏了', status => 'OPEN');
+    ok($code == 201 && ref $obj eq 'ARRAY' && ($obj->[0]{update_id} // '') =~ /^\d+$/,
+       'a reopen: 201 with an update_id', decode('UTF-8', $raw // ''));
+    ($code, $obj) = get("requests/$id2.json");
+    ok($code == 200 && $obj->[0]{status} eq 'open', 'the reopened request is open again');
+    ($code, $obj) = get('servicerequestupdates.json', api_key => $key2);
+    my @after = grep { $_->{service_request_id} eq $id2 } @$obj;
+    my @st2 = map { $_->{status} } @after;
+    # (the department may already have accepted the reopened case again)
+    ok("@st2" =~ /^open open action_scheduled in_progress fixed fixed open( action_scheduled)?$/,
+       "after the citizen: @st2");
+    ok(($after[5]{description} // '') =~ /谢谢/ && ($after[6]{description} // '') =~ /又坏了/,
+       'the comment and the reopen carry the citizen\'s words');
 }
 
 print "1..$n\n";

@@ -1,0 +1,403 @@
+/*
+ * test_bridge.c — the bridge plugin (plugins/bridge) against a webhook
+ * receiver on 127.0.0.1 inside this test: the receiver fails the first
+ * deliveries, checks every signature (HMAC-SHA256 over "timestamp.body"
+ * with the key id the config names), and records what it accepted. Staff
+ * act on a day's cases; citygridd is killed with SIGKILL in the middle and
+ * restarted; in the end the receiver has seen every event exactly once
+ * after de-duplication on Idempotency-Key, and each case's events in order.
+ * Once in thread mode, once in process mode.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "integration/testapi.h"
+#include "support/testutil.h"
+
+#define EXCERPT "%.2000s"
+#define SECRET "test-bridge-secret-0123456789ab"
+#define KEY_ID "citygrid-test-1"
+#define N_CASES 6
+#define MAX_SEEN 512
+#define FAIL_FIRST 4
+
+/* ---- the receiver --------------------------------------------------------- */
+
+typedef struct seen {
+    char key[64];       /* Idempotency-Key */
+    char case_id[32];
+    char verb[32];
+    char to[32];
+} seen;
+
+static struct receiver {
+    int fd, port;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int stop;
+    int down;                  /* 1: every delivery fails (the platform is down) */
+    int requests, failed_on_purpose, bad_signatures, bad_requests, duplicates, lost_answers;
+    seen accepted[MAX_SEEN];   /* de-duplicated, in arrival order */
+    int n_accepted;
+} R;
+
+static char *header_value(char *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (char *line = headers; line && *line;) {
+        char *eol = strstr(line, "\r\n");
+        if (!strncasecmp(line, name, n) && line[n] == ':') {
+            char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t len = eol ? (size_t)(eol - v) : strlen(v);
+            char *out = strndup(v, len);
+            return out;
+        }
+        line = eol ? eol + 2 : NULL;
+    }
+    return NULL;
+}
+
+static int signature_ok(const char *timestamp, const char *body, const char *signature)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    char hex[sizeof mac * 2 + 8];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)timestamp, strlen(timestamp));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(hex, "sha256=", 7);
+    sodium_bin2hex(hex + 7, sizeof hex - 7, mac, sizeof mac);
+    return signature && !strcmp(signature, hex);
+}
+
+static void reply(int fd, int status)
+{
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     status);
+    ssize_t w = write(fd, buf, (size_t)n);
+    (void)w;
+}
+
+static void serve(int fd)
+{
+    char buf[65536];
+    size_t used = 0;
+    char *end = NULL;
+    while (used < sizeof buf - 1) {
+        ssize_t n = read(fd, buf + used, sizeof buf - 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        buf[used] = 0;
+        if (!end)
+            end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            char *cl = header_value(buf, "Content-Length");
+            size_t want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl, NULL, 10) : 0);
+            free(cl);
+            if (used >= want)
+                break;
+        }
+    }
+    buf[used] = 0;
+    if (!end) {
+        reply(fd, 400);
+        return;
+    }
+    *end = 0;
+    const char *body = end + 4;
+    char *ts = header_value(buf, "X-Citygrid-Timestamp");
+    char *sig = header_value(buf, "X-Citygrid-Signature");
+    char *kid = header_value(buf, "X-Citygrid-Key-Id");
+    char *key = header_value(buf, "Idempotency-Key");
+    pthread_mutex_lock(&R.lock);
+    R.requests++;
+    int status = 200;
+    if (!ts || !sig || !kid || !key || strcmp(kid, KEY_ID) || !signature_ok(ts, body, sig)) {
+        R.bad_signatures++;
+        status = 401;
+    } else if (R.down || R.requests <= FAIL_FIRST || (R.requests % 5) == 0) {
+        /* The endpoint is down, or flaky: the first deliveries and every
+         * fifth fail. */
+        R.failed_on_purpose++;
+        status = 503;
+    } else {
+        json_t *j = json_loads(body, 0, NULL);
+        const char *case_id = json_string_value(json_object_get(j, "case_id"));
+        const char *verb = json_string_value(json_object_get(j, "verb"));
+        const char *to = json_string_value(json_object_get(j, "to"));
+        int dup = 0;
+        for (int i = 0; i < R.n_accepted; i++)
+            dup |= !strcmp(R.accepted[i].key, key);
+        if (!case_id || !verb || !to) {
+            R.bad_requests++;
+            status = 400;
+        } else if (dup) {
+            R.duplicates++;   /* a redelivery: answered 200, recorded once */
+        } else if (R.n_accepted < MAX_SEEN) {
+            seen *s = &R.accepted[R.n_accepted++];
+            snprintf(s->key, sizeof s->key, "%s", key);
+            snprintf(s->case_id, sizeof s->case_id, "%s", case_id);
+            snprintf(s->verb, sizeof s->verb, "%s", verb);
+            snprintf(s->to, sizeof s->to, "%s", to);
+            if (R.n_accepted % 4 == 1) {
+                /* Taken, but the answer is lost: the same delivery comes
+                 * again and must be recognised by its Idempotency-Key. */
+                R.lost_answers++;
+                status = 502;
+            }
+        }
+        json_decref(j);
+    }
+    pthread_mutex_unlock(&R.lock);
+    reply(fd, status);
+    free(ts);
+    free(sig);
+    free(kid);
+    free(key);
+}
+
+static void *receiver_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(R.fd, NULL, NULL);
+        if (c < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        pthread_mutex_lock(&R.lock);
+        int stop = R.stop;
+        pthread_mutex_unlock(&R.lock);
+        if (stop) {
+            close(c);
+            break;
+        }
+        serve(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static void receiver_start(void)
+{
+    memset(&R, 0, sizeof R);
+    pthread_mutex_init(&R.lock, NULL);
+    R.fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(R.fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(R.fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(R.fd, 64), 0);
+    socklen_t len = sizeof a;
+    getsockname(R.fd, (struct sockaddr *)&a, &len);
+    R.port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&R.thread, NULL, receiver_main, NULL), 0);
+}
+
+static void receiver_stop(void)
+{
+    pthread_mutex_lock(&R.lock);
+    R.stop = 1;
+    pthread_mutex_unlock(&R.lock);
+    /* Wake accept() with one last connection. */
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)R.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (c >= 0) {
+        if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+            /* the thread is gone already */
+        }
+        close(c);
+    }
+    pthread_join(R.thread, NULL);
+    close(R.fd);
+}
+
+/* ---- the test ---------------------------------------------------------------- */
+
+static td_daemon D;
+
+static void teardown(void)
+{
+    td_cleanup(&D);
+}
+
+static void start(const char *mode)
+{
+    memset(&D, 0, sizeof D);
+    char plugin[1024];
+    char *so = tu_build_path("plugins/bridge/.libs/bridge_four_platforms.so");
+    snprintf(plugin, sizeof plugin,
+             "{ name = \"bridge_four_platforms\"; path = \"%s\"; mode = \"%s\";"
+             "  subscribe = [ \"all\" ];"
+             "  settings = { url = \"http://127.0.0.1:%d/hook\"; allow_http = true;"
+             "    key_id = \"" KEY_ID "\"; secret = \"" SECRET "\"; timeout_ms = 3000; }; }",
+             so, mode, R.port);
+    free(so);
+    td_options opt = {.extra_plugins = plugin,
+                      .extra_bus = "max_attempts = 200;"};
+    ta_start(&D, &opt, "police,bridge_four_platforms", 30000);
+}
+
+static void act(const char *id, const char *body)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/cases/%s/actions", id);
+    ta_expect_status("POST", path, D.token, body, 200);
+}
+
+/* The receiver has every (case, verb) of `want` (n each per case). */
+static int received_all(char ids[][32], int n_ids, const char *const *verbs, int n_verbs)
+{
+    pthread_mutex_lock(&R.lock);
+    int missing = 0;
+    for (int i = 0; i < n_ids; i++)
+        for (int v = 0; v < n_verbs; v++) {
+            int found = 0;
+            for (int k = 0; k < R.n_accepted; k++)
+                found |= !strcmp(R.accepted[k].case_id, ids[i]) && !strcmp(R.accepted[k].verb, verbs[v]);
+            missing += !found;
+        }
+    pthread_mutex_unlock(&R.lock);
+    return missing == 0;
+}
+
+static void set_down(int down)
+{
+    pthread_mutex_lock(&R.lock);
+    R.down = down;
+    pthread_mutex_unlock(&R.lock);
+}
+
+static int failed_so_far(void)
+{
+    pthread_mutex_lock(&R.lock);
+    int n = R.failed_on_purpose;
+    pthread_mutex_unlock(&R.lock);
+    return n;
+}
+
+static void run_day(const char *mode)
+{
+    receiver_start();
+    start(mode);
+    char ids[N_CASES][32];
+    for (int i = 0; i < N_CASES; i++) {
+        char *id = ta_report(D.token, "{\"category\":\"traffic_safety\",\"lat\":28.45,\"lon\":119.92,"
+                                      "\"description\":\"路口拥堵\"}", 201);
+        snprintf(ids[i], sizeof ids[i], "%s", id);
+        free(id);
+    }
+    for (int i = 0; i < N_CASES; i++)
+        json_decref(ta_wait_case(ids[i], "status", "accepted", 20000));
+    /* Half the day while the platform is down, then citygridd dies with
+     * those deliveries still owed (each tried and refused at least once). */
+    set_down(1);
+    for (int i = 0; i < N_CASES / 2; i++) {
+        act(ids[i], "{\"action\":\"handle\",\"note\":\"已疏导\"}");
+        act(ids[i], "{\"action\":\"review\",\"result\":\"pass\",\"note\":\"复核通过\"}");
+    }
+    long long until = ta_mono_ms() + 30000;
+    while (failed_so_far() < N_CASES / 2 && ta_mono_ms() < until)
+        ta_sleep_ms(20);
+    EXPECT(failed_so_far() >= N_CASES / 2, "the bridge tried while the platform was down");
+    td_kill9(&D);
+    set_down(0);
+    EXPECT(td_restart(&D) == 0, "restart after kill -9");
+    for (int i = N_CASES / 2; i < N_CASES; i++) {
+        act(ids[i], "{\"action\":\"handle\",\"note\":\"已疏导\"}");
+        act(ids[i], "{\"action\":\"review\",\"result\":\"pass\",\"note\":\"复核通过\"}");
+    }
+    static const char *const verbs[] = {"handle", "review"};
+    long long deadline = ta_mono_ms() + 60000;
+    while (!received_all(ids, N_CASES, verbs, 2) && ta_mono_ms() < deadline)
+        ta_sleep_ms(50);
+
+    pthread_mutex_lock(&R.lock);
+    char summary[512];
+    snprintf(summary, sizeof summary,
+             "%d requests, %d failed on purpose, %d bad signatures, %d bad bodies, %d duplicates, "
+             "%d accepted (%d answers lost)", R.requests, R.failed_on_purpose, R.bad_signatures,
+             R.bad_requests, R.duplicates, R.n_accepted, R.lost_answers);
+    int bad = R.bad_signatures + R.bad_requests;
+    int failed_on_purpose = R.failed_on_purpose;
+    seen got[MAX_SEEN];
+    int n = R.n_accepted;
+    memcpy(got, R.accepted, sizeof got);
+    pthread_mutex_unlock(&R.lock);
+    fprintf(stderr, "bridge (%s): %s\n", mode, summary);
+
+    EXPECT(received_all(ids, N_CASES, verbs, 2), "not every event arrived: %s", summary);
+    EXPECT(bad == 0, "every delivery is signed and well formed: %s", summary);
+    EXPECT(failed_on_purpose >= FAIL_FIRST, "the receiver failed deliveries: %s", summary);
+    EXPECT(R.duplicates >= R.lost_answers && R.lost_answers > 0,
+           "every delivery whose answer was lost came again with its Idempotency-Key: %s", summary);
+    for (int i = 0; i < N_CASES; i++) {
+        /* Exactly once (after de-duplication) and in order: handle, review. */
+        int handle_at = -1, review_at = -1, count = 0;
+        for (int k = 0; k < n; k++) {
+            if (strcmp(got[k].case_id, ids[i]))
+                continue;
+            if (!strcmp(got[k].verb, "handle") || !strcmp(got[k].verb, "review"))
+                count++;
+            if (!strcmp(got[k].verb, "handle"))
+                handle_at = k;
+            if (!strcmp(got[k].verb, "review"))
+                review_at = k;
+        }
+        EXPECT(count == 2, "%s: %d handle/review events after de-duplication, expected 2 (%s)",
+               ids[i], count, summary);
+        EXPECT(handle_at >= 0 && handle_at < review_at, "%s: handle then review (%d, %d)", ids[i],
+               handle_at, review_at);
+    }
+    /* Nothing is left in the outbox and nothing went to dead letters. */
+    json_t *plugins = ta_get_json("/v1/plugins");
+    json_t *b = ta_find(ta_as_list(plugins), "name", "bridge_four_platforms");
+    char *text = ta_dump(b);
+    EXPECT(b && json_integer_value(json_object_get(b, "dead_letters")) == 0,
+           "no dead letters: " EXCERPT, text);
+    free(text);
+    json_decref(plugins);
+    td_stop(&D);
+    receiver_stop();
+}
+
+START_TEST(thread_mode)
+{
+    run_day("thread");
+}
+END_TEST
+
+START_TEST(process_mode)
+{
+    run_day("process");
+}
+END_TEST
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return EXIT_FAILURE;
+    Suite *s = suite_create("bridge");
+    ta_add_case(s, "thread", thread_mode, NULL, teardown, 240);
+    ta_add_case(s, "process", process_mode, NULL, teardown, 240);
+    return ta_run(s);
+}
