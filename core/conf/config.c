@@ -586,6 +586,102 @@ static int read_evidence(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
     return 0;
 }
 
+/* open311 = { jurisdiction_id = "..."; rate_per_minute = N; } */
+static int read_open311(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"jurisdiction_id", "rate_per_minute", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'open311' must be a group { ... }");
+    if (check_keys(cx, g, keys, "open311") < 0 ||
+        get_string(cx, g, "jurisdiction_id", &cfg->open311_jurisdiction) < 0 ||
+        get_int(cx, g, "rate_per_minute", &cfg->open311_rate_per_minute, 1, 1000000) < 0)
+        return -1;
+    if (cfg->open311_jurisdiction && (!*cfg->open311_jurisdiction || strlen(cfg->open311_jurisdiction) > 128))
+        return fail_at(cx, config_setting_get_member(g, "jurisdiction_id"),
+                       "'jurisdiction_id' must be 1 to 128 characters, e.g. \"lishui.gov.cn\"");
+    return 0;
+}
+
+/* The first line of a key file (at least 16 bytes). */
+static char *read_key_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[512];
+    if (!f)
+        return NULL;
+    char *line = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (!line)
+        return NULL;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return strdup(buf);
+}
+
+/* inbound = { window_s = N; sources = ( { name; key | key_file; } ); } */
+static int read_inbound(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+{
+    static const char *const keys[] = {"window_s", "sources", NULL};
+    static const char *const skeys[] = {"name", "key", "key_file", NULL};
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(cx, g, "'inbound' must be a group { ... }");
+    if (check_keys(cx, g, keys, "inbound") < 0 ||
+        get_int(cx, g, "window_s", &cfg->inbound_window_s, 10, 86400) < 0)
+        return -1;
+    config_setting_t *list = config_setting_get_member(g, "sources");
+    if (!list)
+        return 0;
+    if (config_setting_type(list) != CONFIG_TYPE_LIST)
+        return fail_at(cx, list, "'inbound.sources' must be a list ( { name = ...; key_file = ...; } )");
+    for (int i = 0; i < config_setting_length(list); i++) {
+        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        cg_inbound_source_conf c = {0};
+        char *key_file = NULL;
+        c.line = (int)config_setting_source_line(e);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return fail_at(cx, e, "an inbound source must be a group { name = ...; key_file = ...; }");
+        if (check_keys(cx, e, skeys, "an inbound source") < 0 || get_string(cx, e, "name", &c.name) < 0 ||
+            get_string(cx, e, "key", &c.key) < 0 || get_string(cx, e, "key_file", &key_file) < 0)
+            goto fail;
+        if (!c.name || !valid_name(c.name)) {
+            fail_at(cx, e, "an inbound source needs a 'name' (a-z, 0-9, '_', '-')");
+            goto fail;
+        }
+        if (key_file && !c.key) {
+            char *abs = resolve(cx->dir, key_file);
+            c.key = abs ? read_key_file(abs) : NULL;
+            free(abs);
+        }
+        if (!c.key || strlen(c.key) < 16) {
+            fail_at(cx, e, "inbound source '%s' needs a 'key' or a readable 'key_file' of at least 16 bytes",
+                    c.name);
+            goto fail;
+        }
+        for (size_t k = 0; k < cfg->n_inbound_sources; k++)
+            if (!strcmp(cfg->inbound_sources[k].name, c.name)) {
+                fail_at(cx, e, "inbound source '%s' is named twice", c.name);
+                goto fail;
+            }
+        free(key_file);
+        c.file = strdup(cx->file);
+        cg_inbound_source_conf *n = realloc(cfg->inbound_sources, (cfg->n_inbound_sources + 1) * sizeof c);
+        if (!n) {
+            free(c.file);
+            free(c.name);
+            free(c.key);
+            return fail_at(cx, e, "out of memory");
+        }
+        cfg->inbound_sources = n;
+        cfg->inbound_sources[cfg->n_inbound_sources++] = c;
+        continue;
+    fail:
+        free(key_file);
+        free(c.name);
+        free(c.key);
+        return -1;
+    }
+    return 0;
+}
+
 /* duplicates = { radius_m = 50.0; window_hours = 72.0; } (issue 4). */
 static int read_duplicates(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
 {
@@ -773,7 +869,8 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
     static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
                                        "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
                                        "attendance", "evidence", "duplicates", "escalation",
-                                       "assessment", "console", NULL};
+                                       "assessment", "console", "open311",
+                                       "inbound", NULL};
     config_setting_t *root = config_root_setting(lc);
     if (check_keys(cx, root, keys, "the top level") < 0)
         return -1;
@@ -851,6 +948,10 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
     if ((s = config_setting_get_member(root, "evidence")) && read_evidence(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "duplicates")) && read_duplicates(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "open311")) && read_open311(cx, cfg, s) < 0)
+        goto out;
+    if ((s = config_setting_get_member(root, "inbound")) && read_inbound(cx, cfg, s) < 0)
         goto out;
     if ((s = config_setting_get_member(root, "assessment")) && read_assessment(cx, cfg, s) < 0)
         goto out;
@@ -987,6 +1088,16 @@ void cg_config_free(cg_config *cfg)
     }
     free(cfg->city_routes);
     free(cfg->city_default_body);
+    free(cfg->open311_jurisdiction);
+    for (size_t i = 0; i < cfg->n_inbound_sources; i++) {
+        cg_inbound_source_conf *c = &cfg->inbound_sources[i];
+        free(c->name);
+        if (c->key)
+            memset(c->key, 0, strlen(c->key));
+        free(c->key);
+        free(c->file);
+    }
+    free(cfg->inbound_sources);
     free(cfg->plugins);
     free(cfg->path);
     free(cfg->listen_host);

@@ -66,6 +66,14 @@ typedef struct cg_client_key_conf {
     int line;
 } cg_client_key_conf;
 
+/* inbound.sources: a platform that posts signed reports (host/inbound.h). */
+typedef struct cg_inbound_source_conf {
+    char *name;          /* [a-z0-9_-]: the URL's {source}, the case's "inbound:NAME" */
+    char *key;           /* the HMAC key: `key`, or the first line of `key_file` */
+    char *file;
+    int line;
+} cg_inbound_source_conf;
+
 typedef struct cg_route_conf {
     char *category;
     char *department;    /* NULL: keep the built-in owner */
@@ -157,6 +165,17 @@ typedef struct cg_config {
     char *console_dir;
     char *javascript_dir;
     char *console_tiles;     /* NULL: none */
+    /* open311 = { jurisdiction_id = "lishui.gov.cn"; rate_per_minute = 600; }
+     * (http/open311.h): the jurisdiction a client may name, and each api_key's
+     * rate. */
+    char *open311_jurisdiction;
+    int open311_rate_per_minute;
+    /* inbound = { window_s = 300; sources = ( { name = "ilishui";
+     *   key_file = "keys/ilishui.key"; } ); } (host/inbound.h): platforms
+     * that post signed reports, and the replay window of their timestamps. */
+    int inbound_window_s;
+    cg_inbound_source_conf *inbound_sources;
+    size_t n_inbound_sources;
 } cg_config;
 
 /* Does any enabled plugin use this mode? */

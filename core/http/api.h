@@ -147,4 +147,7 @@ void cg_api_javascript_file(cg_api_ctx *ctx);   /* GET /javascript/{lib}/{file}[
 /* api_geojson.c: every grid the caller may see, with its case counts. */
 void cg_api_grids_geojson(cg_api_ctx *ctx);     /* GET /v1/grids.geojson */
 
+/* api_inbound.c: a signed report of another platform (host/inbound.h). */
+void cg_api_inbound(cg_api_ctx *ctx);           /* POST /v1/inbound/{source} (no auth) */
+
 #endif

@@ -138,6 +138,8 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/open311/v2/services/{code}", cg_o311_service, 0},
     {EVHTTP_REQ_GET, "/open311/v2/requests/{id}", cg_o311_request, 0},
     {EVHTTP_REQ_GET, "/open311/v2/tokens/{token}", cg_o311_token, 0},
+    /* Signed reports of other platforms (api_inbound.c): no bearer token. */
+    {EVHTTP_REQ_POST, "/v1/inbound/{source}", cg_api_inbound, 0},
     {EVHTTP_REQ_POST, "/v1/open311/keys", cg_api_open311_keys_create, 1},
     {EVHTTP_REQ_GET, "/v1/open311/keys", cg_api_open311_keys_list, 1},
     {EVHTTP_REQ_DELETE, "/v1/open311/keys/{name}", cg_api_open311_keys_revoke, 1},

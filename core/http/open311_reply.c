@@ -100,8 +100,9 @@ const char *cg_o311_param(const cg_o311_params *p, const char *name)
 
 int cg_o311_check_jurisdiction(cg_api_ctx *ctx, cg_o311_format fmt, const cg_o311_params *p)
 {
-    (void)ctx;
-    const char *want = CG_O311_DEFAULT_JURISDICTION;
+    const char *want = ctx->app && ctx->app->config && ctx->app->config->open311_jurisdiction
+                           ? ctx->app->config->open311_jurisdiction
+                           : CG_O311_DEFAULT_JURISDICTION;
     const char *j = cg_o311_param(p, "jurisdiction_id");
     if (j && strcmp(j, want) != 0) {
         cg_o311_error(ctx->req, fmt, 404, "jurisdiction_id '%.64s' is not served here (this is %s)",
@@ -168,7 +169,9 @@ int cg_o311_check_key(cg_api_ctx *ctx, cg_o311_format fmt, const cg_o311_params 
         cg_o311_error(ctx->req, fmt, 403, "invalid api_key: unknown or revoked");
         return -1;
     }
-    int rate = CG_O311_DEFAULT_RATE_PER_MINUTE;
+    int rate = ctx->app->config && ctx->app->config->open311_rate_per_minute > 0
+                   ? ctx->app->config->open311_rate_per_minute
+                   : CG_O311_DEFAULT_RATE_PER_MINUTE;
     if (rate_take(name, rate, cg_monotonic_ms()) < 0) {
         evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Retry-After", "1");
         cg_o311_error(ctx->req, fmt, 429, "key '%s' is over its rate of %d requests a minute",

@@ -59,8 +59,10 @@ typedef struct bridge {
     struct {
         char case_id[32];
         char dispatch_id[64];
+        int64_t last_try;        /* when that delivery was last attempted */
     } blocked[BLOCKED_MAX];
     size_t n_blocked;
+    long long order_hold_s;      /* how long a silent head may hold its case */
 } bridge;
 
 static const citygrid_plugin bridge_plugin;
@@ -75,13 +77,19 @@ static int blocked_index(const bridge *b, const char *case_id)
     return -1;
 }
 
-static void block(bridge *b, const char *case_id, const char *dispatch_id)
+static void block(bridge *b, const char *case_id, const char *dispatch_id, int64_t now)
 {
-    if (blocked_index(b, case_id) >= 0 || b->n_blocked == BLOCKED_MAX)
+    int i = blocked_index(b, case_id);
+    if (i >= 0) {
+        b->blocked[i].last_try = now;
+        return;
+    }
+    if (b->n_blocked == BLOCKED_MAX)
         return;
     snprintf(b->blocked[b->n_blocked].case_id, sizeof b->blocked[0].case_id, "%s", case_id);
     snprintf(b->blocked[b->n_blocked].dispatch_id, sizeof b->blocked[0].dispatch_id, "%s",
              dispatch_id);
+    b->blocked[b->n_blocked].last_try = now;
     b->n_blocked++;
 }
 
@@ -251,16 +259,25 @@ static int deliver(citygrid_plugin_ctx *ctx, const citygrid_case *c, const cityg
         return CITYGRID_E_INVALID;
     if (ev && ev->struct_size < sizeof *ev)
         return CITYGRID_E_INVALID;
+    int64_t now = b->host->now(ctx);
     int i = blocked_index(b, c->id);
-    if (i >= 0 && strcmp(b->blocked[i].dispatch_id, c->dispatch_id) != 0)
-        return CITYGRID_E_RETRY; /* an earlier event of this case goes first */
+    if (i >= 0 && strcmp(b->blocked[i].dispatch_id, c->dispatch_id) != 0) {
+        /* An earlier event of this case goes first, unless it has not been
+         * tried for order_hold_s (it became a dead letter): then order
+         * gives way to delivery. */
+        if (now - b->blocked[i].last_try <= b->order_hold_s)
+            return CITYGRID_E_RETRY;
+        b->host->log(ctx, CITYGRID_LOG_WARNING, "%s: delivery %s no longer holds back later events",
+                     c->id, b->blocked[i].dispatch_id);
+        unblock(b, c->id);
+    }
     char *body = event_body(c, ev);
     if (!body)
         return CITYGRID_E_RETRY;
     int ok = post(b, ctx, c->dispatch_id, c->attempt, body);
     free(body);
     if (!ok) {
-        block(b, c->id, c->dispatch_id);
+        block(b, c->id, c->dispatch_id, now);
         return CITYGRID_E_RETRY;
     }
     unblock(b, c->id);
@@ -339,6 +356,7 @@ static int bridge_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
     b->url = strdup(url ? url : "");
     b->key_id = strdup(host->setting_string(ctx, "key_id", BRIDGE_DEPARTMENT));
     b->timeout_ms = (long)host->setting_int(ctx, "timeout_ms", 5000);
+    b->order_hold_s = host->setting_int(ctx, "order_hold_s", 600);
     if (!b->url || !b->key_id || !(b->curl = curl_easy_init())) {
         bridge_free(b);
         return CITYGRID_E_NOMEM;
@@ -350,8 +368,10 @@ static int bridge_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
         bridge_free(b);
         return CITYGRID_E_INVALID;
     }
-    if (b->timeout_ms < 100 || b->timeout_ms > 120000 || strlen(b->key_id) > 100) {
-        host->log(ctx, CITYGRID_LOG_ERROR, "timeout_ms must be 100..120000 and key_id at most 100 bytes");
+    if (b->timeout_ms < 100 || b->timeout_ms > 120000 || strlen(b->key_id) > 100 ||
+        b->order_hold_s < 1) {
+        host->log(ctx, CITYGRID_LOG_ERROR, "timeout_ms must be 100..120000, key_id at most 100 "
+                  "bytes, order_hold_s at least 1");
         bridge_free(b);
         return CITYGRID_E_INVALID;
     }

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "integration/testapi.h"
 #include "support/testutil.h"
@@ -174,10 +177,126 @@ START_TEST(georeport_client)
 }
 END_TEST
 
+/* ---- the configured jurisdiction and rate; signed inbound reports ------- */
+
+#define INBOUND_KEY "inbound-test-key-0123456789"
+
+static void setup_configured(void)
+{
+    memset(&D, 0, sizeof D);
+    td_options opt = {.extra_config =
+        "open311 = { jurisdiction_id = \"test.lishui.gov.cn\"; rate_per_minute = 5; };\n"
+        "inbound = { window_s = 300; sources = ( { name = \"four-platforms\"; key = \"" INBOUND_KEY "\"; } ); };\n"};
+    ta_start(&D, &opt, "enforcement", 30000);
+}
+
+/* POST /v1/inbound/SOURCE with a signature over "ts.body" by key. */
+static int inbound_post(const char *source, const char *body, long long ts, const char *key,
+                        char **answer)
+{
+    char stamp[32], sig[128], path[128], h1[96], h2[160];
+    snprintf(stamp, sizeof stamp, "%lld", ts);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    const char *k = key ? key : "unsigned";
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)k, strlen(k));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)stamp, strlen(stamp));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(sig, "sha256=", 7);
+    sodium_bin2hex(sig + 7, sizeof sig - 7, mac, sizeof mac);
+    snprintf(path, sizeof path, "/v1/inbound/%s", source);
+    snprintf(h1, sizeof h1, "X-Citygrid-Timestamp: %s", stamp);
+    snprintf(h2, sizeof h2, "X-Citygrid-Signature: %s", sig);
+    const char *headers[] = {h1, h2, NULL};
+    hc_request rq = {0};
+    rq.method = "POST";
+    rq.path = path;
+    rq.body = body;
+    rq.extra_headers = key ? headers : NULL;
+    rq.timeout_ms = 15000;
+    hc_response r;
+    memset(&r, 0, sizeof r);
+    hc_send(D.port, &rq, &r);
+    int status = r.status;
+    if (answer)
+        *answer = strdup(r.body ? r.body : "");
+    hc_response_free(&r);
+    return status;
+}
+
+static long long cases_count(void)
+{
+    json_t *page = ta_get_json("/v1/cases?limit=1000");
+    long long n = (long long)json_array_size(ta_as_list(page));
+    json_decref(page);
+    return n;
+}
+
+START_TEST(configured)
+{
+    /* jurisdiction_id must be the configured one; the default is refused. */
+    char *body = NULL;
+    int status;
+    json_t *j = ta_call("GET", "/open311/v2/services.json?jurisdiction_id=lishui.gov.cn", NULL, NULL, &status);
+    EXPECT(status == 404, "another jurisdiction: %d", status);
+    json_decref(j);
+    ta_expect_status("GET", "/open311/v2/services.json?jurisdiction_id=test.lishui.gov.cn", NULL, NULL, 200);
+    /* rate_per_minute = 5: the sixth request of a key within the minute is 429. */
+    char *key = make_key("rated");
+    char path[256];
+    snprintf(path, sizeof path, "/open311/v2/servicerequestupdates.json?api_key=%s", key);
+    for (int i = 0; i < 5; i++)
+        ta_expect_status("GET", path, NULL, NULL, 200);
+    ta_expect_status("GET", path, NULL, NULL, 429);
+    free(key);
+
+    /* Inbound: a signed report becomes a case with that source. */
+    long long now = (long long)time(NULL);
+    const char *report = "{\"category\":\"street_stall\",\"lat\":28.45,\"lon\":119.92,"
+                         "\"description\":\"四平台转办：占道摆摊\",\"source\":\"patrol\"}";
+    long long before = cases_count();
+    status = inbound_post("four-platforms", report, now, "wrong-key-0123456789abc", &body);
+    EXPECT(status == 401, "a bad signature: %d " EXCERPT, status, body);
+    free(body);
+    status = inbound_post("four-platforms", report, now - 3600, INBOUND_KEY, &body);
+    EXPECT(status == 401 && strstr(body, "stale_request"), "a stale timestamp: %d " EXCERPT, status, body);
+    free(body);
+    status = inbound_post("four-platforms", report, now, NULL, &body);
+    EXPECT(status == 401, "no signature: %d " EXCERPT, status, body);
+    free(body);
+    status = inbound_post("nobody", report, now, INBOUND_KEY, &body);
+    EXPECT(status == 404, "an unknown source: %d " EXCERPT, status, body);
+    free(body);
+    EXPECT(cases_count() == before, "refused reports wrote nothing");
+
+    status = inbound_post("four-platforms", report, now, INBOUND_KEY, &body);
+    EXPECT(status == 201, "a signed report: %d " EXCERPT, status, body);
+    json_t *answer = json_loads(body, 0, NULL);
+    free(body);
+    const char *id = ta_text(answer, "id");
+    json_t *c = ta_get_case(id);
+    EXPECT(!strcmp(ta_text(c, "source"), "inbound:four-platforms") && !ta_str(c, "reporter") &&
+               !strcmp(ta_text(c, "category"), "street_stall"),
+           "the case carries the platform as its source");
+    json_decref(c);
+    json_decref(answer);
+    /* The very same signed request again: a replay. */
+    status = inbound_post("four-platforms", report, now, INBOUND_KEY, &body);
+    EXPECT(status == 401 && strstr(body, "replayed"), "a replay: %d " EXCERPT, status, body);
+    free(body);
+    EXPECT(cases_count() == before + 1, "one case from one signed report");
+}
+END_TEST
+
 int main(void)
 {
+    if (sodium_init() < 0)
+        return EXIT_FAILURE;
     Suite *s = suite_create("open311");
     ta_add_case(s, "keys", keys, setup, teardown, 120);
+    ta_add_case(s, "configured", configured, setup_configured, teardown, 120);
     ta_add_case(s, "georeport", georeport_client, setup, teardown, 300);
     return ta_run(s);
 }
