@@ -46,25 +46,9 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
         sqlite3_bind_null(s, i);
 }
 
-/* Step a write statement to completion; resets it either way. */
-static int step_done(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
-{
-    if (!s) {
-        cg_set_err(err, errlen, "%s: cannot prepare %s: %s", st->path, what, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        cg_set_err(err, errlen, "%s: %s failed: %s", st->path, what, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    return 0;
-}
-
 static int run_cached(cg_store *st, const char *sql, char *err, size_t errlen)
 {
-    return step_done(st, cg_store_stmt(st, sql), sql, err, errlen);
+    return cg_store_step_text(st, cg_store_stmt(st, sql), sql, err, errlen);
 }
 
 static int savepoint_begin(cg_store *st, char *err, size_t errlen)
@@ -172,7 +156,7 @@ static int add_history_rows(cg_store *st, const char *case_id, int64_t at, const
                 bind_text_or_null(s, p + 4, rows[j].note);
             }
         }
-        if (step_done(st, s, "history insert", err, errlen) < 0)
+        if (cg_store_step_text(st, s, "history insert", err, errlen) < 0)
             return -1;
         rows += k;
         n -= k;
@@ -261,7 +245,7 @@ static int outbox_write_kind(cg_store *st, const cg_dispatch *d, int64_t now_ms,
         if (event)
             sqlite3_bind_int(s, 7, event);
     }
-    return step_done(st, s, "outbox insert", err, errlen);
+    return cg_store_step_text(st, s, "outbox insert", err, errlen);
 }
 
 static int outbox_write(cg_store *st, const cg_dispatch *d, int64_t now_ms, char *err,
@@ -394,7 +378,7 @@ static int write_escalation_details(cg_store *st, const cg_case_change *ch, char
         bind_text_or_null(s, 2, ch->city_body);
         bind_text_or_null(s, 3, ch->joint_departments);
     }
-    return step_done(st, s, "case escalation update", err, errlen);
+    return cg_store_step_text(st, s, "case escalation update", err, errlen);
 }
 
 /* ---------------------------------------------------------------- insert */
@@ -493,7 +477,7 @@ static int insert_case_row(cg_store *st, const cg_new_case *nc, int64_t seq, con
         if (nc->handled_on_site)
             bind_text_or_null(s, 19, nc_reporter(nc) ? nc_reporter(nc) : "system");
     }
-    int rc = step_done(st, s, "case insert", err, errlen);
+    int rc = cg_store_step_text(st, s, "case insert", err, errlen);
     free(extra);
     return rc;
 }
@@ -960,7 +944,7 @@ static int write_case_state(cg_store *st, const case_state *cs, int64_t now_ms, 
         if (cs->changed & CHANGED_LICENCE)
             sqlite3_bind_text(s, 9, cs->licence_no, -1, SQLITE_STATIC);
     }
-    return step_done(st, s, "case update", err, errlen);
+    return cg_store_step_text(st, s, "case update", err, errlen);
 }
 
 /* A plugin that raises its case to `joint` (e.g. police, for injuries)
@@ -976,7 +960,7 @@ static int write_plugin_joint(cg_store *st, const case_state *cs, char *err, siz
         " ELSE json_array(department, 'enforcement') END) WHERE id = ?1");
     if (s)
         sqlite3_bind_text(s, 1, cs->id, -1, SQLITE_STATIC);
-    return step_done(st, s, "joint departments update", err, errlen);
+    return cg_store_step_text(st, s, "joint departments update", err, errlen);
 }
 
 /* Find the outbox row and its case. 1 found, 0 no such outbox row, -1 error. */
@@ -1134,7 +1118,7 @@ int cg_cases_apply_result_esc(cg_store *st, const char *dispatch_id, const char 
         sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM outbox WHERE seq = ?1");
         if (s)
             sqlite3_bind_int64(s, 1, cs.outbox_seq);
-        ok = step_done(st, s, "outbox delete", err, errlen) == 0;
+        ok = cg_store_step_text(st, s, "outbox delete", err, errlen) == 0;
     }
     if (ok)
         ok = write_end(st, err, errlen) == 0;
@@ -1299,7 +1283,7 @@ static int write_change(cg_store *st, const cg_case_change *ch, int64_t now_ms, 
         bind_text_or_null(s, 14, ch->set_handled_by ? ch->actor : NULL);
         bind_text_or_null(s, 15, fulfil);
     }
-    int rc = step_done(st, s, "case update", err, errlen);
+    int rc = cg_store_step_text(st, s, "case update", err, errlen);
     free(fulfil);
     return rc;
 }
@@ -1325,14 +1309,14 @@ static int write_assessment_facts(cg_store *st, const cg_case_change *ch, int64_
             sqlite3_bind_int64(s, 3, now_ms);
             sqlite3_bind_int(s, 4, reopened);
         }
-        if (step_done(st, s, "case assessment update", err, errlen) < 0)
+        if (cg_store_step_text(st, s, "case assessment update", err, errlen) < 0)
             return -1;
     }
     if (ch->link_case) {
         sqlite3_stmt *s = cg_store_stmt(st, "UPDATE cases SET duplicates = duplicates + 1 WHERE id = ?1");
         if (s)
             sqlite3_bind_text(s, 1, ch->link_case, -1, SQLITE_STATIC);
-        if (step_done(st, s, "duplicate count update", err, errlen) < 0)
+        if (cg_store_step_text(st, s, "duplicate count update", err, errlen) < 0)
             return -1;
     }
     return 0;

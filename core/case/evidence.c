@@ -259,24 +259,9 @@ int cg_evidence_has_after_photo_tx(cg_store *st, const char *case_id)
     return exists_after(cg_store_stmt(st, HAS_AFTER_SQL), case_id);
 }
 
-static int step_write(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
-{
-    if (!s) {
-        cg_set_err(err, errlen, "cannot prepare the %s: %s", what, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        cg_set_err(err, errlen, "%s failed: %s", what, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    return 0;
-}
-
 static int exec_cached(cg_store *st, const char *sql, char *err, size_t errlen)
 {
-    return step_write(st, cg_store_stmt(st, sql), sql, err, errlen);
+    return cg_store_step_text(st, cg_store_stmt(st, sql), sql, err, errlen);
 }
 
 static int record_rows(cg_store *st, const cg_photo *p, int64_t now_ms, int *inserted,
@@ -308,7 +293,7 @@ static int record_rows(cg_store *st, const cg_photo *p, int64_t now_ms, int *ins
         sqlite3_bind_text(s, 6, p->uploader, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 7, now_ms);
     }
-    if (step_write(st, s, "photo insert", err, errlen) < 0)
+    if (cg_store_step_text(st, s, "photo insert", err, errlen) < 0)
         return -1;
     *inserted = sqlite3_changes(st->db) > 0;
     *at_ms = now_ms;
@@ -335,7 +320,7 @@ static int record_rows(cg_store *st, const cg_photo *p, int64_t now_ms, int *ins
         sqlite3_bind_text(s, 3, p->uploader, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, note, -1, SQLITE_STATIC);
     }
-    return step_write(st, s, "history insert", err, errlen);
+    return cg_store_step_text(st, s, "history insert", err, errlen);
 }
 
 int cg_evidence_record(cg_store *st, const cg_photo *p, int64_t now_ms, int *inserted,

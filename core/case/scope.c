@@ -22,10 +22,10 @@ int cg_scope_load(cg_store *st, const cg_principal *who, cg_scope *out)
     if (sqlite3_step(s) == SQLITE_ROW)
         out->department_account = sqlite3_column_int(s, 0) != 0;
     sqlite3_reset(s);
-    /* One row per grid: max() says whether any role there manages (leads) it. */
+    /* One row per grid served, whether they manage and lead it: the
+     * member_grids view (store/migrations.c) is where that rule is written. */
     s = cg_store_read_stmt(st,
-        "SELECT grid, max(role IN ('leader','instructor')), max(role = 'leader') FROM assignments"
-        " WHERE member_id = ?1 GROUP BY grid ORDER BY grid");
+        "SELECT grid, manages, leads FROM member_grids WHERE member_id = ?1 ORDER BY grid");
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, who->member_id, -1, SQLITE_STATIC);

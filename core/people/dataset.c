@@ -80,19 +80,6 @@ static int valid_id(const char *s)
 
 /* ---------------------------------------------------------------- SQL */
 
-/* One statement with a row callback-free step; 0 ok, -1 with err. */
-static int step_done(cg_store *st, sqlite3_stmt *s, char *err, size_t errlen, const char *what)
-{
-    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-        sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        cg_set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
-        return -1;
-    }
-    return 0;
-}
-
 static int exec(cg_store *st, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
@@ -257,7 +244,7 @@ static int import_places(cg_store *st, const char *path, cg_import_report *rep, 
             sqlite3_bind_text(s, 3, r->f[c_parent], -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, r->f[c_zh], -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, c_en >= 0 ? r->f[c_en] : "", -1, SQLITE_STATIC);
-        if (step_done(st, s, why, sizeof why, "places") < 0) {
+        if (cg_store_step_text(st, s, "places", why, sizeof why) < 0) {
             cg_set_err(err, errlen, "%s: line %zu: %s", path, r->line, why);
             goto out;
         }
@@ -278,7 +265,7 @@ out:
         /* Removal happens now; deferred foreign keys make grids that still
          * point at a removed place fail at COMMIT, and grid validation
          * below refuses them first with a feature number. */
-        if (step_done(st, s, why, sizeof why, "removing old places") < 0) {
+        if (cg_store_step_text(st, s, "removing old places", why, sizeof why) < 0) {
             cg_set_err(err, errlen, "%s: %s", path, why);
             rc = -1;
         }
@@ -463,7 +450,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
     if (g->external_id)
         sqlite3_bind_text(s, 9, g->external_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, g->geometry, -1, SQLITE_STATIC);
-    if (step_done(st, s, why, wl, "grids") < 0)
+    if (cg_store_step_text(st, s, "grids", why, wl) < 0)
         return -1;
     for (size_t k = 0; k < g->shape.n_polys; k++) {
         const cg_geo_bbox *b = &g->shape.polys[k].bbox;
@@ -474,7 +461,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_text(s, 2, g->code, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, (sqlite3_int64)k);
-        if (step_done(st, s, why, wl, "grid_parts") < 0)
+        if (cg_store_step_text(st, s, "grid_parts", why, wl) < 0)
             return -1;
         s = cg_store_stmt(st,
             "INSERT INTO grid_boxes(id, min_lon, max_lon, min_lat, max_lat) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -485,7 +472,7 @@ static int write_grid(cg_store *st, const grid_in *g, int64_t *next_part, char *
         sqlite3_bind_double(s, 3, b->max_lon);
         sqlite3_bind_double(s, 4, b->min_lat);
         sqlite3_bind_double(s, 5, b->max_lat);
-        if (step_done(st, s, why, wl, "grid_boxes") < 0)
+        if (cg_store_step_text(st, s, "grid_boxes", why, wl) < 0)
             return -1;
     }
     return 0;
@@ -563,7 +550,7 @@ static int import_grid_file(cg_store *st, const char *path, cg_import_report *re
     if (s)
         sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
     free(text);
-    if (next_part < 0 || step_done(st, s, why, sizeof why, "removing old grids") < 0 ||
+    if (next_part < 0 || cg_store_step_text(st, s, "removing old grids", why, sizeof why) < 0 ||
         exec(st, "DELETE FROM grid_parts; DELETE FROM grid_boxes;", why, sizeof why) < 0) {
         cg_set_err(err, errlen, "%s: %s", path, why);
         goto out;
@@ -700,7 +687,7 @@ static int write_member(cg_store *st, const cg_csv_row *r, const int *col, int64
     if (!s)
         return cg_set_err(why, wl, "%s", sqlite3_errmsg(st->db)), -1;
     sqlite3_bind_text(s, 1, r->f[col[R_ID]], -1, SQLITE_STATIC);
-    return step_done(st, s, why, wl, "assignments");
+    return cg_store_step_text(st, s, "assignments", why, wl);
 }
 
 static int write_assignment(cg_store *st, const cg_csv_row *r, const int *col, char *why, size_t wl)
@@ -715,7 +702,7 @@ static int write_assignment(cg_store *st, const cg_csv_row *r, const int *col, c
     sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
     if (strcmp(role, "professional") == 0 || strcmp(role, "optional") == 0)
         sqlite3_bind_text(s, 4, r->f[col[R_DEPT]], -1, SQLITE_STATIC);
-    return step_done(st, s, why, wl, "assignments");
+    return cg_store_step_text(st, s, "assignments", why, wl);
 }
 
 static int import_roster_file(cg_store *st, const char *path, cg_import_report *rep, char *err,

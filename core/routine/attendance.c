@@ -98,7 +98,7 @@ json_t *cg_checkins_list(cg_store *st, const cg_checkin_filter *f)
         "SELECT " CHECKIN_COLUMNS " FROM checkins"
         " WHERE (?1 IS NULL OR grid = ?1) AND (?2 IS NULL OR member = ?2)"
         " AND at >= ?3 AND at < ?4"
-        " AND (?5 IS NULL OR grid IN (SELECT grid FROM assignments WHERE member_id = ?5))"
+        " AND (?5 IS NULL OR grid IN (SELECT grid FROM member_grids WHERE member_id = ?5))"
         " AND id < ?6 ORDER BY id DESC LIMIT ?7");
     if (!s)
         return NULL;

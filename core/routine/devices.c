@@ -166,7 +166,7 @@ json_t *cg_devices_list(cg_store *st, const char *holder, const char *type, cons
         "SELECT " DEVICE_COLUMNS " FROM devices WHERE (?1 IS NULL OR holder = ?1)"
         " AND (?2 IS NULL OR type = ?2)"
         " AND (?3 IS NULL OR holder = ?3 OR holder IN (SELECT member_id FROM assignments"
-        "      WHERE grid IN (SELECT grid FROM assignments WHERE member_id = ?3)))"
+        "      WHERE grid IN (SELECT grid FROM member_grids WHERE member_id = ?3)))"
         " AND id > ?4 ORDER BY id LIMIT ?5");
     if (!s)
         return NULL;

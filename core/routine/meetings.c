@@ -324,7 +324,7 @@ json_t *cg_meetings_list(cg_store *st, const char *grid, const char *viewer, lon
 {
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT " MEETING_COLUMNS " FROM meetings WHERE (?1 IS NULL OR grid = ?1)"
-        " AND (?2 IS NULL OR grid IN (SELECT grid FROM assignments WHERE member_id = ?2))"
+        " AND (?2 IS NULL OR grid IN (SELECT grid FROM member_grids WHERE member_id = ?2))"
         " AND id < ?3 ORDER BY id DESC LIMIT ?4");
     if (!s)
         return NULL;
@@ -343,7 +343,7 @@ json_t *cg_tasks_list(cg_store *st, const cg_task_filter *f)
         "SELECT " TASK_COLUMNS " FROM tasks WHERE (?1 IS NULL OR claimed_by = ?1)"
         " AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR grid = ?3)"
         " AND (?4 IS NULL OR claimed_by = ?4"
-        "      OR grid IN (SELECT grid FROM assignments WHERE member_id = ?4))"
+        "      OR grid IN (SELECT grid FROM member_grids WHERE member_id = ?4))"
         " AND id < ?5 ORDER BY id DESC LIMIT ?6");
     if (!s)
         return NULL;

@@ -154,7 +154,7 @@ json_t *cg_patrol_compliance(cg_store *st, const cg_compliance_query *q)
         "   AND pd.inside_ms >= ?3 ORDER BY pd.day))"
         " FROM assignments a LEFT JOIN members m ON m.id = a.member_id"
         " WHERE (?4 IS NULL OR a.grid = ?4) AND (?5 IS NULL OR a.member_id = ?5)"
-        " AND (?6 IS NULL OR a.grid IN (SELECT grid FROM assignments WHERE member_id = ?6))"
+        " AND (?6 IS NULL OR a.grid IN (SELECT grid FROM member_grids WHERE member_id = ?6))"
         " AND (a.member_id, a.grid) > (?7, ?8)"
         " GROUP BY a.member_id, a.grid ORDER BY a.member_id, a.grid LIMIT ?9");
     if (!s)

@@ -141,6 +141,16 @@ cg_status cg_store_step(cg_store *st, sqlite3_stmt *s, const char *what, cg_resu
                    sqlite3_errmsg(st->db)); /* also a failed prepare's reason */
 }
 
+int cg_store_step_text(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+{
+    cg_result r;
+    if (cg_store_step(st, s, what, &r) == CG_OK)
+        return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", r.message);
+    return -1;
+}
+
 static int read_int_pragma(sqlite3 *db, const char *sql, int *out)
 {
     sqlite3_stmt *s = NULL;

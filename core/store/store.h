@@ -76,5 +76,8 @@ int cg_store_exec(cg_store *st, const char *sql);
  * ("internal_error") for anything else. `s` NULL (cg_store_stmt failed to
  * prepare) is CG_E_INTERNAL. The thread that owns `db` calls it. */
 cg_status cg_store_step(cg_store *st, sqlite3_stmt *s, const char *what, cg_result *r);
+/* The same for code that reports errors as text (a cg_batch apply's err):
+ * 0, or -1 with cg_store_step's message in err. */
+int cg_store_step_text(cg_store *st, sqlite3_stmt *s, const char *what, char *err, size_t errlen);
 
 #endif
