@@ -921,11 +921,13 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
         goto out;
     if ((s = config_setting_get_member(root, "http"))) {
         static const char *const hkeys[] = {"max_body_bytes", "max_connections", "header_timeout",
-                                            "body_timeout", "idle_timeout", NULL};
+                                            "body_timeout", "idle_timeout", "session_ttl",
+                                            "terminal_token_ttl", NULL};
         int max_body = (int)cfg->max_body_bytes, max_conn = (int)cfg->http_max_connections;
         int head_s = (int)(cfg->http_header_timeout_ms / 1000);
         int body_s = (int)(cfg->http_body_timeout_ms / 1000);
         int idle_s = (int)(cfg->http_idle_timeout_ms / 1000);
+        int session_s = (int)cfg->session_ttl_s, terminal_s = (int)cfg->terminal_token_ttl_s;
         if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
             fail_at(cx, s, "'http' must be a group { ... }");
             goto out;
@@ -935,13 +937,17 @@ static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
             get_int(cx, s, "max_connections", &max_conn, 1, 1000000) < 0 ||
             get_int(cx, s, "header_timeout", &head_s, 1, 3600) < 0 ||
             get_int(cx, s, "body_timeout", &body_s, 1, 86400) < 0 ||
-            get_int(cx, s, "idle_timeout", &idle_s, 1, 86400) < 0)
+            get_int(cx, s, "idle_timeout", &idle_s, 1, 86400) < 0 ||
+            get_int(cx, s, "session_ttl", &session_s, 1, 366 * 86400) < 0 ||
+            get_int(cx, s, "terminal_token_ttl", &terminal_s, 1, 2 * 366 * 86400) < 0)
             goto out;
         cfg->max_body_bytes = (size_t)max_body;
         cfg->http_max_connections = (unsigned)max_conn;
         cfg->http_header_timeout_ms = (unsigned)head_s * 1000;
         cfg->http_body_timeout_ms = (unsigned)body_s * 1000;
         cfg->http_idle_timeout_ms = (unsigned)idle_s * 1000;
+        cfg->session_ttl_s = session_s;
+        cfg->terminal_token_ttl_s = terminal_s;
     }
     if ((s = config_setting_get_member(root, "attendance")) && read_attendance(cx, cfg, s) < 0)
         goto out;
@@ -998,6 +1004,8 @@ static void set_defaults(cg_config *cfg)
     cfg->http_header_timeout_ms = 10000;
     cfg->http_body_timeout_ms = 120000;
     cfg->http_idle_timeout_ms = 60000;
+    cfg->session_ttl_s = 43200;
+    cfg->terminal_token_ttl_s = 7776000;
     cfg->max_attempts = 5;
     cfg->checkin_radius_m = 200.0;
     cfg->patrol_min_minutes = 30;

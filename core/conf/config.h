@@ -115,6 +115,10 @@ typedef struct cg_config {
     unsigned http_header_timeout_ms;
     unsigned http_body_timeout_ms;
     unsigned http_idle_timeout_ms;
+    /* http = { session_ttl = 43200; terminal_token_ttl = 7776000; } (seconds):
+     * how long a login's token lives, and a terminal's (people/auth.h). */
+    long long session_ttl_s;
+    long long terminal_token_ttl_s;
     char *dataset_dir;       /* grids + roster imported on first start (absolute),
                                 NULL: none. Default: the installed Lishui dataset */
     cg_plugin_conf *plugins;

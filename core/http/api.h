@@ -99,6 +99,8 @@ void cg_api_metrics_watch(struct evhttp_request *req, size_t route);
 void cg_api_plugins(cg_api_ctx *ctx);           /* GET  /v1/plugins */
 void cg_api_sessions_create(cg_api_ctx *ctx);   /* POST /v1/sessions (no auth) */
 void cg_api_member_token(cg_api_ctx *ctx);      /* POST /v1/members/{id}/tokens */
+void cg_api_sessions_delete(cg_api_ctx *ctx);   /* DELETE /v1/sessions (own token) */
+void cg_api_member_tokens_delete(cg_api_ctx *ctx); /* DELETE /v1/members/{id}/tokens */
 /* api_grids.c */
 void cg_api_grids_list(cg_api_ctx *ctx);        /* GET  /v1/grids */
 void cg_api_grids_get(cg_api_ctx *ctx);         /* GET  /v1/grids/{code} */

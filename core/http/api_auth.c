@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+#include <event2/http.h>
+
+#include "lib/log.h"
+
 #include "routine/attendance.h"
 #include "people/auth.h"
 #include "people/members.h"
@@ -136,4 +140,44 @@ void cg_api_member_token(cg_api_ctx *ctx)
     }
     cg_http_reply_json(ctx->req, 201, json_pack("{s:s}", "token", token));
     memset(token, 0, sizeof token);
+}
+
+/* DELETE /v1/sessions: the caller's own token ends now -> 204. */
+void cg_api_sessions_delete(cg_api_ctx *ctx)
+{
+    char token[CG_TOKEN_HEX_LEN + 64];
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(ctx->req), "Authorization");
+    if (!h || cg_http_bearer_token(h, token, sizeof token) < 0 ||
+        cg_auth_revoke_token(ctx->app->store, token) < 0) {
+        memset(token, 0, sizeof token);
+        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot revoke the token");
+        return;
+    }
+    memset(token, 0, sizeof token);
+    CG_INFO("auth", "%s ended a session", ctx->who->member_id);
+    evhttp_send_reply(ctx->req, 204, "No Content", NULL);
+}
+
+/* DELETE /v1/members/{id}/tokens: an admin or the member themself revokes
+ * every token of the member (a lost terminal, a leak) -> 204. */
+void cg_api_member_tokens_delete(cg_api_ctx *ctx)
+{
+    const char *member = ctx->params->value[0];
+    if (!ctx->who->is_admin && strcmp(ctx->who->member_id, member) != 0) {
+        cg_http_reply_error(ctx->req, 403, "forbidden",
+                            "only an administrator or %.64s themself may revoke their tokens", member);
+        return;
+    }
+    char terminal[128];
+    if (cg_member_terminal(ctx->app->store, member, terminal, sizeof terminal) == 0) {
+        cg_http_reply_error(ctx->req, 404, "not_found", "no member '%.64s'", member);
+        return;
+    }
+    int n = cg_auth_revoke_member(ctx->app->store, member);
+    if (n < 0) {
+        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot revoke the tokens");
+        return;
+    }
+    CG_NOTICE("auth", "%s revoked %d tokens of %s", ctx->who->member_id, n, member);
+    evhttp_send_reply(ctx->req, 204, "No Content", NULL);
 }

@@ -67,6 +67,7 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/health", cg_api_health, 0},
     {EVHTTP_REQ_GET, "/metrics", cg_api_metrics, 1},
     {EVHTTP_REQ_POST, "/v1/sessions", cg_api_sessions_create, 0},
+    {EVHTTP_REQ_DELETE, "/v1/sessions", cg_api_sessions_delete, 1},
     {EVHTTP_REQ_GET, "/v1/plugins", cg_api_plugins, 1},
     {EVHTTP_REQ_POST, "/v1/plugins/{name}/reload", cg_api_plugin_reload, 1},
     {EVHTTP_REQ_POST, "/v1/plugins/{name}/enable", cg_api_plugin_enable, 1},
@@ -74,6 +75,7 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/categories", cg_api_categories, 1},
     {EVHTTP_REQ_GET, "/v1/departments", cg_api_departments, 1},
     {EVHTTP_REQ_POST, "/v1/members/{id}/tokens", cg_api_member_token, 1},
+    {EVHTTP_REQ_DELETE, "/v1/members/{id}/tokens", cg_api_member_tokens_delete, 1},
     {EVHTTP_REQ_POST, "/v1/members", cg_api_members_create, 1},
     {EVHTTP_REQ_GET, "/v1/members/{id}", cg_api_members_get, 1},
     {EVHTTP_REQ_PATCH, "/v1/members/{id}", cg_api_members_patch, 1},
@@ -482,6 +484,9 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     }
     size_t max_body = cg_api_max_body(app);
     cg_gate_conf gc = {0};
+    if (app->config)
+        cg_auth_set_lifetimes((int64_t)app->config->session_ttl_s * 1000,
+                              (int64_t)app->config->terminal_token_ttl_s * 1000);
     if (app->config) {
         gc.max_connections = app->config->http_max_connections;
         gc.header_timeout_ms = app->config->http_header_timeout_ms;

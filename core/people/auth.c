@@ -158,6 +158,26 @@ static void fill_principal(sqlite3_stmt *s, int first_col, cg_principal *out)
     out->is_admin = sqlite3_column_int(s, first_col + 3) != 0;
 }
 
+/* ---------------------------------------------------------------- lifetimes */
+
+#define DEFAULT_SESSION_TTL_MS (12LL * 3600 * 1000)
+#define DEFAULT_TERMINAL_TTL_MS (90LL * 24 * 3600 * 1000)
+#define PURGE_EVERY_MS 60000
+
+static int64_t session_ttl_ms = DEFAULT_SESSION_TTL_MS;
+static int64_t terminal_ttl_ms = DEFAULT_TERMINAL_TTL_MS;
+
+void cg_auth_set_lifetimes(int64_t session_ttl, int64_t terminal_ttl)
+{
+    session_ttl_ms = session_ttl > 0 ? session_ttl : DEFAULT_SESSION_TTL_MS;
+    terminal_ttl_ms = terminal_ttl > 0 ? terminal_ttl : DEFAULT_TERMINAL_TTL_MS;
+}
+
+/* A token is alive while created_at is after its label's cut-off: ?A for
+ * sessions, ?B for the rest. */
+#define TOKEN_ALIVE(T, A, B) \
+    T ".created_at > CASE WHEN " T ".label = 'session' THEN " A " ELSE " B " END"
+
 int cg_auth_token_lookup(cg_store *st, const char *token, cg_principal *out)
 {
     if (!token || strlen(token) != CG_TOKEN_HEX_LEN || crypto_ready() < 0)
@@ -166,15 +186,95 @@ int cg_auth_token_lookup(cg_store *st, const char *token, cg_principal *out)
     token_digest(token, digest);
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT m.id, m.name, m.department, m.is_admin FROM tokens t"
-        " JOIN members m ON m.id = t.member_id WHERE t.token_hash = ?1");
+        " JOIN members m ON m.id = t.member_id WHERE t.token_hash = ?1 AND "
+        TOKEN_ALIVE("t", "?2", "?3"));
     if (!s)
         return -1;
+    int64_t now = cg_now_ms();
     sqlite3_bind_text(s, 1, digest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now - session_ttl_ms);
+    sqlite3_bind_int64(s, 3, now - terminal_ttl_ms);
     int found = sqlite3_step(s) == SQLITE_ROW;
     if (found && out)
         fill_principal(s, 0, out);
     sqlite3_reset(s);
     return found ? 0 : -1;
+}
+
+int cg_auth_revoke_token(cg_store *st, const char *token)
+{
+    if (!token || strlen(token) != CG_TOKEN_HEX_LEN || crypto_ready() < 0)
+        return 0;
+    char digest[crypto_hash_sha256_BYTES * 2 + 1];
+    token_digest(token, digest);
+    if (savepoint_begin(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM tokens WHERE token_hash = ?1");
+    int rc = s ? (sqlite3_bind_text(s, 1, digest, -1, SQLITE_STATIC), sqlite3_step(s)) : SQLITE_ERROR;
+    if (s)
+        sqlite3_reset(s);
+    int n = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+    if (n < 0 || savepoint_end(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    return n > 0;
+}
+
+cg_status cg_auth_revoke_member_tx(cg_store *st, const char *member_id, cg_result *r)
+{
+    sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM tokens WHERE member_id = ?1");
+    if (s)
+        sqlite3_bind_text(s, 1, member_id, -1, SQLITE_STATIC);
+    cg_status rc = cg_store_step(st, s, "revoking a member's tokens", r);
+    if (rc == CG_OK)
+        CG_NOTICE("auth", "revoked every token of %s", member_id);
+    return rc;
+}
+
+int cg_auth_revoke_member(cg_store *st, const char *member_id)
+{
+    cg_result r;
+    cg_result_clear(&r);
+    if (savepoint_begin(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    int n = -1;
+    if (cg_auth_revoke_member_tx(st, member_id, &r) == CG_OK)
+        n = sqlite3_changes(st->db);
+    if (n < 0 || savepoint_end(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    return n;
+}
+
+int cg_auth_purge_expired(cg_store *st)
+{
+    if (savepoint_begin(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM tokens WHERE NOT (" TOKEN_ALIVE("tokens", "?1", "?2") ")");
+    int64_t now = cg_now_ms();
+    int rc = SQLITE_ERROR;
+    if (s) {
+        sqlite3_bind_int64(s, 1, now - session_ttl_ms);
+        sqlite3_bind_int64(s, 2, now - terminal_ttl_ms);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    int n = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+    if (n < 0 || savepoint_end(st) < 0) {
+        savepoint_abort(st);
+        return -1;
+    }
+    if (n > 0)
+        CG_INFO("auth", "purged %d expired tokens", n);
+    return n;
 }
 
 /* Verifying against this when the login is unknown makes both failures take
@@ -212,6 +312,11 @@ int cg_auth_login(cg_store *st, const char *login, const char *password, cg_prin
                crypto_pwhash_str_verify(against, password, strlen(password)) == 0;
     if (!found || !hash[0] || !good)
         return -1;
+    static int64_t purged_at;
+    if (cg_now_ms() - purged_at > PURGE_EVERY_MS) {
+        purged_at = cg_now_ms();
+        (void)cg_auth_purge_expired(st);
+    }
     if (cg_auth_issue_token(st, p.member_id, "session", token) < 0)
         return -1;
     if (who)

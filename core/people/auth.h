@@ -7,6 +7,9 @@
 #define CG_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "lib/result.h"
 #include "store/store.h"
 
 #define CG_TOKEN_HEX_LEN 64
@@ -33,6 +36,27 @@ int cg_auth_issue_token(cg_store *st, const char *member_id, const char *label,
  * credentials (same answer for unknown login and wrong password). */
 int cg_auth_login(cg_store *st, const char *login, const char *password, cg_principal *who,
                   char token[CG_TOKEN_HEX_LEN + 1]);
+/* ---- lifetimes and revocation ---------------------------------------------
+ * A token lives session_ttl_ms from its issue when its label is "session"
+ * (POST /v1/sessions), terminal_ttl_ms otherwise (terminal tokens, the
+ * bootstrap admin token); an expired token is unknown to
+ * cg_auth_token_lookup. Defaults 12 h and 90 days; set once at start (main
+ * thread, before requests). Expired rows are purged by cg_auth_purge_expired
+ * (cg_auth_login calls it at most once a minute). */
+void cg_auth_set_lifetimes(int64_t session_ttl_ms, int64_t terminal_ttl_ms);
+/* Revoke one token (as presented). 1 revoked, 0 unknown, -1 storage error.
+ * Own transaction. */
+int cg_auth_revoke_token(cg_store *st, const char *token);
+/* Revoke every token of a member. The number revoked, or -1. Own
+ * transaction (a SAVEPOINT, so it also nests in a caller's). */
+int cg_auth_revoke_member(cg_store *st, const char *member_id);
+/* The same inside the caller's transaction on the write connection (the
+ * members domain calls it when a password changes or a member is
+ * deactivated): CG_OK, or the storage failure in r. */
+cg_status cg_auth_revoke_member_tx(cg_store *st, const char *member_id, cg_result *r);
+/* Delete expired token rows. The number deleted, or -1. */
+int cg_auth_purge_expired(cg_store *st);
+
 /* Hash a password for storage (argon2id). 0 ok. out >= 128 bytes. */
 int cg_auth_hash_password(const char *password, char *out, size_t outlen);
 

@@ -3,6 +3,7 @@
  * cg_members_apply uses the write connection inside a batch item.
  */
 #include "people/members.h"
+#include "people/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -623,6 +624,9 @@ cg_status cg_members_apply(cg_store *st, cg_member_write *w, cg_result *r)
         sqlite3_bind_int(s, 15, w->department_account);
     }
     if (cg_store_step(st, s, what, r) != CG_OK)
+        return r->status;
+    /* A new password ends every session and terminal token of the member. */
+    if (w->has_password && !w->create && cg_auth_revoke_member_tx(st, w->id, r) != CG_OK)
         return r->status;
     if (!w->has_assignments)
         return CG_OK;
