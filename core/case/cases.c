@@ -498,7 +498,7 @@ static int insert_contact(cg_store *st, const cg_new_case *nc, const char *case_
         sqlite3_bind_text(s, 1, case_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, contact, -1, SQLITE_STATIC);
     }
-    int rc = step_done(st, s, "contact insert", err, errlen);
+    int rc = cg_store_step_text(st, s, "contact insert", err, errlen);
     free(contact);
     return rc;
 }
