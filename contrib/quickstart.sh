@@ -18,6 +18,7 @@ packages=(build-essential autoconf automake libtool pkg-config
           libevent-dev libzmq3-dev libsqlite3-dev libconfig-dev libjansson-dev
           libsodium-dev check sqlite3 curl wrk
           libsystemd-dev systemd prometheus scdoc mandoc  # sd_notify, systemd-analyze, promtool, man pages
+          debhelper lintian    # make deb and its test
           libjs-leaflet libjs-chart.js    # the console's map and charts, served by citygridd
           chromium chromium-driver python3-selenium fonts-wqy-microhei   # the browser tests
           libcurl4-openssl-dev libxml-simple-perl libwww-perl libxml2-utils)  # Open311 tests, bridge
@@ -132,6 +133,13 @@ cmd_test() {
         make -j"$jobs" distcheck --no-print-directory >"$dist/distcheck.log" 2>&1) || {
         tail -n 80 "$dist/distcheck.log"; echo "make distcheck failed"; return 1; }
     grep -E '^(PASS|FAIL|ERROR|# )' "$dist/distcheck.log" | tail -n 20 || true
+
+    # The Debian package end to end; it skips (77, saying why) where it
+    # cannot run, e.g. without root.
+    say "Debian package: make deb, lintian, install, serve a report, purge"
+    local deb_rc=0
+    bash "$top/contrib/debian/test-package.sh" "$dist" || deb_rc=$?
+    if ((deb_rc != 0 && deb_rc != 77)); then echo "Debian package test failed"; return 1; fi
     say "all tests passed"
     echo "$check_total"
 }
