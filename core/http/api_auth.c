@@ -7,11 +7,14 @@
 #include "http/api.h"
 #include "lib/metrics.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/http.h>
 
+#include "http/login_throttle.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 #include "routine/attendance.h"
 #include "people/auth.h"
@@ -40,6 +43,27 @@ static const char *string_field(json_t *body, const char *key, size_t max, cg_re
     return json_string_value(v);
 }
 
+/* The client's address, as the socket says (no proxy header is trusted). */
+static void peer_address(struct evhttp_request *req, char *out, size_t len)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    char *host = NULL;
+    ev_uint16_t port = 0;
+    if (evcon)
+        evhttp_connection_get_peer(evcon, &host, &port);
+    snprintf(out, len, "%s", host ? host : "unknown");
+}
+
+/* A login for the log: printable ASCII kept, anything else as '?', so that
+ * a login cannot forge log lines. */
+static void printable(const char *s, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < len; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7F ? s[i] : '?';
+    out[i] = 0;
+}
+
 /* {"login","password"} -> 200 {"token","member":{"id","name","department","is_admin"}} */
 void cg_api_sessions_create(cg_api_ctx *ctx)
 {
@@ -53,16 +77,38 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
         cg_http_reply_result(ctx->req, &err);
         return;
     }
+    char address[64], shown[LOGIN_MAX + 1];
+    peer_address(ctx->req, address, sizeof address);
+    printable(login, shown, sizeof shown);
+    int64_t now = cg_monotonic_ms();
+    int wait = cg_login_throttle_check(login, address, now);
+    if (wait > 0) {
+        json_decref(body);
+        cg_metrics_count(CG_M_LOGIN_THROTTLED);
+        char after[16];
+        snprintf(after, sizeof after, "%d", wait);
+        evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Retry-After", after);
+        CG_WARN("auth", "login for '%s' from %s refused: too many failures (retry after %d s)",
+                shown, address, wait);
+        cg_http_reply_error(ctx->req, 429, "too_many_attempts",
+                            "too many failed logins; try again in %d seconds", wait);
+        return;
+    }
     cg_principal who;
     char token[CG_TOKEN_HEX_LEN + 1];
     memset(&who, 0, sizeof who);
     int rc = cg_auth_login(ctx->app->store, login, password, &who, token);
-    json_decref(body);
     if (rc < 0) {
+        cg_login_throttle_failed(login, address, now);
+        json_decref(body);
         cg_metrics_count(CG_M_LOGIN_FAILURES);
+        /* Never the password: not even its length. */
+        CG_WARN("auth", "failed login for '%s' from %s", shown, address);
         cg_http_reply_error(ctx->req, 401, "invalid_credentials", "wrong login or password");
         return;
     }
+    cg_login_throttle_succeeded(login, address);
+    json_decref(body);
     cg_http_reply_json(ctx->req, 200,
                        json_pack("{s:s, s:{s:s, s:s, s:s, s:b}}", "token", token, "member", "id",
                                  who.member_id, "name", who.name, "department", who.department,

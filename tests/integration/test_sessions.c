@@ -137,6 +137,38 @@ START_TEST(password_change_revokes)
 }
 END_TEST
 
+/* Wrong passwords: 401 five times, then 429 with Retry-After (even for the
+ * right password from the same address); each failure logged without the
+ * password. */
+START_TEST(failed_logins_throttled)
+{
+    const char *wrong = "{\"login\":\"admin\",\"password\":\"Wr0ng-secret-guess\"}";
+    for (int i = 0; i < 5; i++)
+        ta_expect_status("POST", "/v1/sessions", NULL, wrong, 401);
+    hc_response r = ta_post("/v1/sessions", NULL, wrong);
+    char *after = hc_header(&r, "Retry-After");
+    EXPECT(r.status == 401 || r.status == 429, "sixth failure: %d %s", r.status, r.body);
+    hc_response_free(&r);
+    free(after);
+    r = ta_post("/v1/sessions", NULL, wrong);
+    after = hc_header(&r, "Retry-After");
+    EXPECT(r.status == 429 && after && atoi(after) >= 1 && strstr(r.body, "too_many_attempts"),
+           "seventh failure: %d Retry-After %s %s", r.status, after ? after : "-", r.body);
+    hc_response_free(&r);
+    free(after);
+    char *pw = admin_password();
+    char *right = tu_sprintf("{\"login\":\"admin\",\"password\":\"%s\"}", pw);
+    ta_expect_status("POST", "/v1/sessions", NULL, right, 429);
+    char *log = tu_read_file(D.log_path);
+    EXPECT(log && strstr(log, "failed login for 'admin' from 127.0.0.1") &&
+               !strstr(log, "Wr0ng-secret-guess") && !strstr(log, pw),
+           "the log misses the failures or shows a password");
+    free(log);
+    free(right);
+    free(pw);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sessions");
@@ -144,5 +176,6 @@ int main(void)
     ta_add_case(s, "expiry", session_expiry, setup_short, teardown, 120);
     ta_add_case(s, "revoke_member", revoke_member_tokens, setup, teardown, 60);
     ta_add_case(s, "password", password_change_revokes, setup, teardown, 60);
+    ta_add_case(s, "throttle", failed_logins_throttled, setup, teardown, 120);
     return ta_run(s);
 }
