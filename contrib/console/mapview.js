@@ -87,8 +87,8 @@ export async function gridMap(el, api, opts = {}) {
   map.on('dragstart', () => { touched = true; });
   map.getContainer().addEventListener('wheel', () => { touched = true; }, { passive: true });
   const ro = new ResizeObserver(() => {
-    map.invalidateSize();
-    if (!touched && layer && fc.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    map.invalidateSize({ pan: false });
+    if (!touched && layer && fc.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
   });
   ro.observe(el);
   return {

@@ -215,6 +215,15 @@ class Browser:
             self.wait_until("resize to %d" % w,
                             lambda: abs(self.driver.execute_script("return window.innerWidth") - w) < 40)
             self.driver.execute_script("window.dispatchEvent(new Event('resize'))")
+            # a map on the page refits itself to the new size: wait until
+            # its grids lie inside its box
+            self.wait_until("the map fitted to %d px" % w, lambda: self.driver.execute_script("""
+                const m = document.querySelector('.leaflet-container');
+                const ps = [...document.querySelectorAll('.leaflet-container path.grid-cell')];
+                if (!m || !ps.length) return true;
+                const b = m.getBoundingClientRect();
+                return ps.every(p => { const r = p.getBoundingClientRect();
+                  return r.left >= b.left - 2 && r.right <= b.right + 2; });"""))
             self.driver.save_screenshot(os.path.join(self.shots, "%s-%s.png" % (name, label)))
         self.driver.set_window_size(*DESKTOP)
 
