@@ -158,6 +158,8 @@ START_TEST(a_leader_acts_on_a_shared_member_only_in_their_own_grid)
     ta_expect_status("PATCH", "/v1/members/M00151", leader, "{\"password\":\"my-own-pass-1\"}", 200);
     ta_expect_status("POST", "/v1/sessions", NULL,
                      "{\"login\":\"xujianjun0151\",\"password\":\"my-own-pass-1\"}", 200);
+    free(leader); /* a new password ended the leader's tokens */
+    leader = ta_token_for("M00151");
     /* ... and appoints no leader or instructor. */
     ta_expect_status("POST", "/v1/members", leader,
                      "{\"name\":\"新指导员\",\"assignments\":[{\"grid\":\"" GRID_A "\","
@@ -187,6 +189,8 @@ START_TEST(only_an_admin_changes_a_leader_or_an_instructor)
     /* The member themself: name and password; the admin: anything. */
     ta_expect_status("PATCH", "/v1/members/M00152", instructor,
                      "{\"name\":\"毛改名\",\"password\":\"own-password-2\"}", 200);
+    free(instructor); /* a new password ended the instructor's tokens */
+    instructor = ta_token_for("M00152");
     patch_refused("M00152", instructor, "{\"assignments\":[]}");
     ta_expect_status("PATCH", "/v1/members/M00152", D.token, "{\"terminal_id\":\"T99152\"}", 200);
     ta_expect_status("POST", "/v1/members/M00152/tokens", D.token, NULL, 201);
