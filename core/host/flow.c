@@ -278,7 +278,9 @@ static void on_result(void *arg, const char *plugin, const char *dispatch_id, co
 static int on_ready(void *arg, const cg_bus_peer_info *peer, char *why, size_t whylen)
 {
     cg_app *app = arg;
-    if (!cg_catalog_department(app->catalog, peer->department)) {
+    /* A data-source plugin (ABI 1.4) may name a bureau the catalog does not
+     * know: no category routes to it, so it only ever gets queries. */
+    if (!cg_catalog_department(app->catalog, peer->department) && peer->n_sources == 0) {
         snprintf(why, whylen, "unknown department '%s'", peer->department);
         return -1;
     }

@@ -122,7 +122,21 @@ typedef struct bus_peer {
     int draining;
     double latencies[CG_BUS_LATENCY_WINDOW]; /* ms, a ring */
     size_t n_latencies, latency_next;
+    json_t *sources;          /* the data sources its READY declared (ABI 1.4), or NULL */
 } bus_peer;
+
+/* A QUERY sent and not yet answered (ABI 1.4): never stored, never re-sent;
+ * its timer answers "timeout" at the deadline, so the asker never waits
+ * longer than it said. */
+typedef struct pending_query {
+    struct pending_query *next;
+    struct cg_bus *bus;
+    char id[64];
+    struct bus_peer *peer;
+    struct event *timer;
+    cg_bus_answer_fn fn;
+    void *arg;
+} pending_query;
 
 struct cg_bus {
     struct event_base *base;
@@ -142,6 +156,8 @@ struct cg_bus {
     char retired[MAX_RETIRED][64];
     size_t retired_next;
     char *welcome;            /* body of the HEARTBEAT that takes a peer ("" : none) */
+    pending_query *queries;   /* QUERYs in flight */
+    unsigned long long next_query;
 };
 
 /* ------------------------------------------------------------- small lists */
@@ -562,7 +578,123 @@ static void peer_free(cg_bus *bus, bus_peer *p)
             *pp = p->next;
             break;
         }
+    json_decref(p->sources);
     free(p);
+}
+
+/* ------------------------------------------------------------- queries (ABI 1.4) */
+
+/* Take q off the list, stop its timer, answer its asker, free it. */
+static void query_finish(cg_bus *bus, pending_query *q, cg_bus_answer_status st,
+                         const char *body)
+{
+    for (pending_query **pp = &bus->queries; *pp; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    event_free(q->timer);
+    char instance[64];
+    snprintf(instance, sizeof instance, "%s", q->peer ? q->peer->instance : "");
+    cg_bus_answer_fn fn = q->fn;
+    void *arg = q->arg;
+    free(q);
+    fn(arg, st, body, instance);
+}
+
+static void on_query_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    pending_query *q = arg;
+    query_finish(q->bus, q, CG_BUS_ANSWER_TIMEOUT, NULL);
+}
+
+/* The peer is gone: nobody will answer what it holds. */
+static void queries_fail_peer(cg_bus *bus, bus_peer *p)
+{
+    for (pending_query *q = bus->queries, *next; q; q = next) {
+        next = q->next;
+        if (q->peer == p)
+            query_finish(bus, q, CG_BUS_ANSWER_UNAVAILABLE, NULL);
+    }
+}
+
+static int peer_serves(const bus_peer *p, const char *source)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(p->sources, i, s)
+        if (strcmp(json_string_value(json_object_get(s, "name")), source) == 0)
+            return 1;
+    return 0;
+}
+
+int cg_bus_query(cg_bus *bus, const char *source, const char *body, int timeout_ms,
+                 cg_bus_answer_fn fn, void *arg)
+{
+    if (!bus || !source || !body || !fn || timeout_ms <= 0)
+        return -1;
+    /* The newest live peer that serves it (hot release: the new one first). */
+    bus_peer *p = bus->peers;
+    while (p && (p->lost || p->draining || !peer_serves(p, source)))
+        p = p->next;
+    if (!p)
+        return -1;
+    pending_query *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    snprintf(q->id, sizeof q->id, "Q%llu", ++bus->next_query);
+    q->bus = bus;
+    q->peer = p;
+    q->fn = fn;
+    q->arg = arg;
+    q->timer = evtimer_new(bus->base, on_query_deadline, q);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    if (!q->timer || evtimer_add(q->timer, &tv) < 0 ||
+        send_msg(bus, p->identity, p->identity_len, CG_MSG_QUERY, q->id, body, strlen(body)) < 0) {
+        if (q->timer)
+            event_free(q->timer);
+        free(q);
+        return -1;
+    }
+    q->next = bus->queries;
+    bus->queries = q;
+    return 0;
+}
+
+static void on_answer_msg(cg_bus *bus, bus_peer *p, const cg_msg *m)
+{
+    for (pending_query *q = bus->queries; q; q = q->next)
+        if (q->peer == p && strcmp(q->id, m->id) == 0) {
+            query_finish(bus, q, CG_BUS_ANSWER_OK, m->body);
+            return;
+        }
+    /* Late (its deadline passed) or unknown: nobody waits for it. */
+    CG_DEBUG(BUS_LOG, "ANSWER %s from %s: nobody waits for it", m->id, p->name);
+}
+
+char *cg_bus_sources_json(const cg_bus *bus)
+{
+    json_t *all = json_array();
+    json_t *seen = json_object();
+    for (const bus_peer *p = bus->peers; p; p = p->next) {
+        if (p->lost || p->draining)
+            continue;
+        size_t i;
+        json_t *s;
+        json_array_foreach(p->sources, i, s) {
+            const char *name = json_string_value(json_object_get(s, "name"));
+            if (json_object_get(seen, name))
+                continue;
+            json_object_set_new(seen, name, json_true());
+            json_t *c = json_deep_copy(s);
+            json_object_set_new(c, "plugin", json_string(p->name));
+            json_array_append_new(all, c);
+        }
+    }
+    char *text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    json_decref(seen);
+    return text;
 }
 
 /* The peer is gone: what it held unanswered goes back to the queue at once.
@@ -578,6 +710,7 @@ static void peer_gone(cg_bus *bus, bus_peer *p, const char *reason, int crashed)
     CG_NOTICE(BUS_LOG, "plugin %s (%s) lost: %s; %zu in flight", p->name, p->department,
               reason, p->in_flight);
     snprintf(p->last_error, sizeof p->last_error, "lost: %s", reason);
+    queries_fail_peer(bus, p);
     int alone = crashed && p->sent == 1;
     for (delivery *d = bus->leased.head, *next; d; d = next) {
         next = d->next;
@@ -660,6 +793,44 @@ static int copy_field(json_t *o, const char *key, char *dst, size_t cap, int req
     return 0;
 }
 
+/* A name the core uses in URLs and config: [a-z0-9_]{1,31}. */
+static int source_word(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 31)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* READY's "sources" (ABI 1.4): [{"name","title_zh","spatial",
+ * "fields":[{"name","class"}]}], at most 32 sources of 64 fields. */
+static int parse_sources(json_t *sources, char *why, size_t whylen)
+{
+    size_t i, j;
+    json_t *s, *f;
+    if (!json_is_array(sources) || json_array_size(sources) > 32)
+        goto bad;
+    json_array_foreach(sources, i, s) {
+        json_t *fields = json_object_get(s, "fields");
+        if (!source_word(json_string_value(json_object_get(s, "name"))) ||
+            !json_is_string(json_object_get(s, "title_zh")) || !json_is_array(fields) ||
+            json_array_size(fields) == 0 || json_array_size(fields) > 64)
+            goto bad;
+        json_array_foreach(fields, j, f)
+            if (!source_word(json_string_value(json_object_get(f, "name"))) ||
+                !source_word(json_string_value(json_object_get(f, "class"))))
+                goto bad;
+    }
+    return 0;
+bad:
+    snprintf(why, whylen, "READY: \"sources\" must be a list of {name, title_zh, fields: "
+             "[{name, class}]} with names [a-z0-9_]{1,31}");
+    return -1;
+}
+
 static int parse_ready(const cg_msg *m, bus_peer *p, char *why, size_t whylen)
 {
     json_error_t jerr;
@@ -685,6 +856,10 @@ static int parse_ready(const cg_msg *m, bus_peer *p, char *why, size_t whylen)
     p->credit = (unsigned)c;
     json_t *pid = json_object_get(o, "pid");
     p->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
+    json_t *sources = json_object_get(o, "sources");
+    if (sources && parse_sources(sources, why, whylen) < 0)
+        goto out;
+    p->sources = sources ? json_incref(sources) : NULL;
     rc = 0;
 out:
     json_decref(o);
@@ -723,7 +898,8 @@ static void on_ready_msg(cg_bus *bus, const unsigned char *identity, size_t ilen
         cg_bus_peer_info info = {.name = p->name, .version = p->version,
                                  .department = p->department, .abi = p->abi,
                                  .mode = p->mode, .pid = p->pid, .credit = p->credit,
-                                 .instance = p->instance};
+                                 .instance = p->instance,
+                                 .n_sources = json_array_size(p->sources)};
         if (bus->handlers.on_ready(bus->arg, &info, why, sizeof why) != 0) {
             if (!why[0])
                 snprintf(why, sizeof why, "refused by the core");
@@ -862,6 +1038,9 @@ static void handle_message(cg_bus *bus, const unsigned char *identity, size_t il
         break;
     case CG_MSG_RESULT:
         on_result_msg(bus, p, m);
+        break;
+    case CG_MSG_ANSWER:
+        on_answer_msg(bus, p, m);
         break;
     case CG_MSG_DISCONNECT: {
         json_t *o = json_loadb(m->body, m->body_len, 0, NULL);
@@ -1105,6 +1284,8 @@ void cg_bus_free(cg_bus *bus)
 {
     if (!bus)
         return;
+    while (bus->queries)
+        query_finish(bus, bus->queries, CG_BUS_ANSWER_UNAVAILABLE, NULL);
     for (bus_peer *p = bus->peers; p; p = p->next)
         if (!p->lost)
             send_disconnect(bus, p->identity, p->identity_len, "core shutting down");
@@ -1125,6 +1306,7 @@ void cg_bus_free(cg_bus *bus)
     while (bus->peers) {
         bus_peer *p = bus->peers;
         bus->peers = p->next;
+        json_decref(p->sources);
         free(p);
     }
     while (bus->depts) {

@@ -51,6 +51,7 @@ typedef struct cg_bus_peer_info {
     long pid;
     unsigned credit;
     const char *instance;         /* which start of the plugin ("" if not said) */
+    size_t n_sources;             /* data sources it serves (ABI 1.4) */
 } cg_bus_peer_info;
 
 typedef struct cg_bus_handlers {
@@ -124,6 +125,27 @@ int cg_bus_instance_state(const cg_bus *bus, const char *instance, size_t *in_fl
  * peers now instead of after 3 missed heartbeats; their deliveries go back
  * to the queue (and count towards dead letter when one was alone). */
 void cg_bus_instance_died(cg_bus *bus, const char *instance, const char *reason);
+/* ---- Data sources (ABI 1.4, PROTOCOL.md "QUERY") ----
+ * A query is a question, not a delivery: not stored, not re-sent, not
+ * acknowledged. The asker gets exactly one answer, at the latest when
+ * timeout_ms has passed, and the main loop never waits for it. */
+typedef enum cg_bus_answer_status {
+    CG_BUS_ANSWER_OK,          /* body: the ANSWER's JSON (valid during the call) */
+    CG_BUS_ANSWER_TIMEOUT,     /* no answer within timeout_ms (body NULL) */
+    CG_BUS_ANSWER_UNAVAILABLE  /* the peer went away, or the bus is closing (body NULL) */
+} cg_bus_answer_status;
+/* instance: which start of the plugin was asked ("" if it never said). */
+typedef void (*cg_bus_answer_fn)(void *arg, cg_bus_answer_status status, const char *body,
+                                 const char *instance);
+/* Send a QUERY with `body` (JSON text, copied) to the newest live peer that
+ * serves `source`. 0: fn will be called once, later, from the loop; -1: no
+ * live peer serves it (or out of memory): fn is never called. */
+int cg_bus_query(cg_bus *bus, const char *source, const char *body, int timeout_ms,
+                 cg_bus_answer_fn fn, void *arg);
+/* The sources the live peers serve, as JSON text (malloc'd): READY's
+ * "sources" objects plus "plugin" (the first peer's name for each source). */
+char *cg_bus_sources_json(const cg_bus *bus);
+
 /* Remote connections refused by the ZAP handler so far. */
 unsigned long long cg_bus_refused_links(const cg_bus *bus);
 

@@ -23,12 +23,13 @@ static const char *const type_names[] = {
     [CG_MSG_INVALID] = "INVALID",   [CG_MSG_READY] = "READY",
     [CG_MSG_DISPATCH] = "DISPATCH", [CG_MSG_RESULT] = "RESULT",
     [CG_MSG_ACK] = "ACK",           [CG_MSG_HEARTBEAT] = "HEARTBEAT",
-    [CG_MSG_DISCONNECT] = "DISCONNECT",
+    [CG_MSG_DISCONNECT] = "DISCONNECT", [CG_MSG_QUERY] = "QUERY",
+    [CG_MSG_ANSWER] = "ANSWER",
 };
 
 const char *cg_msg_type_name(cg_msg_type t)
 {
-    if ((int)t < 0 || t > CG_MSG_DISCONNECT)
+    if ((int)t < 0 || t > CG_MSG_LAST)
         return "INVALID";
     return type_names[t];
 }
@@ -37,7 +38,7 @@ cg_msg_type cg_msg_type_parse(const char *word, size_t len)
 {
     if (!word)
         return CG_MSG_INVALID;
-    for (int t = CG_MSG_READY; t <= CG_MSG_DISCONNECT; t++)
+    for (int t = CG_MSG_READY; t <= CG_MSG_LAST; t++)
         if (strlen(type_names[t]) == len && memcmp(type_names[t], word, len) == 0)
             return (cg_msg_type)t;
     return CG_MSG_INVALID;
@@ -59,7 +60,7 @@ static int send_frame(void *socket, const void *data, size_t len, int flags)
 int cg_msg_send(void *socket, const void *identity, size_t identity_len, cg_msg_type type,
                 const char *id, const char *body, size_t body_len, int flags)
 {
-    if (!socket || type <= CG_MSG_INVALID || type > CG_MSG_DISCONNECT) {
+    if (!socket || type <= CG_MSG_INVALID || type > CG_MSG_LAST) {
         errno = EINVAL;
         return -1;
     }
@@ -115,8 +116,10 @@ int cg_msg_decode(const void *const frames[], const size_t lens[], size_t n_fram
         return -1;
     }
     if (lens[2] == 0 &&
-        (type == CG_MSG_DISPATCH || type == CG_MSG_RESULT || type == CG_MSG_ACK)) {
-        *why = "missing id (DISPATCH, RESULT and ACK carry the dispatch id)";
+        (type == CG_MSG_DISPATCH || type == CG_MSG_RESULT || type == CG_MSG_ACK ||
+         type == CG_MSG_QUERY || type == CG_MSG_ANSWER)) {
+        *why = "missing id (DISPATCH, RESULT and ACK carry the dispatch id, QUERY and ANSWER "
+               "the query id)";
         return -1;
     }
     char *body = malloc(lens[3] + 1);

@@ -5,8 +5,9 @@
  *
  * A message is 4 frames (after the ROUTER's identity frame, on the core side):
  *   [ "CGBP/1" ] [ command ] [ id ] [ body ]
- * command: READY, DISPATCH, RESULT, ACK, HEARTBEAT, DISCONNECT
- * id: the dispatch id for DISPATCH/RESULT/ACK, else empty
+ * command: READY, DISPATCH, RESULT, ACK, HEARTBEAT, DISCONNECT, QUERY, ANSWER
+ * id: the dispatch id for DISPATCH/RESULT/ACK, the query id for QUERY/ANSWER,
+ * else empty
  * body: JSON text (may be empty)
  * A message whose first frame is not "CGBP/1" (other protocol or version) is
  * answered with DISCONNECT and a reason, and otherwise ignored.
@@ -27,7 +28,12 @@ typedef enum cg_msg_type {
     CG_MSG_RESULT,
     CG_MSG_ACK,
     CG_MSG_HEARTBEAT,
-    CG_MSG_DISCONNECT
+    CG_MSG_DISCONNECT,
+    /* Data sources (ABI 1.4): a question and its answer, matched by the
+     * query id; never stored, never re-sent (the asker has a deadline). */
+    CG_MSG_QUERY,
+    CG_MSG_ANSWER,
+    CG_MSG_LAST = CG_MSG_ANSWER
 } cg_msg_type;
 
 const char *cg_msg_type_name(cg_msg_type t);

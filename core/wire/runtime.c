@@ -97,6 +97,9 @@ struct cg_runtime {
     const citygrid_case *handling;  /* the case handed to the callback */
     json_t *handling_extra;   /* its "extra" object (borrowed), or NULL */
     json_t *departments;      /* code -> {"name","name_zh"} from the core's welcome */
+    const citygrid_query *querying;   /* inside query() (ABI 1.4), else NULL */
+    const citygrid_source *query_source;
+    json_t *rows;             /* the answer being built */
     json_t *old_departments;  /* replaced catalogs: their strings stay valid until shutdown */
     json_t *actions;
 
@@ -355,6 +358,30 @@ static int host_department_names(citygrid_plugin_ctx *ctx, const char *code, con
     return CITYGRID_OK;
 }
 
+/* ABI 1.4: one row of the answer to the query being run. */
+static int host_query_row(citygrid_plugin_ctx *ctx, const citygrid_query *q,
+                          const char *const *values)
+{
+    if (!ctx || !q || !values)
+        return CITYGRID_E_INVALID;
+    cg_runtime *rt = ctx->rt;
+    if (!rt->querying || q != rt->querying || json_array_size(rt->rows) >= q->max_rows)
+        return CITYGRID_E_STATE;
+    json_t *row = json_array();
+    if (!row)
+        return CITYGRID_E_NOMEM;
+    for (size_t i = 0; i < rt->query_source->n_fields; i++) {
+        json_t *v = values[i] ? json_string(values[i]) : json_null(); /* NULL: not UTF-8 */
+        if (!v || (values[i] && strlen(values[i]) > MAX_TEXT_BYTES)) {
+            json_decref(v);
+            json_decref(row);
+            return CITYGRID_E_INVALID;
+        }
+        json_array_append_new(row, v);
+    }
+    return json_array_append_new(rt->rows, row) == 0 ? CITYGRID_OK : CITYGRID_E_NOMEM;
+}
+
 /* The core's answer to READY may carry its department catalog (CGBP/1,
  * PROTOCOL.md "READY"). A catalog handed out before stays alive: the plugin
  * may hold its strings until shutdown. */
@@ -460,6 +487,7 @@ static void fill_host(citygrid_host *h)
     h->case_extra_number = host_case_extra_number;
     h->case_extra_bool = host_case_extra_bool;
     h->department_names = host_department_names;
+    h->query_row = host_query_row;
 }
 
 /* Run what is due. A repeating timer is re-armed before its callback so the
@@ -574,6 +602,36 @@ static void link_send(cg_runtime *rt, cg_msg_type type, const char *id, const ch
                 zmq_strerror(errno));
 }
 
+/* ABI 1.4: a plugin answering 1.4+ with sources and query(). */
+static int serves_sources(const cg_runtime *rt)
+{
+    return rt->abi.major == 1 && rt->abi.minor >= 4 && rt->plugin->sources && rt->plugin->query;
+}
+
+static const citygrid_source *find_source(const citygrid_plugin *pl, const char *name)
+{
+    for (const citygrid_source *const *s = pl->sources; s && *s; s++)
+        if ((*s)->name && strcmp((*s)->name, name) == 0)
+            return *s;
+    return NULL;
+}
+
+/* READY's "sources": what the core may ask, and how sensitive each field is. */
+static json_t *sources_json(const citygrid_plugin *pl)
+{
+    json_t *all = json_array();
+    for (const citygrid_source *const *s = pl->sources; s && *s; s++) {
+        json_t *fields = json_array();
+        for (size_t i = 0; i < (*s)->n_fields; i++)
+            json_array_append_new(fields, json_pack("{s:s?, s:s?}", "name", (*s)->fields[i].name,
+                                                    "class", (*s)->fields[i].sensitivity));
+        json_array_append_new(all, json_pack("{s:s?, s:s?, s:b, s:o}", "name", (*s)->name,
+                                             "title_zh", (*s)->title_zh, "spatial",
+                                             (*s)->spatial != 0, "fields", fields));
+    }
+    return all;
+}
+
 static char *ready_body(const cg_runtime *rt)
 {
     const citygrid_plugin *pl = rt->plugin;
@@ -589,6 +647,9 @@ static char *ready_body(const cg_runtime *rt)
                           "categories", cats, "abi", abi, "mode", rt->mode,
                           "pid", (json_int_t)getpid(), "credit", (json_int_t)rt->credit,
                           "instance", rt->instance);
+    json_t *sources = serves_sources(rt) ? sources_json(pl) : NULL;
+    if (o && sources)
+        json_object_set_new(o, "sources", sources);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -788,6 +849,73 @@ static void on_dispatch(cg_runtime *rt, const cg_msg *m)
     json_decref(o);
 }
 
+/* ------------------------------------------------------------- QUERY (ABI 1.4) */
+
+static void send_answer(cg_runtime *rt, const char *id, int code, json_t *rows)
+{
+    const char *status = code == CITYGRID_OK ? "ok" : code == CITYGRID_E_RETRY ? "unavailable"
+                                                                              : "error";
+    json_t *o = json_pack("{s:s, s:i, s:o}", "status", status, "code", code, "rows",
+                          code == CITYGRID_OK && rows ? json_incref(rows) : json_array());
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text)
+        link_send(rt, CG_MSG_ANSWER, id, text, strlen(text));
+    free(text);
+}
+
+static void on_query(cg_runtime *rt, const cg_msg *m)
+{
+    json_t *o = json_loadb(m->body, m->body_len, 0, NULL);
+    const char *source = json_string_value(json_object_get(o, "source"));
+    const citygrid_source *src = source && serves_sources(rt) ? find_source(rt->plugin, source)
+                                                              : NULL;
+    json_int_t deadline = json_integer_value(json_object_get(o, "deadline_ms"));
+    if (!src || src->struct_size < sizeof(citygrid_source) || !src->n_fields) {
+        send_answer(rt, m->id, CITYGRID_E_NOTFOUND, NULL);
+        json_decref(o);
+        return;
+    }
+    /* Nobody waits any more: do not spend the plugin's time on it. */
+    if (deadline > 0 && cg_now_ms() > deadline) {
+        CG_DEBUG(rt->name, "%s arrived after its deadline: dropped", m->id);
+        json_decref(o);
+        return;
+    }
+    json_t *params = json_object_get(o, "params");
+    if (!json_is_object(params))
+        params = NULL;
+    char *params_text = params ? json_dumps(params, JSON_COMPACT) : strdup("{}");
+    json_t *lat = json_object_get(params, "lat"), *lon = json_object_get(params, "lon");
+    json_t *radius = json_object_get(params, "radius_m");
+    json_int_t max_rows = json_integer_value(json_object_get(o, "max_rows"));
+    const char *text = json_string_value(json_object_get(params, "q"));
+    citygrid_query q = {
+        .struct_size = sizeof q,
+        .id = m->id,
+        .source = src->name,
+        .q = text ? text : "",
+        .lat = json_number_value(lat),
+        .lon = json_number_value(lon),
+        .radius_m = json_is_number(radius) ? json_number_value(radius) : 0,
+        .has_point = json_is_number(lat) && json_is_number(lon),
+        .params_json = params_text ? params_text : "{}",
+        .max_rows = max_rows > 0 && max_rows <= 10000 ? (unsigned)max_rows : 100,
+        .deadline_ms = deadline,
+    };
+    rt->rows = json_array();
+    rt->querying = &q;
+    rt->query_source = src;
+    int rc = rt->rows ? rt->plugin->query(&rt->ctx, &q) : CITYGRID_E_NOMEM;
+    rt->querying = NULL;
+    rt->query_source = NULL;
+    send_answer(rt, m->id, rc, rt->rows);
+    json_decref(rt->rows);
+    rt->rows = NULL;
+    free(params_text);
+    json_decref(o);
+}
+
 /* ------------------------------------------------------------- the loop */
 
 static void on_core_message(cg_runtime *rt, const cg_msg *m)
@@ -796,6 +924,9 @@ static void on_core_message(cg_runtime *rt, const cg_msg *m)
     case CG_MSG_DISPATCH:
         rt->reconnect_delay_ms = rt->heartbeat_ms;
         on_dispatch(rt, m);
+        break;
+    case CG_MSG_QUERY:
+        on_query(rt, m);
         break;
     case CG_MSG_ACK: {
         cached_result *c = cache_find(rt, m->id);

@@ -28,6 +28,11 @@
  *        (a dispatched case's extra fields, so a plugin needs no JSON
  *        parser) and department_names (a department code's English and
  *        Chinese names, as the core's catalog has them).
+ *   1.4  data sources: citygrid_source, citygrid_query;
+ *        citygrid_plugin.sources and citygrid_plugin.query (two pointers
+ *        taken from the reserved room, so the descriptor keeps its size);
+ *        citygrid_host.query_row. The core reads sources and calls query
+ *        only for a plugin answering 1.4 or newer.
  *
  * What this means for a plugin, precisely:
  *   - A plugin answering 1.N runs on every core 1.M with M >= N, and may call
@@ -72,7 +77,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define CITYGRID_ABI_MAJOR 1
-#define CITYGRID_ABI_MINOR 3
+#define CITYGRID_ABI_MINOR 4
 
 typedef struct citygrid_abi {
     uint16_t major;
@@ -155,6 +160,48 @@ typedef struct citygrid_event {
     const char *note;
     int64_t at;                /* unix seconds                                  */
 } citygrid_event;
+
+/* ABI 1.4: one field of a data source's rows, and how sensitive it is. The
+ * core masks a field by its class for a role that may not see it whole:
+ * "id_number" (3311**********1234), "phone" (138****5678), "name" (the
+ * given name hidden), "address", "plate", "public" (never masked). Names and
+ * classes are [a-z0-9_]{1,31}. Static data, owned by the plugin. */
+typedef struct citygrid_source_field {
+    const char *name;          /* e.g. "id_number", "owner_name", "lat"        */
+    const char *sensitivity;   /* the class, e.g. "id_number", "public"        */
+} citygrid_source_field;
+
+/* ABI 1.4: a data source the plugin serves (persons, vehicles, companies,
+ * offenders, property_owners, cameras, or the city's own). Static data,
+ * owned by the plugin, valid while the .so is loaded. */
+typedef struct citygrid_source {
+    size_t struct_size;        /* sizeof(citygrid_source) as the plugin built it */
+    const char *name;          /* [a-z0-9_]{1,31}: the URL's {name}            */
+    const char *title_zh;      /* e.g. "人口信息"                                */
+    const citygrid_source_field *fields; /* the columns of every row, in order */
+    size_t n_fields;           /* 1..64                                          */
+    int spatial;               /* 1: rows have "lat" and "lon" fields and the
+                                  query may carry a point and a radius; the core
+                                  keeps only rows inside the caller's grids    */
+} citygrid_source;
+
+/* ABI 1.4: one query, handed to query(). Owned by the host; valid during the
+ * call only. The core has already decided that the caller may ask it and
+ * will mask and audit the answer: the plugin only finds rows. Strings are
+ * UTF-8 and never NULL. */
+typedef struct citygrid_query {
+    size_t struct_size;
+    const char *id;            /* the query's id (logs; not an idempotency key:
+                                  a query is never re-sent)                   */
+    const char *source;        /* the name of one of this plugin's sources    */
+    const char *q;             /* free text: a name, a plate, an ID number, a
+                                  company's name or code, an address ("" if none) */
+    double lat, lon, radius_m; /* spatial sources: valid when has_point        */
+    int has_point;
+    const char *params_json;   /* every parameter as a JSON object's text     */
+    unsigned max_rows;         /* query_row() takes at most this many rows     */
+    int64_t deadline_ms;       /* unix ms: after it nobody waits for the answer */
+} citygrid_query;
 
 /*
  * The host API table. Handed to init(); valid until shutdown() returns.
@@ -259,6 +306,18 @@ typedef struct citygrid_host {
      * before the core has sent its catalog (e.g. inside init()). */
     int (*department_names)(citygrid_plugin_ctx *ctx, const char *code, const char **name,
                             const char **name_zh);
+
+    /* ---- ABI 1.4 ---- (valid inside query(), for that query) */
+
+    /* Add one row to the answer of `q`: `values` holds one UTF-8 string per
+     * field of the source, in the order of its `fields` (NULL: no value).
+     * The host copies them before it returns.
+     * Returns CITYGRID_OK; CITYGRID_E_STATE outside query(), for another
+     * query, or when the answer already has q->max_rows rows (stop: the row
+     * is not taken); CITYGRID_E_INVALID for NULL values or a value that is
+     * not UTF-8 or longer than 4000 bytes; CITYGRID_E_NOMEM. */
+    int (*query_row)(citygrid_plugin_ctx *ctx, const citygrid_query *q,
+                     const char *const *values);
 } citygrid_host;
 
 /* 1 if the host table `host` has the member `fn` (a function added in some
@@ -304,7 +363,21 @@ typedef struct citygrid_plugin {
      * ABI 1.2 or newer. */
     int (*on_event)(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev);
 
-    void *reserved[7];           /* room to grow without breaking ABI 1.x */
+    /* ABI 1.4, optional (NULL: none): the data sources this plugin serves,
+     * NULL-terminated. A plugin may serve sources as well as, or instead of,
+     * a department (then `categories` is empty and `department` names the
+     * bureau, e.g. "datahub"). Read only from plugins answering 1.4+. */
+    const citygrid_source *const *sources;
+
+    /* ABI 1.4, required with `sources`: answer the query `q` by calling the
+     * host's query_row() once per row, then return CITYGRID_OK (the rows go
+     * out), CITYGRID_E_RETRY (the source is down now: the caller gets 503) or
+     * another error (502). Called on the plugin's thread like handle(), so a
+     * slow query delays the plugin's other work: keep it short; the core
+     * stops waiting at q->deadline_ms whatever the plugin does. */
+    int (*query)(citygrid_plugin_ctx *ctx, const citygrid_query *q);
+
+    void *reserved[5];           /* room to grow without breaking ABI 1.x */
 } citygrid_plugin;
 
 /* The two exported entry points, and their names for dlsym. */

@@ -50,6 +50,9 @@ struct plugin_mock {
     const citygrid_case *current;    /* the case handed to handle() (ABI 1.3) */
     json_t *current_json;            /* its dispatch JSON parsed, or NULL */
     json_t *departments;             /* code -> {"name","name_zh"} (ABI 1.3) */
+    const citygrid_query *query;     /* inside query() (ABI 1.4), else NULL */
+    size_t query_fields;
+    json_t *rows;                    /* the last query's rows */
     pm_action *actions;
     size_t n_actions, cap_actions;
     pthread_mutex_t log_lock;
@@ -423,6 +426,60 @@ int pm_set_departments(plugin_mock *m, const char *departments_json)
     return 0;
 }
 
+/* ABI 1.4: a row of the query being run, with the daemon's checks. */
+static int host_query_row(citygrid_plugin_ctx *ctx, const citygrid_query *q,
+                          const char *const *values)
+{
+    plugin_mock *m = mock_of(ctx);
+    if (!m || !q || !values)
+        return CITYGRID_E_INVALID;
+    if (!m->query || q != m->query || json_array_size(m->rows) >= q->max_rows)
+        return CITYGRID_E_STATE;
+    json_t *row = json_array();
+    for (size_t i = 0; i < m->query_fields; i++) {
+        json_t *v = values[i] ? json_string(values[i]) : json_null();
+        if (!v || (values[i] && strlen(values[i]) > PM_MAX_TEXT)) {
+            json_decref(v);
+            json_decref(row);
+            return CITYGRID_E_INVALID;
+        }
+        json_array_append_new(row, v);
+    }
+    json_array_append_new(m->rows, row);
+    return CITYGRID_OK;
+}
+
+int pm_query(plugin_mock *m, const char *source, const char *q, unsigned max_rows)
+{
+    const citygrid_source *src = NULL;
+    for (const citygrid_source *const *s = m->desc->sources; s && *s; s++)
+        if (strcmp((*s)->name, source) == 0)
+            src = *s;
+    if (!src || !m->desc->query)
+        return CITYGRID_E_NOTFOUND;
+    json_decref(m->rows);
+    m->rows = json_array();
+    json_t *params = json_pack("{s:s}", "q", q ? q : "");
+    char *params_text = json_dumps(params, JSON_COMPACT);
+    json_decref(params);
+    citygrid_query query = {.struct_size = sizeof query, .id = "Q1", .source = src->name,
+                            .q = q ? q : "", .params_json = params_text,
+                            .max_rows = max_rows, .deadline_ms = 0};
+    m->query = &query;
+    m->query_fields = src->n_fields;
+    int rc = m->desc->query(&m->ctx, &query);
+    m->query = NULL;
+    free(params_text);
+    return rc;
+}
+
+size_t pm_n_rows(const plugin_mock *m) { return json_array_size(m->rows); }
+
+const char *pm_row_value(const plugin_mock *m, size_t row, size_t field)
+{
+    return json_string_value(json_array_get(json_array_get(m->rows, row), field));
+}
+
 /* ------------------------------------------------------------ host: timers, state */
 
 static long long host_timer_add(citygrid_plugin_ctx *ctx, unsigned ms, int repeat,
@@ -502,6 +559,7 @@ static const citygrid_host mock_host = {
     .case_extra_number = host_case_extra_number,
     .case_extra_bool = host_case_extra_bool,
     .department_names = host_department_names,
+    .query_row = host_query_row,
 };
 
 /* ------------------------------------------------------------ open, close */
@@ -583,6 +641,7 @@ void pm_close(plugin_mock *m)
     free(m->current_case);
     json_decref(m->settings);
     json_decref(m->departments);
+    json_decref(m->rows);
     pthread_mutex_destroy(&m->log_lock);
     dlclose(m->dl);
     free(m);

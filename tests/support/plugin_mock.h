@@ -85,6 +85,15 @@ size_t pm_count(const plugin_mock *m, const char *type);
 /* The first action of that type, NULL if none. */
 const pm_action *pm_find(const plugin_mock *m, const char *type);
 
+/* ABI 1.4: run query() for `source` with params {"q": q}; the rows it added
+ * with query_row() (at most max_rows) are kept until the next pm_query().
+ * Returns query()'s code, or CITYGRID_E_NOTFOUND when the plugin does not
+ * serve that source. */
+int pm_query(plugin_mock *m, const char *source, const char *q, unsigned max_rows);
+size_t pm_n_rows(const plugin_mock *m);
+/* The value of field `field` (the source's order) in row `row`; NULL if none. */
+const char *pm_row_value(const plugin_mock *m, size_t row, size_t field);
+
 /* 1 if some logged line contains `needle`. */
 int pm_log_contains(plugin_mock *m, const char *needle);
 /* Number of timers currently registered; fire one by id (0 ok, -1 none). */

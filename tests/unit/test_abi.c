@@ -80,6 +80,8 @@ START_TEST(plugin_built_for_1_2_handles_cases_on_this_host)
              CITYGRID_ABI_MAJOR, CITYGRID_ABI_MINOR, sizeof(citygrid_host),
              offsetof(citygrid_host, case_extra_string));
     ck_assert_str_eq(pm_find(m, "note")->text, note);
+    /* The descriptor kept its size: 1.4's members came out of the reserve. */
+    ck_assert_uint_eq(pm_descriptor(m)->struct_size, sizeof(citygrid_plugin));
     pm_close(m);
 }
 END_TEST
@@ -95,13 +97,19 @@ START_TEST(host_table_grew_only_at_its_end)
     /* 1.3 appended four after case_link, the last 1.2 member. */
     ck_assert_uint_eq(offsetof(citygrid_host, case_extra_string),
                       offsetof(citygrid_host, case_link) + sizeof(((citygrid_host *)0)->case_link));
-    ck_assert_uint_eq(sizeof(citygrid_host),
+    ck_assert_uint_eq(offsetof(citygrid_host, query_row),
                       offsetof(citygrid_host, department_names) +
                           sizeof(((citygrid_host *)0)->department_names));
-    /* on_event took one pointer of the descriptor's reserved room. */
-    ck_assert_uint_eq(offsetof(citygrid_plugin, reserved),
+    /* 1.4 appended query_row. */
+    ck_assert_uint_eq(sizeof(citygrid_host),
+                      offsetof(citygrid_host, query_row) + sizeof(((citygrid_host *)0)->query_row));
+    /* on_event (1.2), then sources and query (1.4) took pointers of the
+     * descriptor's reserved room, which shrank by as much. */
+    ck_assert_uint_eq(offsetof(citygrid_plugin, sources),
                       offsetof(citygrid_plugin, on_event) + sizeof(void (*)(void)));
-    ck_assert_uint_eq(sizeof(((citygrid_plugin *)0)->reserved), 7 * sizeof(void *));
+    ck_assert_uint_eq(offsetof(citygrid_plugin, reserved),
+                      offsetof(citygrid_plugin, query) + sizeof(void (*)(void)));
+    ck_assert_uint_eq(sizeof(((citygrid_plugin *)0)->reserved), 5 * sizeof(void *));
     plugin_mock *m = open_plugin("echo");
     const citygrid_host *h = pm_host(m);
     ck_assert_uint_eq(h->size, sizeof(citygrid_host));

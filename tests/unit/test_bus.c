@@ -208,10 +208,12 @@ static int h_ready(void *arg, const cg_bus_peer_info *peer, char *why, size_t wh
     return 0;
 }
 
+static int bus_heartbeat_ms = 100; /* the core's beat: a peer is dead after 3 missed */
+
 static void start_bus(int lease_ms)
 {
     const char *eps[] = {ENDPOINT};
-    cg_bus_options o = {.endpoints = eps, .n_endpoints = 1, .heartbeat_ms = 100,
+    cg_bus_options o = {.endpoints = eps, .n_endpoints = 1, .heartbeat_ms = bus_heartbeat_ms,
                         .heartbeat_misses = 3, .lease_ms = lease_ms, .retry_base_ms = 40,
                         .retry_max_ms = 400,
                         .welcome_json = "{\"departments\":{\"market\":{\"name\":"
@@ -802,6 +804,220 @@ START_TEST(runtime_run_in_calling_thread)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------- data sources (ABI 1.4) */
+
+/* A source plugin: "people" answers rows whose name contains q (at most
+ * max_rows), "stuck" hangs in query() until the test releases it. */
+static const citygrid_source_field people_fields[] = {{"name", "name"}, {"id_number", "id_number"}};
+static const citygrid_source people_source = {.struct_size = sizeof(citygrid_source),
+                                              .name = "people", .title_zh = "人口",
+                                              .fields = people_fields, .n_fields = 2};
+static const citygrid_source stuck_source = {.struct_size = sizeof(citygrid_source),
+                                             .name = "stuck", .title_zh = "卡住",
+                                             .fields = people_fields, .n_fields = 2, .spatial = 1};
+static const citygrid_source *const src_list[] = {&people_source, &stuck_source, NULL};
+static const citygrid_host *src_host;
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int release, stuck_in;
+    char last_q[64];
+    int row_after_limit;
+} sq = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int src_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
+{
+    src_host = host;
+    return CITYGRID_OK;
+}
+
+static int src_query(citygrid_plugin_ctx *ctx, const citygrid_query *q)
+{
+    if (strcmp(q->source, "stuck") == 0) {
+        pthread_mutex_lock(&sq.mu);
+        sq.stuck_in++;
+        while (!sq.release)
+            pthread_cond_wait(&sq.cv, &sq.mu);
+        pthread_mutex_unlock(&sq.mu);
+        return CITYGRID_OK;
+    }
+    pthread_mutex_lock(&sq.mu);
+    snprintf(sq.last_q, sizeof sq.last_q, "%s", q->q);
+    pthread_mutex_unlock(&sq.mu);
+    static const char *const rows[][2] = {{"张三", "331102199001011234"},
+                                          {"张三丰", "331102198502023456"},
+                                          {"李四", "331102197003035678"}};
+    for (size_t i = 0; i < 3; i++) {
+        if (!strstr(rows[i][0], q->q))
+            continue;
+        const char *values[2] = {rows[i][0], rows[i][1]};
+        int rc = src_host->query_row(ctx, q, values);
+        if (rc == CITYGRID_E_STATE) {
+            pthread_mutex_lock(&sq.mu);
+            sq.row_after_limit++;
+            pthread_mutex_unlock(&sq.mu);
+            break;
+        }
+        if (rc != CITYGRID_OK)
+            return rc;
+    }
+    return CITYGRID_OK;
+}
+
+static int src_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c) { return CITYGRID_OK; }
+
+static const citygrid_plugin source_plugin = {
+    .struct_size = sizeof(citygrid_plugin), .name = "srcplug", .version = "0.1.0",
+    .department = "datahub", .department_zh = "数据", .categories = tp_categories + 1,
+    .init = src_init, .handle = src_handle, .sources = src_list, .query = src_query};
+
+static cg_runtime *start_source_runtime(void)
+{
+    cg_runtime_options o = {.zmq_ctx = zctx, .endpoint = ENDPOINT, .plugin = &source_plugin,
+                            .abi = {1, 4}, .mode = "thread", .credit = 8, .heartbeat_ms = 100};
+    char err[256] = "";
+    cg_runtime *rt = cg_runtime_start(&o, err, sizeof err);
+    ck_assert_msg(rt != NULL, "cg_runtime_start: %s", err);
+    return rt;
+}
+
+static struct {
+    int n;
+    cg_bus_answer_status status;
+    char body[2048], instance[64];
+    int64_t at;
+} qa;
+
+static void on_answer(void *arg, cg_bus_answer_status status, const char *body,
+                      const char *instance)
+{
+    qa.n++;
+    qa.status = status;
+    snprintf(qa.body, sizeof qa.body, "%s", body ? body : "");
+    snprintf(qa.instance, sizeof qa.instance, "%s", instance);
+    qa.at = cg_monotonic_ms();
+}
+
+static int p_answers(void *arg) { return qa.n >= *(int *)arg; }
+static int p_source_online(void *arg)
+{
+    char *j = cg_bus_sources_json(bus);
+    int yes = j && strstr(j, "\"people\"") != NULL;
+    free(j);
+    return yes;
+}
+
+START_TEST(query_is_answered_through_the_bus)
+{
+    memset(&qa, 0, sizeof qa);
+    start_bus(300);
+    /* Nobody serves it yet: refused at once, no callback. */
+    ck_assert_int_eq(cg_bus_query(bus, "people", "{}", 1000, on_answer, NULL), -1);
+    cg_runtime *rt = start_source_runtime();
+    ck_assert(wait_until(p_source_online, NULL));
+    char *j = cg_bus_sources_json(bus);
+    json_t *all = json_loads(j, 0, NULL);
+    free(j);
+    ck_assert_uint_eq(json_array_size(all), 2);
+    json_t *people = json_array_get(all, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(people, "title_zh")), "人口");
+    ck_assert_str_eq(json_string_value(json_object_get(people, "plugin")), "srcplug");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(people, "fields"), 1), "class")),
+                     "id_number");
+    ck_assert(json_is_true(json_object_get(json_array_get(all, 1), "spatial")));
+    json_decref(all);
+
+    ck_assert_int_eq(cg_bus_query(bus, "people",
+                                  "{\"source\":\"people\",\"params\":{\"q\":\"张三\"},"
+                                  "\"max_rows\":1}",
+                                  5000, on_answer, NULL),
+                     0);
+    int one = 1;
+    ck_assert(wait_until(p_answers, &one));
+    ck_assert_int_eq(qa.status, CG_BUS_ANSWER_OK);
+    json_t *a = json_loads(qa.body, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "status")), "ok");
+    json_t *rows = json_object_get(a, "rows");
+    ck_assert_uint_eq(json_array_size(rows), 1); /* max_rows: the host took only one */
+    ck_assert_str_eq(json_string_value(json_array_get(json_array_get(rows, 0), 1)),
+                     "331102199001011234");
+    json_decref(a);
+    pthread_mutex_lock(&sq.mu);
+    ck_assert_str_eq(sq.last_q, "张三");
+    ck_assert_int_eq(sq.row_after_limit, 1);
+    pthread_mutex_unlock(&sq.mu);
+    ck_assert(qa.instance[0] != '\0');
+
+    /* A source the plugin does not serve: an error answer, not a hang. */
+    ck_assert_int_eq(cg_bus_query(bus, "people", "{\"source\":\"cameras\"}", 5000, on_answer,
+                                  NULL), 0);
+    int two = 2;
+    ck_assert(wait_until(p_answers, &two));
+    ck_assert_int_eq(qa.status, CG_BUS_ANSWER_OK);
+    ck_assert_ptr_nonnull(strstr(qa.body, "\"error\""));
+    cg_runtime_stop(rt);
+}
+END_TEST
+
+/* A source that hangs: the asker gets TIMEOUT at its deadline, the loop
+ * keeps serving meanwhile, and the late answer is dropped. */
+START_TEST(hanging_source_times_out_and_the_loop_goes_on)
+{
+    memset(&qa, 0, sizeof qa);
+    pthread_mutex_lock(&sq.mu);
+    sq.release = 0;
+    sq.stuck_in = 0;
+    pthread_mutex_unlock(&sq.mu);
+    bus_heartbeat_ms = 1000; /* the stuck peer counts as dead only after 3 s */
+    start_bus(300);
+    bus_heartbeat_ms = 100;
+    cg_runtime *rt = start_source_runtime();
+    ck_assert(wait_until(p_source_online, NULL));
+    int64_t t0 = cg_monotonic_ms();
+    ck_assert_int_eq(cg_bus_query(bus, "stuck", "{\"source\":\"stuck\"}", 300, on_answer, NULL),
+                     0);
+    int one = 1;
+    ck_assert(wait_until(p_answers, &one));
+    ck_assert_int_eq(qa.status, CG_BUS_ANSWER_TIMEOUT);
+    ck_assert_int_ge(qa.at - t0, 300); /* not before its deadline */
+    /* Release it: its late ANSWERs find nobody waiting. */
+    pthread_mutex_lock(&sq.mu);
+    sq.release = 1;
+    pthread_cond_broadcast(&sq.cv);
+    pthread_mutex_unlock(&sq.mu);
+    spin(300);
+    ck_assert_int_eq(qa.n, 1);
+    cg_runtime_stop(rt);
+}
+END_TEST
+
+/* A source whose thread is stuck stops beating: the bus drops the peer and
+ * what it held is answered UNAVAILABLE long before a far deadline. */
+START_TEST(query_to_a_dead_peer_is_unavailable)
+{
+    memset(&qa, 0, sizeof qa);
+    pthread_mutex_lock(&sq.mu);
+    sq.release = 0;
+    pthread_mutex_unlock(&sq.mu);
+    start_bus(300);
+    cg_runtime *rt = start_source_runtime();
+    ck_assert(wait_until(p_source_online, NULL));
+    ck_assert_int_eq(cg_bus_query(bus, "stuck", "{\"source\":\"stuck\"}", 600000, on_answer,
+                                  NULL), 0);
+    int one = 1;
+    ck_assert(wait_until(p_answers, &one)); /* 3 missed beats of 100 ms, not 600 s */
+    ck_assert_int_eq(qa.status, CG_BUS_ANSWER_UNAVAILABLE);
+    ck_assert_int_eq(cg_bus_query(bus, "stuck", "{}", 1000, on_answer, NULL), -1);
+    pthread_mutex_lock(&sq.mu);
+    sq.release = 1;
+    pthread_cond_broadcast(&sq.cv);
+    pthread_mutex_unlock(&sq.mu);
+    cg_runtime_stop(rt);
+}
+END_TEST
+
 static Suite *bus_suite(void)
 {
     Suite *s = suite_create("bus");
@@ -809,6 +1025,9 @@ static Suite *bus_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, ready_registers_peer);
+    tcase_add_test(tc, query_is_answered_through_the_bus);
+    tcase_add_test(tc, hanging_source_times_out_and_the_loop_goes_on);
+    tcase_add_test(tc, query_to_a_dead_peer_is_unavailable);
     tcase_add_test(tc, dispatch_result_complete_ack);
     tcase_add_test(tc, unacked_result_is_answered_from_cache);
     tcase_add_test(tc, plugin_retry_is_redelivered_with_same_id);
