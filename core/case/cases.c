@@ -1322,22 +1322,22 @@ static int write_assessment_facts(cg_store *st, const cg_case_change *ch, int64_
     return 0;
 }
 
-int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
-                          cg_dispatch *out, int *has_out, char *err, size_t errlen)
+cg_status cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                                cg_dispatch *out, int *has_out, char *err, size_t errlen)
 {
     *has_out = 0;
     if (!ch || !ch->case_id || !ch->actor || !ch->action) {
         cg_set_err(err, errlen, "a change needs a case, an actor and an action");
-        return CG_CHANGE_ERROR;
+        return CG_E_INTERNAL;
     }
     if (write_begin(st, err, errlen) < 0)
-        return CG_CHANGE_ERROR;
+        return CG_E_INTERNAL;
     int valid = change_still_valid(st, ch, err, errlen);
     if (valid <= 0) {
         write_abort(st);
         if (valid == 0)
             cg_set_err(err, errlen, "case %s changed meanwhile", ch->case_id);
-        return valid == 0 ? CG_CHANGE_CONFLICT : CG_CHANGE_ERROR;
+        return valid == 0 ? CG_E_CONFLICT : CG_E_INTERNAL;
     }
     const char *from = ch->expect_status;
     const char *to = ch->to_status ? ch->to_status : from;
@@ -1371,7 +1371,7 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
         for (size_t i = 0; ch->subscriber_out && i < ch->n_subscribers; i++)
             cg_dispatch_clear(&ch->subscriber_out[i]);
         write_abort(st);
-        return CG_CHANGE_ERROR;
+        return CG_E_INTERNAL;
     }
     if (d.payload) {
         *out = d;
@@ -1379,7 +1379,7 @@ int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms
     }
     if (ch->level && !strcmp(ch->action, "escalate"))
         cg_metrics_escalation(ch->level);
-    return CG_CHANGE_DONE;
+    return CG_OK;
 }
 
 /* ---------------------------------------------------------------- outbox */

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "lib/result.h"
 #include "store/store.h"
 #include "wire/dispatch.h"
 
@@ -54,7 +55,10 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
  * without reading the database. Any thread; new reference (NULL: no memory). */
 json_t *cg_cases_new_json(const cg_new_case *nc, const char *case_id, int64_t now_ms);
 
-/* Outcome of applying a plugin's result. */
+/* Outcome of applying a plugin's result. Not a cg_status: nobody refuses a
+ * result (a plugin gets no answer but the ACK), and DUPLICATE is no error
+ * but a redelivery that is acknowledged again without writing; only ERROR
+ * rolls the batch item back. */
 enum { CG_APPLY_DONE = 0, CG_APPLY_DUPLICATE = 1, CG_APPLY_ERROR = -1 };
 
 /* Apply a plugin RESULT for `dispatch_id`: its `actions` array (accept,
@@ -147,7 +151,7 @@ typedef struct cg_case_change {
     const char *actor;          /* member id, "system" */
     const char *action;         /* history action: the verb, or e.g. "reopen" */
     const char *note;           /* history note, may be NULL */
-    /* What the caller saw: the apply refuses (CG_CHANGE_CONFLICT) when the
+    /* What the caller saw: the apply refuses (CG_E_CONFLICT) when the
      * row no longer has it. expect_level NULL: not checked. */
     const char *expect_status, *expect_department, *expect_level;
     const char *to_status;      /* NULL: unchanged */
@@ -185,11 +189,13 @@ typedef struct cg_case_change {
     cg_dispatch *subscriber_out;
 } cg_case_change;
 enum { CG_TIMER_KEEP = 0, CG_TIMER_CLEAR = 1, CG_TIMER_SET = 2 /* = the (new) expected_at */ };
-enum { CG_CHANGE_DONE = 0, CG_CHANGE_CONFLICT = 1, CG_CHANGE_ERROR = -1 };
 /* Apply ch (see cases.h's header comment for transactions). *out / *has_out
- * get the outbox row written (the caller enqueues it after COMMIT). */
-int cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
-                          cg_dispatch *out, int *has_out, char *err, size_t errlen);
+ * get the outbox row written (the caller enqueues it after COMMIT). CG_OK;
+ * CG_E_CONFLICT when the case no longer is what the caller saw (nothing
+ * written; err says so); CG_E_INTERNAL with err for a storage fault. err
+ * stays a buffer: it is the batch item's reason (store/batch.h). */
+cg_status cg_cases_apply_change(cg_store *st, const cg_case_change *ch, int64_t now_ms,
+                                cg_dispatch *out, int *has_out, char *err, size_t errlen);
 
 /* Escalation timer support (deadlines.c), main thread, read connection:
  * the smallest escalate_at of any case (0: none), and the cases due at

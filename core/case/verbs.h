@@ -77,7 +77,7 @@ typedef struct cg_verb_action {
     char *joint;  /* joint_departments (JSON text) */
     json_t *body; /* keeps strings the change borrows */
     /* Filled by the apply / by host/actions.c. */
-    int outcome;  /* CG_CHANGE_* */
+    int outcome;  /* cg_status of cg_cases_apply_change */
     cg_dispatch out;
     int has_out;
     const char *subs[CG_SUBSCRIBERS_MAX];    /* subscribers' departments */

@@ -24,7 +24,7 @@ static int apply_action(cg_store *st, void *arg, char *err, size_t errlen)
 {
     cg_verb_action *a = ((pending_action *)arg)->a;
     a->outcome = cg_cases_apply_change(st, &a->ch, cg_now_ms(), &a->out, &a->has_out, err, errlen);
-    return a->outcome == CG_CHANGE_DONE ? 0 : -1;
+    return a->outcome == CG_OK ? 0 : -1;
 }
 
 static void action_committed(void *arg, int status, const char *err)
@@ -41,7 +41,7 @@ static void action_committed(void *arg, int status, const char *err)
             if (a->sub_out[i].payload)
                 cg_bus_enqueue(p->app->bus, &a->sub_out[i]);
         cg_deadlines_rearm(p->app->deadlines);
-    } else if (a->outcome == CG_CHANGE_CONFLICT) {
+    } else if (a->outcome == CG_E_CONFLICT) {
         cg_case_row row;
         int found = cg_cases_read_row(p->app->store, a->case_id, &row);
         snprintf(current, sizeof current, "%s", found == 1 ? row.status : "unknown");

@@ -78,14 +78,14 @@ static int apply_escalation(cg_store *st, void *arg, char *err, size_t errlen)
     escalation *e = arg;
     e->outcome = cg_cases_apply_change(st, &e->ch, cg_now_ms(), &e->out, &e->has_out, err, errlen);
     /* A case that moved meanwhile is simply not escalated: not an error. */
-    return e->outcome == CG_CHANGE_ERROR ? -1 : 0;
+    return e->outcome == CG_E_INTERNAL ? -1 : 0;
 }
 
 static void escalation_done(void *arg, int status, const char *err)
 {
     escalation *e = arg;
     cg_deadlines *dl = e->dl;
-    if (status == 0 && e->outcome == CG_CHANGE_DONE) {
+    if (status == 0 && e->outcome == CG_OK) {
         dl->escalated++;
         if (e->has_out)
             cg_bus_enqueue(dl->app->bus, &e->out);

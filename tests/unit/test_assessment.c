@@ -118,7 +118,7 @@ static void step(const char *id, const char *action, const char *from, const cha
     int has_out = 0;
     char err[256] = "";
     ck_assert_msg(cg_cases_apply_change(st, &ch, t(at), &out, &has_out, err, sizeof err) ==
-                      CG_CHANGE_DONE, "%s %s: %s", action, id, err);
+                      CG_OK, "%s %s: %s", action, id, err);
     cg_dispatch_clear(&out);
 }
 
