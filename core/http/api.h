@@ -1,7 +1,8 @@
 /*
  * api.h — the HTTP API's handlers and the route table that http.c dispatches
- * on (API.md). One file per area: api_cases.c, api_catalog.c, api_system.c,
- * api_auth.c. Main (libevent) thread only.
+ * on (API.md). One api_*.c file per area, grouped below by file. A handler
+ * parses, authenticates, calls the domain and answers; a domain refusal (a
+ * cg_result) goes out with cg_http_reply_result. Main (libevent) thread only.
  *
  * A handler gets a cg_api_ctx with the route's decoded path parameters, the
  * parsed query and (on routes that need it) the caller's principal, all valid
@@ -80,23 +81,27 @@ void cg_http_defer(struct cg_http *http, cg_http_deferred *d, struct evhttp_requ
 struct evhttp_request *cg_http_undefer(cg_http_deferred *d);
 
 /* ---- handlers ----------------------------------------------------------- */
+/* api_cases.c (api_workflow.c: the actions) */
 void cg_api_cases_create(cg_api_ctx *ctx);      /* POST /v1/cases */
 void cg_api_cases_list(cg_api_ctx *ctx);        /* GET  /v1/cases */
 void cg_api_cases_get(cg_api_ctx *ctx);         /* GET  /v1/cases/{id} */
 void cg_api_cases_action(cg_api_ctx *ctx);      /* POST /v1/cases/{id}/actions (api_workflow.c) */
-/* api_evidence.c (issue 4): photos attached to a case. */
+/* api_evidence.c: photos attached to a case. */
 void cg_api_photos_upload(cg_api_ctx *ctx);     /* POST /v1/cases/{id}/photos?stage= */
 void cg_api_photos_list(cg_api_ctx *ctx);       /* GET  /v1/cases/{id}/photos */
 void cg_api_photo_get(cg_api_ctx *ctx);         /* GET  /v1/photos/{sha256} */
+/* api_catalog.c */
 void cg_api_categories(cg_api_ctx *ctx);        /* GET  /v1/categories */
 void cg_api_departments(cg_api_ctx *ctx);       /* GET  /v1/departments */
+/* api_system.c */
 void cg_api_health(cg_api_ctx *ctx);            /* GET  /v1/health (no auth) */
+void cg_api_plugins(cg_api_ctx *ctx);           /* GET  /v1/plugins */
 /* api_metrics.c: Prometheus text format (admin), and the per-request
  * observation http.c makes as a request arrives (route (size_t)-1) and
  * again once its route index is known. */
 void cg_api_metrics(cg_api_ctx *ctx);           /* GET  /metrics */
 void cg_api_metrics_watch(struct evhttp_request *req, size_t route);
-void cg_api_plugins(cg_api_ctx *ctx);           /* GET  /v1/plugins */
+/* api_auth.c */
 void cg_api_sessions_create(cg_api_ctx *ctx);   /* POST /v1/sessions (no auth) */
 void cg_api_member_token(cg_api_ctx *ctx);      /* POST /v1/members/{id}/tokens */
 void cg_api_sessions_delete(cg_api_ctx *ctx);   /* DELETE /v1/sessions (own token) */
@@ -114,30 +119,30 @@ void cg_api_members_patch(cg_api_ctx *ctx);     /* PATCH /v1/members/{id} */
 void cg_api_plugin_reload(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/reload */
 void cg_api_plugin_enable(cg_api_ctx *ctx);     /* POST /v1/plugins/{name}/enable */
 void cg_api_plugin_disable(cg_api_ctx *ctx);    /* POST /v1/plugins/{name}/disable */
-/* api_attendance.c (issue 6): check-ins at the grid office, the duty rota. */
+/* api_attendance.c: check-ins at the grid office, the duty rota. */
 void cg_api_checkins_create(cg_api_ctx *ctx);   /* POST  /v1/checkins */
 void cg_api_checkins_list(cg_api_ctx *ctx);     /* GET   /v1/checkins */
 void cg_api_rota_generate(cg_api_ctx *ctx);     /* POST  /v1/grids/{code}/rota?month= */
 void cg_api_rota_get(cg_api_ctx *ctx);          /* GET   /v1/grids/{code}/rota?month= */
 void cg_api_rota_patch(cg_api_ctx *ctx);        /* PATCH /v1/grids/{code}/rota/{date} */
-/* api_patrols.c (issue 6): patrols, track points, the weekly rule. */
+/* api_patrols.c: patrols, track points, the weekly rule. */
 void cg_api_patrols_start(cg_api_ctx *ctx);     /* POST /v1/patrols */
 void cg_api_patrols_points(cg_api_ctx *ctx);    /* POST /v1/patrols/{id}/points */
 void cg_api_patrols_end(cg_api_ctx *ctx);       /* POST /v1/patrols/{id}/end */
 void cg_api_patrols_get(cg_api_ctx *ctx);       /* GET  /v1/patrols/{id} */
 void cg_api_patrols_compliance(cg_api_ctx *ctx);/* GET  /v1/patrols/compliance?week= */
-/* api_meetings.c (issue 6): grid meetings and the tasks claimed there. */
+/* api_meetings.c: grid meetings and the tasks claimed there. */
 void cg_api_meetings_create(cg_api_ctx *ctx);   /* POST /v1/meetings */
 void cg_api_meetings_list(cg_api_ctx *ctx);     /* GET  /v1/meetings?grid= */
 void cg_api_meetings_get(cg_api_ctx *ctx);      /* GET  /v1/meetings/{id} */
 void cg_api_tasks_list(cg_api_ctx *ctx);        /* GET  /v1/tasks?assignee=&status= */
 void cg_api_tasks_done(cg_api_ctx *ctx);        /* POST /v1/tasks/{id}/done */
-/* api_devices.c (issue 6): terminals and body cameras, who holds what. */
+/* api_devices.c: terminals and body cameras, who holds what. */
 void cg_api_devices_create(cg_api_ctx *ctx);    /* POST  /v1/devices */
 void cg_api_devices_list(cg_api_ctx *ctx);      /* GET   /v1/devices?holder= */
 void cg_api_devices_get(cg_api_ctx *ctx);       /* GET   /v1/devices/{id} */
 void cg_api_devices_patch(cg_api_ctx *ctx);     /* PATCH /v1/devices/{id} */
-/* api_reports.c (issue 6): the assessment (assessment.h). */
+/* api_reports.c: the assessment (assessment.h). */
 void cg_api_reports_monthly(cg_api_ctx *ctx);   /* GET /v1/reports/monthly?month=&by=&format= */
 void cg_api_reports_annual(cg_api_ctx *ctx);    /* GET /v1/reports/annual?year=&by=member */
 void cg_api_reports_commendations(cg_api_ctx *ctx); /* GET /v1/reports/commendations?year= */

@@ -77,7 +77,7 @@ static int apply_update(cg_store *st, void *arg, char *err, size_t errlen)
 {
     pending_update *p = arg;
     p->outcome = cg_cases_apply_change(st, &p->ch, cg_now_ms(), &p->out, &p->has_out, err, errlen);
-    return p->outcome == CG_CHANGE_DONE ? 0 : -1;
+    return p->outcome == CG_OK ? 0 : -1;
 }
 
 static void update_committed(void *arg, int status, const char *err)
@@ -97,7 +97,7 @@ static void update_committed(void *arg, int status, const char *err)
                      (long long)cg_o311_last_update_id(p->app->store, p->case_id, p->actor));
             cg_o311_reply(req, p->fmt, 201, "service_request_updates",
                           json_pack("[{s:s}]", "update_id", id));
-        } else if (p->outcome == CG_CHANGE_CONFLICT) {
+        } else if (p->outcome == CG_E_CONFLICT) {
             cg_o311_error(req, p->fmt, 409, "service request %s changed meanwhile; try again",
                           p->case_id);
         } else {
