@@ -37,18 +37,18 @@ const char *cg_city_body_for(const cg_config *cfg, const char *category, const c
 {
     if (!cfg)
         return CG_CITY_BODY_DEFAULT;
-    for (size_t i = 0; i < cfg->n_city_routes; i++) {
-        const cg_city_route_conf *r = &cfg->city_routes[i];
+    for (size_t i = 0; i < cfg->escalation.n_city_routes; i++) {
+        const cg_city_route_conf *r = &cfg->escalation.city_routes[i];
         if (key_matches(r->category, category) && key_matches(r->district, district))
             return r->body;
     }
-    return cfg->city_default_body ? cfg->city_default_body : CG_CITY_BODY_DEFAULT;
+    return cfg->escalation.city_default ? cfg->escalation.city_default : CG_CITY_BODY_DEFAULT;
 }
 
 int cg_city_routes_check(const cg_config *cfg, const cg_catalog *cat, char *err, size_t errlen)
 {
-    for (size_t i = 0; cfg && i < cfg->n_city_routes; i++) {
-        const cg_city_route_conf *r = &cfg->city_routes[i];
+    for (size_t i = 0; cfg && i < cfg->escalation.n_city_routes; i++) {
+        const cg_city_route_conf *r = &cfg->escalation.city_routes[i];
         if (r->category && !cg_catalog_category(cat, r->category)) {
             snprintf(err, errlen, "%s:%d: escalation.city route: no category '%s'", r->file,
                      r->line, r->category);

@@ -1,9 +1,13 @@
 /*
- * config.c — read the admin's libconfig file into cg_config (see config.h).
+ * config.c — citygrid.cfg's schema, and the reader that fills cg_config from
+ * it (config.h, schema.h).
  *
- * Every error names the file and line: libconfig gives them for syntax
- * errors, config_setting_source_line() for settings we refuse. Unknown keys
- * are refused too: a typo in a city's config should stop startup, not be
+ * The tables below are the one place a key is declared: its type, range or
+ * allowed values, default, a line of description, and the field it fills.
+ * What a table cannot say is a group's check hook here. Every error names
+ * the file and line: libconfig gives them for syntax errors,
+ * config_setting_source_line() for settings we refuse. Unknown keys are
+ * refused too: a typo in a city's config should stop startup, not be
  * silently ignored.
  */
 #include "conf/config.h"
@@ -13,43 +17,24 @@
 #include <jansson.h>
 #include <libconfig.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "case/citybody.h"
+#include "conf/schema.h"
 #include "lib/curvekeys.h"
 #include "lib/log.h"
 
-static const char *const mode_names[] = {"thread", "process", "remote"};
+static const char *const mode_names[] = {"thread", "process", "remote", NULL};
+static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
+const char *const cg_city_body_codes_allowed[] = {
+    "city_enforcement_bureau", "civilisation_office", "district_government", "zone_committee",
+    NULL};
 
 const char *cg_plugin_mode_name(cg_plugin_mode mode)
 {
     return (unsigned)mode < 3 ? mode_names[mode] : "?";
-}
-
-/* Error reporting: "file:line: message". */
-typedef struct cfg_ctx {
-    const char *file;   /* the file being read */
-    char *dir;          /* its directory, for relative paths */
-    char *err;
-    size_t errlen;
-} cfg_ctx;
-
-__attribute__((format(printf, 3, 4)))
-static int fail_at(cfg_ctx *cx, const config_setting_t *s, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : cx->file;
-    int line = s ? (int)config_setting_source_line(s) : 0;
-    snprintf(cx->err, cx->errlen, "%s:%d: %s", file, line, msg);
-    return -1;
 }
 
 static char *dir_of(const char *path)
@@ -65,17 +50,6 @@ static char *dir_of(const char *path)
     else
         *slash = 0;
     return copy;
-}
-
-/* Resolve `path` against `dir` unless it is absolute. */
-static char *resolve(const char *dir, const char *path)
-{
-    if (path[0] == '/')
-        return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    snprintf(out, n, "%s/%s", dir, path);
-    return out;
 }
 
 int cg_config_parse_listen(const char *text, char **host, int *port)
@@ -99,79 +73,18 @@ int cg_config_parse_listen(const char *text, char **host, int *port)
     return 0;
 }
 
-/* ---------------------------------------------------------------- helpers */
-
-static int check_keys(cfg_ctx *cx, const config_setting_t *group, const char *const *allowed,
-                      const char *where)
+static int valid_name(const char *s)
 {
-    int n = config_setting_length(group);
-    for (int i = 0; i < n; i++) {
-        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-        const char *name = config_setting_name(s);
-        int known = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (name && strcmp(name, *a) == 0)
-                known = 1;
-        if (!known)
-            return fail_at(cx, s, "unknown setting '%s' in %s", name ? name : "?", where);
-    }
-    return 0;
-}
-
-/* Optional string member; returns -1 (error set) if present with another type. */
-static int get_string(cfg_ctx *cx, const config_setting_t *group, const char *key, char **out)
-{
-    config_setting_t *s = config_setting_get_member(group, key);
-    if (!s)
+    if (!s || !*s || strlen(s) > 48)
         return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return fail_at(cx, s, "'%s' must be a string", key);
-    free(*out);
-    *out = strdup(config_setting_get_string(s));
-    return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
 }
 
-static int get_int(cfg_ctx *cx, const config_setting_t *group, const char *key, int *out,
-                   int min, int max)
-{
-    config_setting_t *s = config_setting_get_member(group, key);
-    if (!s)
-        return 0;
-    int t = config_setting_type(s);
-    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-        return fail_at(cx, s, "'%s' must be an integer", key);
-    long long v = config_setting_get_int64(s);
-    if (v < min || v > max)
-        return fail_at(cx, s, "'%s' must be between %d and %d (got %lld)", key, min, max, v);
-    *out = (int)v;
-    return 0;
-}
 
-static int get_bool(cfg_ctx *cx, const config_setting_t *group, const char *key, int *out)
-{
-    config_setting_t *s = config_setting_get_member(group, key);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-        return fail_at(cx, s, "'%s' must be true or false", key);
-    *out = config_setting_get_bool(s);
-    return 0;
-}
-
-static int get_double(cfg_ctx *cx, const config_setting_t *group, const char *key, double *out)
-{
-    config_setting_t *s = config_setting_get_member(group, key);
-    if (!s)
-        return 0;
-    int t = config_setting_type(s);
-    if (t == CONFIG_TYPE_FLOAT)
-        *out = config_setting_get_float(s);
-    else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
-        *out = (double)config_setting_get_int64(s);
-    else
-        return fail_at(cx, s, "'%s' must be a number", key);
-    return 0;
-}
+/* ---------------------------------------------------------------- plugins */
 
 /* A libconfig setting as JSON, for plugin settings (the runtime reads JSON). */
 static json_t *setting_to_json(const config_setting_t *s)
@@ -206,20 +119,32 @@ static json_t *setting_to_json(const config_setting_t *s)
     }
 }
 
-/* ---------------------------------------------------------------- plugins */
-
-static int valid_name(const char *s)
+static int read_settings(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
 {
-    if (!s || !*s || strlen(s) > 48)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-            return 0;
-    return 1;
+    cg_plugin_conf *p = obj;
+    free(p->settings_json);
+    p->settings_json = NULL;
+    if (!s)
+        return (p->settings_json = strdup(def)) ? 0 : -1;
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return cg_conf_fail(cx, s, "plugin '%s': 'settings' must be a group { ... }",
+                            p->name ? p->name : "?");
+    json_t *js = setting_to_json(s);
+    p->settings_json = json_dumps(js, JSON_COMPACT);
+    json_decref(js);
+    return 0;
 }
 
-static void free_subscribe(cg_plugin_conf *p)
+static void release_settings(void *obj)
 {
+    cg_plugin_conf *p = obj;
+    free(p->settings_json);
+    p->settings_json = NULL;
+}
+
+static void release_subscribe(void *obj)
+{
+    cg_plugin_conf *p = obj;
     for (size_t i = 0; i < p->n_subscribe; i++)
         free(p->subscribe[i]);
     free(p->subscribe);
@@ -230,143 +155,92 @@ static void free_subscribe(cg_plugin_conf *p)
 /* subscribe = [ "all" | "transition" | "escalation" | a level | a department
  * code, ... ] (subscribe.h). Department codes are checked against the
  * catalog at startup (cg_subscribe_check); here only their shape. */
-static int read_subscribe(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
+static int read_subscribe(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
 {
-    config_setting_t *s = config_setting_get_member(g, "subscribe");
+    cg_plugin_conf *p = obj;
+    (void)def;
     if (!s)
         return 0;
+    const char *name = p->name ? p->name : "?";
     p->subscribe_line = (int)config_setting_source_line(s);
     int t = config_setting_type(s);
     int n = (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) ? config_setting_length(s) : 0;
     if (n == 0)
-        return fail_at(cx, s, "plugin '%s': 'subscribe' must be a non-empty list of strings, "
-                       "e.g. [ \"all\" ] or [ \"escalation\", \"joint\", \"city\" ]", p->name);
+        return cg_conf_fail(cx, s, "plugin '%s': 'subscribe' must be a non-empty list of "
+                            "strings, e.g. [ \"all\" ] or [ \"escalation\", \"joint\", \"city\" ]",
+                            name);
     p->subscribe = calloc((size_t)n, sizeof *p->subscribe);
     for (int i = 0; p->subscribe && i < n; i++) {
         config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         const char *term = config_setting_type(e) == CONFIG_TYPE_STRING
                                ? config_setting_get_string(e) : NULL;
         if (!term || !valid_name(term) || strlen(term) >= 32)
-            return fail_at(cx, s, "plugin '%s': subscribe[%d] must be \"all\", \"transition\", "
-                           "\"escalation\", a level or a department code (a-z, 0-9, '_', '-')",
-                           p->name, i);
+            return cg_conf_fail(cx, s, "plugin '%s': subscribe[%d] must be \"all\", "
+                                "\"transition\", \"escalation\", a level or a department code "
+                                "(a-z, 0-9, '_', '-')", name, i);
         for (size_t k = 0; k < p->n_subscribe; k++)
             if (!strcmp(p->subscribe[k], term))
-                return fail_at(cx, s, "plugin '%s': subscribe lists '%s' twice", p->name, term);
+                return cg_conf_fail(cx, s, "plugin '%s': subscribe lists '%s' twice", name, term);
         if (!strcmp(term, "all") && n > 1)
-            return fail_at(cx, s, "plugin '%s': subscribe: \"all\" takes no other terms",
-                           p->name);
+            return cg_conf_fail(cx, s, "plugin '%s': subscribe: \"all\" takes no other terms",
+                                name);
         p->subscribe[p->n_subscribe++] = strdup(term);
     }
     return 0;
 }
 
-static int parse_plugin(cfg_ctx *cx, const config_setting_t *g, cg_plugin_conf *p)
+static int check_plugin(cg_conf_cx *cx, const config_setting_t *g, void *obj)
 {
-    static const char *const keys[] = {"name", "path", "enabled", "required", "mode",
-                                       "settings", "department", "subscribe", NULL};
-    memset(p, 0, sizeof *p);
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "a plugin must be a group { name = ...; path = ...; }");
-    if (check_keys(cx, g, keys, "a plugin group") < 0)
-        return -1;
-    p->enabled = 1;
-    p->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
-    p->line = (int)config_setting_source_line(g);
-    char *mode = NULL, *path = NULL;
-    if (get_string(cx, g, "name", &p->name) < 0 || get_string(cx, g, "path", &path) < 0 ||
-        get_bool(cx, g, "enabled", &p->enabled) < 0 ||
-        get_bool(cx, g, "required", &p->required) < 0 || get_string(cx, g, "mode", &mode) < 0 ||
-        get_string(cx, g, "department", &p->department) < 0)
-        goto bad;
-    if (!p->name) {
-        fail_at(cx, g, "plugin without a 'name'");
-        goto bad;
-    }
-    if (!valid_name(p->name)) {
-        fail_at(cx, g, "plugin name '%s' must be 1-48 characters of a-z, 0-9, '_' or '-'",
-                p->name);
-        goto bad;
-    }
-    int remote = mode && strcmp(mode, "remote") == 0;
-    if ((!path || !*path) && !remote) {
-        fail_at(cx, g, "plugin '%s' has no 'path' to its .so", p->name);
-        goto bad;
-    }
-    p->path = path && *path ? resolve(cx->dir, path) : strdup("");
-    p->mode = CG_MODE_THREAD;
-    if (mode) {
-        int found = -1;
-        for (int m = 0; m < 3; m++)
-            if (strcmp(mode, mode_names[m]) == 0)
-                found = m;
-        if (found < 0) {
-            fail_at(cx, config_setting_get_member(g, "mode"),
-                    "plugin '%s': mode '%s' is not one of thread, process, remote", p->name, mode);
-            goto bad;
-        }
-        p->mode = (cg_plugin_mode)found;
-    }
-    if (p->mode == CG_MODE_REMOTE && (!p->department || !valid_name(p->department))) {
-        fail_at(cx, g, "plugin '%s': mode 'remote' needs the 'department' it serves (a-z, 0-9, "
-                "'_' or '-'): its .so runs on the department's host", p->name);
-        goto bad;
-    }
-    if (p->mode != CG_MODE_REMOTE && p->department) {
-        fail_at(cx, config_setting_get_member(g, "department"), "plugin '%s': 'department' is "
-                "only for mode 'remote' (a local plugin's .so names its department)", p->name);
-        goto bad;
-    }
-    config_setting_t *settings = config_setting_get_member(g, "settings");
-    if (settings && config_setting_type(settings) != CONFIG_TYPE_GROUP) {
-        fail_at(cx, settings, "plugin '%s': 'settings' must be a group { ... }", p->name);
-        goto bad;
-    }
-    json_t *js = settings ? setting_to_json(settings) : json_object();
-    p->settings_json = json_dumps(js, JSON_COMPACT);
-    json_decref(js);
-    if (read_subscribe(cx, g, p) < 0)
-        goto bad;
-    free(mode);
-    free(path);
-    return 0;
-bad:
-    free(mode);
-    free(path);
-    return -1;
-}
-
-static int add_plugin(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    cg_plugin_conf p;
-    if (parse_plugin(cx, g, &p) < 0) {
-        free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
-        free_subscribe(&p);
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->n_plugins; i++)
-        if (strcmp(cfg->plugins[i].name, p.name) == 0) {
-            fail_at(cx, g, "plugin '%s' is defined twice (first at %s:%d)", p.name,
-                    cfg->plugins[i].file, cfg->plugins[i].line);
-            free(p.name); free(p.path); free(p.file); free(p.settings_json); free(p.department);
-            free_subscribe(&p);
-            return -1;
-        }
-    cfg->plugins = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof *cfg->plugins);
-    cfg->plugins[cfg->n_plugins++] = p;
+    cg_plugin_conf *p = obj;
+    if (!p->name)
+        return cg_conf_fail(cx, g, "plugin without a 'name'");
+    if (!valid_name(p->name))
+        return cg_conf_fail(cx, g, "plugin name '%s' must be 1-48 characters of a-z, 0-9, '_' "
+                            "or '-'", p->name);
+    if ((!p->path || !*p->path) && p->mode != CG_MODE_REMOTE)
+        return cg_conf_fail(cx, g, "plugin '%s' has no 'path' to its .so", p->name);
+    if (!p->path && !(p->path = strdup("")))
+        return cg_conf_fail(cx, g, "out of memory");
+    if (p->mode == CG_MODE_REMOTE && (!p->department || !valid_name(p->department)))
+        return cg_conf_fail(cx, g, "plugin '%s': mode 'remote' needs the 'department' it "
+                            "serves (a-z, 0-9, '_' or '-'): its .so runs on the department's "
+                            "host", p->name);
+    if (p->mode != CG_MODE_REMOTE && p->department)
+        return cg_conf_fail(cx, config_setting_get_member(g, "department"), "plugin '%s': "
+                            "'department' is only for mode 'remote' (a local plugin's .so names "
+                            "its department)", p->name);
     return 0;
 }
 
-static int read_plugin_list(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
-{
-    int t = config_setting_type(list);
-    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return fail_at(cx, list, "'plugins' must be a list ( { ... }, { ... } )");
-    for (int i = 0; i < config_setting_length(list); i++)
-        if (add_plugin(cx, cfg, config_setting_get_elem(list, (unsigned)i)) < 0)
-            return -1;
-    return 0;
-}
+static const cg_conf_key plugin_keys[] = {
+    {.name = "name", .type = CG_CONF_STRING, .offset = offsetof(cg_plugin_conf, name),
+     .doc = "The plugin's name (1-48 characters of a-z, 0-9, _ or -); required."},
+    {.name = "path", .type = CG_CONF_PATH, .offset = offsetof(cg_plugin_conf, path),
+     .doc = "Its .so file; required unless mode is remote."},
+    {.name = "enabled", .type = CG_CONF_BOOL, .offset = offsetof(cg_plugin_conf, enabled),
+     .def = "true", .doc = "false keeps the plugin defined but not started."},
+    {.name = "required", .type = CG_CONF_BOOL, .offset = offsetof(cg_plugin_conf, required),
+     .def = "false", .doc = "true: citygridd refuses to start when this plugin cannot load."},
+    {.name = "mode", .type = CG_CONF_ENUM, .offset = offsetof(cg_plugin_conf, mode),
+     .def = "thread", .allowed = mode_names,
+     .doc = "thread runs it inside citygridd; process in a supervised citygrid-plugind; "
+            "remote on the department's own host, over tcp with CURVE."},
+    {.name = "department", .type = CG_CONF_STRING, .offset = offsetof(cg_plugin_conf, department),
+     .doc = "Mode remote only, and required there: the department code it serves."},
+    {.name = "settings", .type = CG_CONF_CUSTOM, .read = read_settings,
+     .release = release_settings, .def = "{}", .type_doc = "group { ... }",
+     .doc = "The plugin's own settings, handed to it as a JSON object."},
+    {.name = "subscribe", .type = CG_CONF_CUSTOM, .read = read_subscribe,
+     .release = release_subscribe, .type_doc = "list of strings",
+     .doc = "Workflow events of other departments' cases it also gets: all, transition, "
+            "escalation, a level (grid, community, joint, city) or a department code."},
+    {0}};
+
+static const cg_conf_group plugin_group = {
+    .name = "a plugin group", .path = "plugins[]", .keys = plugin_keys,
+    .size = sizeof(cg_plugin_conf), .file_offset = offsetof(cg_plugin_conf, file),
+    .line_offset = offsetof(cg_plugin_conf, line), .check = check_plugin,
+    .doc = "Each file in plugin_conf_dir holds one such group as plugin = { ... };."};
 
 static int cfg_file_filter(const struct dirent *d)
 {
@@ -374,457 +248,605 @@ static int cfg_file_filter(const struct dirent *d)
     return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".cfg") == 0;
 }
 
-/* Each *.cfg in the directory holds one `plugin = { ... };` group. */
-static int read_plugin_dir(cfg_ctx *parent, cg_config *cfg, const char *dir)
+/* One plugins.d file: `plugin = { ... };` and nothing else. */
+static int read_plugin_file(cg_conf_cx *parent, cg_config *cfg, const char *path)
 {
+    config_t lc;
+    config_init(&lc);
+    cg_conf_cx cx = {.file = path, .dir = dir_of(path), .err = parent->err,
+                     .errlen = parent->errlen};
+    int rc = -1;
+    if (config_read_file(&lc, path) != CONFIG_TRUE) {
+        snprintf(cx.err, cx.errlen, "%s:%d: %s",
+                 config_error_file(&lc) ? config_error_file(&lc) : path,
+                 config_error_line(&lc), config_error_text(&lc));
+    } else {
+        static const cg_conf_key file_keys[] = {
+            {.name = "plugin", .type = CG_CONF_GROUP, .group = &plugin_group}, {0}};
+        static const cg_conf_group file_group = {.name = "a plugins.d file", .keys = file_keys};
+        config_setting_t *root = config_root_setting(&lc);
+        config_setting_t *g = config_setting_get_member(root, "plugin");
+        /* Only its key list: the plugin itself goes into cfg->plugins. */
+        int n = config_setting_length(root);
+        rc = 0;
+        for (int i = 0; i < n && rc == 0; i++) {
+            config_setting_t *m = config_setting_get_elem(root, (unsigned)i);
+            const char *name = config_setting_name(m);
+            if (!name || strcmp(name, file_keys[0].name) != 0)
+                rc = cg_conf_fail(&cx, m, "unknown setting '%s' in %s", name ? name : "?",
+                                  file_group.name);
+        }
+        if (rc == 0 && !g)
+            rc = cg_conf_fail(&cx, NULL, "no 'plugin = { ... };' group in this file");
+        if (rc == 0) {
+            cg_plugin_conf *grown = realloc(cfg->plugins, (cfg->n_plugins + 1) * sizeof *grown);
+            if (!grown) {
+                rc = cg_conf_fail(&cx, g, "out of memory");
+            } else {
+                cfg->plugins = grown;
+                cg_plugin_conf *p = &cfg->plugins[cfg->n_plugins++];
+                memset(p, 0, sizeof *p);
+                cg_conf_defaults(&plugin_group, p);
+                p->file = strdup(path);
+                p->line = (int)config_setting_source_line(g);
+                rc = cg_conf_read_group(&cx, &plugin_group, g, p);
+            }
+        }
+    }
+    config_destroy(&lc);
+    free(cx.dir);
+    return rc;
+}
+
+/* plugin_conf_dir: each *.cfg in it, in name order, adds one plugin. */
+static int read_plugin_dir(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
+{
+    cg_config *cfg = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'plugin_conf_dir' must be a string");
+    char *dir = cg_conf_resolve(cx->dir, config_setting_get_string(s));
     struct dirent **names = NULL;
     int n = scandir(dir, &names, cfg_file_filter, alphasort);
     if (n < 0) {
-        snprintf(parent->err, parent->errlen, "%s: cannot read plugin_conf_dir %s: %s",
-                 parent->file, dir, strerror(errno));
+        snprintf(cx->err, cx->errlen, "%s:%d: cannot read plugin_conf_dir %s: %s", cx->file,
+                 (int)config_setting_source_line(s), dir, strerror(errno));
+        free(dir);
         return -1;
     }
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        char *path = resolve(dir, names[i]->d_name);
-        config_t lc;
-        config_init(&lc);
-        cfg_ctx cx = {.file = path, .dir = dir_of(path), .err = parent->err, .errlen = parent->errlen};
-        if (config_read_file(&lc, path) != CONFIG_TRUE) {
-            snprintf(cx.err, cx.errlen, "%s:%d: %s",
-                     config_error_file(&lc) ? config_error_file(&lc) : path,
-                     config_error_line(&lc), config_error_text(&lc));
-            rc = -1;
-        } else {
-            static const char *const keys[] = {"plugin", NULL};
-            config_setting_t *root = config_root_setting(&lc);
-            config_setting_t *g = config_setting_get_member(root, "plugin");
-            if (check_keys(&cx, root, keys, path) < 0)
-                rc = -1;
-            else if (!g)
-                rc = fail_at(&cx, NULL, "no 'plugin = { ... };' group in this file");
-            else
-                rc = add_plugin(&cx, cfg, g);
-        }
-        config_destroy(&lc);
-        free(cx.dir);
+        char *path = cg_conf_resolve(dir, names[i]->d_name);
+        rc = read_plugin_file(cx, cfg, path);
         free(path);
     }
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    free(dir);
     return rc;
 }
 
 /* ---------------------------------------------------------------- routes */
 
-static int read_routes(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
+static int read_after_photo(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
 {
-    static const char *const keys[] = {"category", "department", "sla_hours", "name", "name_zh",
-                                       "requires_after_photo", NULL};
-    int t = config_setting_type(list);
-    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return fail_at(cx, list, "'routes' must be a list ( { category = ...; }, ... )");
-    int n = config_setting_length(list);
-    cfg->routes = calloc((size_t)n + 1, sizeof *cfg->routes);
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-            return fail_at(cx, g, "a route must be a group { category = ...; }");
-        cg_route_conf *r = &cfg->routes[cfg->n_routes++];
-        r->sla_hours = -1;
-        int after_photo = -1;
-        r->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
-        r->line = (int)config_setting_source_line(g);
-        if (check_keys(cx, g, keys, "a route") < 0 ||
-            get_string(cx, g, "category", &r->category) < 0 ||
-            get_string(cx, g, "department", &r->department) < 0 ||
-            get_double(cx, g, "sla_hours", &r->sla_hours) < 0 ||
-            get_string(cx, g, "name", &r->name) < 0 || get_string(cx, g, "name_zh", &r->name_zh) < 0 ||
-            get_bool(cx, g, "requires_after_photo", &after_photo) < 0)
-            return -1;
-        if (after_photo >= 0)
-            r->requires_after_photo = after_photo ? 1 : -1;
-        if (!r->category || !valid_name(r->category))
-            return fail_at(cx, g, "a route needs a 'category' code of a-z, 0-9, '_' or '-'");
-        if (config_setting_get_member(g, "sla_hours") && !(r->sla_hours > 0))
-            return fail_at(cx, config_setting_get_member(g, "sla_hours"),
-                           "'sla_hours' must be above 0 (fractions allowed)");
-    }
+    cg_route_conf *r = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return cg_conf_fail(cx, s, "'requires_after_photo' must be true or false");
+    r->requires_after_photo = config_setting_get_bool(s) ? 1 : -1;
     return 0;
 }
 
-/* ---------------------------------------------------------------- main file */
-
-/* bus.clients = ( { department = "..."; key = "FILE"; }, ... ) */
-static int read_clients(cfg_ctx *cx, cg_config *cfg, const config_setting_t *list)
+static int check_route(cg_conf_cx *cx, const config_setting_t *g, void *obj)
 {
-    static const char *const keys[] = {"department", "key", NULL};
-    int t = config_setting_type(list);
-    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return fail_at(cx, list, "'clients' must be a list ( { department = ...; key = ...; } )");
-    int n = config_setting_length(list);
-    cfg->clients = calloc((size_t)n + 1, sizeof *cfg->clients);
-    for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-            return fail_at(cx, g, "a bus client must be a group { department = ...; key = ...; }");
-        cg_client_key_conf *c = &cfg->clients[cfg->n_clients++];
-        c->file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
-        c->line = (int)config_setting_source_line(g);
-        char *key = NULL;
-        if (check_keys(cx, g, keys, "a bus client") < 0 ||
-            get_string(cx, g, "department", &c->department) < 0 || get_string(cx, g, "key", &key) < 0)
-            return free(key), -1;
-        if (!c->department || !valid_name(c->department) || !key || !*key) {
-            free(key);
-            return fail_at(cx, g, "a bus client needs a 'department' code and the 'key' file "
-                           "with its public key");
-        }
-        c->key_file = resolve(cx->dir, key);
-        free(key);
-        cg_curve_keys k;
-        char why[512];
-        if (cg_curve_keys_read(c->key_file, 0, &k, why, sizeof why) < 0)
-            return fail_at(cx, config_setting_get_member(g, "key"), "%s", why);
-        memcpy(c->public_key, k.public_key, sizeof c->public_key);
-        for (size_t j = 0; j + 1 < cfg->n_clients; j++)
-            if (strcmp(cfg->clients[j].public_key, c->public_key) == 0)
-                return fail_at(cx, g, "the key in %s is already listed for department '%s' "
-                               "(%s:%d): a key maps to exactly one department", c->key_file,
-                               cfg->clients[j].department, cfg->clients[j].file,
-                               cfg->clients[j].line);
-    }
+    const cg_route_conf *r = obj;
+    if (!r->category || !valid_name(r->category))
+        return cg_conf_fail(cx, g, "a route needs a 'category' code of a-z, 0-9, '_' or '-'");
     return 0;
 }
 
-static int read_bus(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+static const cg_conf_key route_keys[] = {
+    {.name = "category", .type = CG_CONF_STRING, .offset = offsetof(cg_route_conf, category),
+     .doc = "The category code to change or add; required."},
+    {.name = "department", .type = CG_CONF_STRING,
+     .offset = offsetof(cg_route_conf, department),
+     .doc = "The department that gets its cases; required for a new category."},
+    {.name = "sla_hours", .type = CG_CONF_DOUBLE, .offset = offsetof(cg_route_conf, sla_hours),
+     .def = "-1", .min = 0, .flags = CG_CONF_ABOVE_MIN | CG_CONF_NO_MAX,
+     .doc = "Hours (fractions allowed) a case has before it is overdue; -1 keeps the built-in "
+            "deadline (24 for a new category)."},
+    {.name = "name", .type = CG_CONF_STRING, .offset = offsetof(cg_route_conf, name),
+     .doc = "English name of a new category."},
+    {.name = "name_zh", .type = CG_CONF_STRING, .offset = offsetof(cg_route_conf, name_zh),
+     .doc = "Chinese name of a new category."},
+    {.name = "requires_after_photo", .type = CG_CONF_CUSTOM, .read = read_after_photo,
+     .type_doc = "true or false",
+     .doc = "Whether a review needs an \"after\" photo; unset keeps the category's rule."},
+    {0}};
+
+static const cg_conf_group route_group = {
+    .name = "a route", .path = "routes[]", .keys = route_keys, .size = sizeof(cg_route_conf),
+    .file_offset = offsetof(cg_route_conf, file), .line_offset = offsetof(cg_route_conf, line),
+    .check = check_route};
+
+/* ---------------------------------------------------------------- bus */
+
+static int check_client(cg_conf_cx *cx, const config_setting_t *g, void *obj)
 {
-    static const char *const keys[] = {"endpoint", "heartbeat_ms", "lease_ms", "retry_base_ms",
-                                       "retry_max_ms", "plugin_credit", "ipc_endpoint",
-                                       "remote_bind", "server_key", "clients", "max_attempts",
-                                       NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'bus' must be a group { ... }");
-    if (check_keys(cx, g, keys, "bus") < 0 || get_string(cx, g, "endpoint", &cfg->bus_endpoint) < 0 ||
-        get_int(cx, g, "heartbeat_ms", &cfg->heartbeat_ms, 20, 60000) < 0 ||
-        get_int(cx, g, "lease_ms", &cfg->lease_ms, 50, 3600000) < 0 ||
-        get_int(cx, g, "retry_base_ms", &cfg->retry_base_ms, 1, 600000) < 0 ||
-        get_int(cx, g, "retry_max_ms", &cfg->retry_max_ms, 1, 3600000) < 0 ||
-        get_int(cx, g, "plugin_credit", &cfg->plugin_credit, 1, 100000) < 0 ||
-        get_int(cx, g, "max_attempts", &cfg->max_attempts, 1, 1000) < 0 ||
-        get_string(cx, g, "ipc_endpoint", &cfg->bus_ipc_endpoint) < 0 ||
-        get_string(cx, g, "remote_bind", &cfg->remote_bind) < 0)
-        return -1;
-    if (strncmp(cfg->bus_endpoint, "inproc://", 9) != 0)
-        return fail_at(cx, config_setting_get_member(g, "endpoint"),
-                       "bus endpoint must be inproc://NAME for thread-mode plugins");
-    if (cfg->bus_ipc_endpoint && (strncmp(cfg->bus_ipc_endpoint, "ipc://", 6) != 0 ||
-                                  strlen(cfg->bus_ipc_endpoint) > 6 + 100))
-        return fail_at(cx, config_setting_get_member(g, "ipc_endpoint"),
-                       "ipc_endpoint must be ipc://PATH (a path of at most 100 bytes) for "
-                       "process-mode plugins");
-    if (cfg->remote_bind && strncmp(cfg->remote_bind, "tcp://", 6) != 0)
-        return fail_at(cx, config_setting_get_member(g, "remote_bind"),
-                       "remote_bind must be tcp://ADDRESS:PORT (remote plugins use tcp + CURVE)");
-    char *server_key = NULL;
-    if (get_string(cx, g, "server_key", &server_key) < 0)
-        return -1;
-    if (server_key) {
-        free(cfg->server_key_file);
-        cfg->server_key_file = resolve(cx->dir, server_key);
-        free(server_key);
+    cg_client_key_conf *c = obj;
+    if (!c->department || !valid_name(c->department) || !c->key_file || !*c->key_file)
+        return cg_conf_fail(cx, g, "a bus client needs a 'department' code and the 'key' file "
+                            "with its public key");
+    cg_curve_keys k;
+    char why[512];
+    if (cg_curve_keys_read(c->key_file, 0, &k, why, sizeof why) < 0)
+        return cg_conf_fail(cx, config_setting_get_member(g, "key"), "%s", why);
+    memcpy(c->public_key, k.public_key, sizeof c->public_key);
+    return 0;
+}
+
+static const cg_conf_key client_keys[] = {
+    {.name = "department", .type = CG_CONF_STRING,
+     .offset = offsetof(cg_client_key_conf, department),
+     .doc = "The department whose plugin host uses this key; required."},
+    {.name = "key", .type = CG_CONF_PATH, .offset = offsetof(cg_client_key_conf, key_file),
+     .doc = "Its public key file (citygridctl keygen writes NAME.pub); required."},
+    {0}};
+
+static const cg_conf_group client_group = {
+    .name = "a bus client", .path = "bus.clients[]", .keys = client_keys,
+    .size = sizeof(cg_client_key_conf), .file_offset = offsetof(cg_client_key_conf, file),
+    .line_offset = offsetof(cg_client_key_conf, line), .check = check_client,
+    .doc = "Each key maps to exactly one department."};
+
+static int check_bus(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_bus_conf *b = obj;
+    if (strncmp(b->endpoint ? b->endpoint : "", "inproc://", 9) != 0)
+        return cg_conf_fail(cx, config_setting_get_member(g, "endpoint"),
+                            "bus endpoint must be inproc://NAME for thread-mode plugins");
+    if (b->ipc_endpoint && (strncmp(b->ipc_endpoint, "ipc://", 6) != 0 ||
+                            strlen(b->ipc_endpoint) > 6 + 100))
+        return cg_conf_fail(cx, config_setting_get_member(g, "ipc_endpoint"),
+                            "ipc_endpoint must be ipc://PATH (a path of at most 100 bytes) for "
+                            "process-mode plugins");
+    if (b->remote_bind && strncmp(b->remote_bind, "tcp://", 6) != 0)
+        return cg_conf_fail(cx, config_setting_get_member(g, "remote_bind"),
+                            "remote_bind must be tcp://ADDRESS:PORT (remote plugins use tcp + "
+                            "CURVE)");
+    if (b->server_key) {
         cg_curve_keys k;
         char why[512];
-        int rc = cg_curve_keys_read(cfg->server_key_file, 1, &k, why, sizeof why);
+        int rc = cg_curve_keys_read(b->server_key, 1, &k, why, sizeof why);
         explicit_bzero(&k, sizeof k);
         if (rc < 0)
-            return fail_at(cx, config_setting_get_member(g, "server_key"), "%s", why);
+            return cg_conf_fail(cx, config_setting_get_member(g, "server_key"), "%s", why);
     }
-    if (cfg->remote_bind && !cfg->server_key_file)
-        return fail_at(cx, config_setting_get_member(g, "remote_bind"),
-                       "remote_bind needs server_key = \"FILE\" (the core's keypair from "
-                       "`citygridctl keygen`): remote links are always encrypted");
-    config_setting_t *clients = config_setting_get_member(g, "clients");
-    if (clients && read_clients(cx, cfg, clients) < 0)
-        return -1;
-    return 0;
-}
-
-/* attendance = { ... } (issue 6): check-in radius and the patrol rule. */
-static int read_attendance(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"checkin_radius_m", "patrol_min_minutes",
-                                       "patrol_days_per_week", "patrol_max_gap_minutes", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'attendance' must be a group { ... }");
-    double radius = cfg->checkin_radius_m;
-    if (check_keys(cx, g, keys, "attendance") < 0 ||
-        get_double(cx, g, "checkin_radius_m", &radius) < 0 ||
-        get_int(cx, g, "patrol_min_minutes", &cfg->patrol_min_minutes, 1, 24 * 60) < 0 ||
-        get_int(cx, g, "patrol_days_per_week", &cfg->patrol_days_per_week, 0, 7) < 0 ||
-        get_int(cx, g, "patrol_max_gap_minutes", &cfg->patrol_max_gap_minutes, 1, 12 * 60) < 0)
-        return -1;
-    if (!(radius > 0 && radius <= 100000))
-        return fail_at(cx, config_setting_get_member(g, "checkin_radius_m"),
-                       "'checkin_radius_m' must be above 0 and at most 100000 metres");
-    cfg->checkin_radius_m = radius;
-    return 0;
-}
-
-/* evidence = { max_photo_bytes = N; } (issue 4). */
-static int read_evidence(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"max_photo_bytes", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'evidence' must be a group { ... }");
-    int max = (int)cfg->max_photo_bytes;
-    if (check_keys(cx, g, keys, "evidence") < 0 ||
-        get_int(cx, g, "max_photo_bytes", &max, 1024, 64 * 1024 * 1024) < 0)
-        return -1;
-    cfg->max_photo_bytes = (size_t)max;
-    return 0;
-}
-
-/* open311 = { jurisdiction_id = "..."; rate_per_minute = N; } */
-static int read_open311(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"jurisdiction_id", "rate_per_minute", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'open311' must be a group { ... }");
-    if (check_keys(cx, g, keys, "open311") < 0 ||
-        get_string(cx, g, "jurisdiction_id", &cfg->open311_jurisdiction) < 0 ||
-        get_int(cx, g, "rate_per_minute", &cfg->open311_rate_per_minute, 1, 1000000) < 0)
-        return -1;
-    if (cfg->open311_jurisdiction && (!*cfg->open311_jurisdiction || strlen(cfg->open311_jurisdiction) > 128))
-        return fail_at(cx, config_setting_get_member(g, "jurisdiction_id"),
-                       "'jurisdiction_id' must be 1 to 128 characters, e.g. \"lishui.gov.cn\"");
-    return 0;
-}
-
-/* The first line of a key file (at least 16 bytes). */
-static char *read_key_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char buf[512];
-    if (!f)
-        return NULL;
-    char *line = fgets(buf, sizeof buf, f);
-    fclose(f);
-    if (!line)
-        return NULL;
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strdup(buf);
-}
-
-/* inbound = { window_s = N; sources = ( { name; key | key_file; } ); } */
-static int read_inbound(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"window_s", "sources", NULL};
-    static const char *const skeys[] = {"name", "key", "key_file", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'inbound' must be a group { ... }");
-    if (check_keys(cx, g, keys, "inbound") < 0 ||
-        get_int(cx, g, "window_s", &cfg->inbound_window_s, 10, 86400) < 0)
-        return -1;
-    config_setting_t *list = config_setting_get_member(g, "sources");
-    if (!list)
-        return 0;
-    if (config_setting_type(list) != CONFIG_TYPE_LIST)
-        return fail_at(cx, list, "'inbound.sources' must be a list ( { name = ...; key_file = ...; } )");
-    for (int i = 0; i < config_setting_length(list); i++) {
-        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-        cg_inbound_source_conf c = {0};
-        char *key_file = NULL;
-        c.line = (int)config_setting_source_line(e);
-        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-            return fail_at(cx, e, "an inbound source must be a group { name = ...; key_file = ...; }");
-        if (check_keys(cx, e, skeys, "an inbound source") < 0 || get_string(cx, e, "name", &c.name) < 0 ||
-            get_string(cx, e, "key", &c.key) < 0 || get_string(cx, e, "key_file", &key_file) < 0)
-            goto fail;
-        if (!c.name || !valid_name(c.name)) {
-            fail_at(cx, e, "an inbound source needs a 'name' (a-z, 0-9, '_', '-')");
-            goto fail;
-        }
-        if (key_file && !c.key) {
-            char *abs = resolve(cx->dir, key_file);
-            c.key = abs ? read_key_file(abs) : NULL;
-            free(abs);
-        }
-        if (!c.key || strlen(c.key) < 16) {
-            fail_at(cx, e, "inbound source '%s' needs a 'key' or a readable 'key_file' of at least 16 bytes",
-                    c.name);
-            goto fail;
-        }
-        for (size_t k = 0; k < cfg->n_inbound_sources; k++)
-            if (!strcmp(cfg->inbound_sources[k].name, c.name)) {
-                fail_at(cx, e, "inbound source '%s' is named twice", c.name);
-                goto fail;
+    if (b->remote_bind && !b->server_key)
+        return cg_conf_fail(cx, config_setting_get_member(g, "remote_bind"),
+                            "remote_bind needs server_key = \"FILE\" (the core's keypair from "
+                            "`citygridctl keygen`): remote links are always encrypted");
+    for (size_t i = 0; i < b->n_clients; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(b->clients[j].public_key, b->clients[i].public_key) == 0) {
+                snprintf(cx->err, cx->errlen, "%s:%d: the key in %s is already listed for "
+                         "department '%s' (%s:%d): a key maps to exactly one department",
+                         b->clients[i].file, b->clients[i].line, b->clients[i].key_file,
+                         b->clients[j].department, b->clients[j].file, b->clients[j].line);
+                return -1;
             }
-        free(key_file);
-        c.file = strdup(cx->file);
-        cg_inbound_source_conf *n = realloc(cfg->inbound_sources, (cfg->n_inbound_sources + 1) * sizeof c);
-        if (!n) {
-            free(c.file);
-            free(c.name);
-            free(c.key);
-            return fail_at(cx, e, "out of memory");
-        }
-        cfg->inbound_sources = n;
-        cfg->inbound_sources[cfg->n_inbound_sources++] = c;
-        continue;
-    fail:
-        free(key_file);
-        free(c.name);
-        free(c.key);
-        return -1;
-    }
     return 0;
 }
 
-/* duplicates = { radius_m = 50.0; window_hours = 72.0; } (issue 4). */
-static int read_duplicates(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+static const cg_conf_key bus_keys[] = {
+    {.name = "endpoint", .type = CG_CONF_STRING, .offset = offsetof(cg_bus_conf, endpoint),
+     .def = "inproc://citygrid-bus",
+     .doc = "Where in-process (thread-mode) plugins connect: inproc://NAME."},
+    {.name = "heartbeat_ms", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, heartbeat_ms),
+     .def = "1000", .min = 20, .max = 60000,
+     .doc = "Heartbeat interval; a plugin silent for 3 beats is taken for dead."},
+    {.name = "lease_ms", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, lease_ms),
+     .def = "10000", .min = 50, .max = 3600000,
+     .doc = "How long a delivery may stay unanswered before it is sent again."},
+    {.name = "retry_base_ms", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, retry_base_ms),
+     .def = "500", .min = 1, .max = 600000,
+     .doc = "First re-delivery delay, doubled with each failed attempt."},
+    {.name = "retry_max_ms", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, retry_max_ms),
+     .def = "30000", .min = 1, .max = 3600000,
+     .doc = "The longest re-delivery delay (raised to retry_base_ms if below it)."},
+    {.name = "plugin_credit", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, plugin_credit),
+     .def = "64", .min = 1, .max = 100000,
+     .doc = "Deliveries a plugin may hold unanswered at once."},
+    {.name = "max_attempts", .type = CG_CONF_INT, .offset = offsetof(cg_bus_conf, max_attempts),
+     .def = "5", .min = 1, .max = 1000,
+     .doc = "Failed deliveries of a case before it becomes a dead letter."},
+    {.name = "ipc_endpoint", .type = CG_CONF_STRING, .offset = offsetof(cg_bus_conf, ipc_endpoint),
+     .doc = "Where process-mode plugin hosts connect, ipc://PATH (at most 100 bytes); "
+            "unset: ipc://STATE_DIR/bus.ipc."},
+    {.name = "remote_bind", .type = CG_CONF_STRING, .offset = offsetof(cg_bus_conf, remote_bind),
+     .doc = "tcp://ADDRESS:PORT where remote plugin hosts connect with CURVE; needs "
+            "server_key and a clients entry per remote department. Unset: no remote link."},
+    {.name = "server_key", .type = CG_CONF_PATH, .offset = offsetof(cg_bus_conf, server_key),
+     .doc = "The core's CURVE keypair file (from citygridctl keygen, mode 0600)."},
+    {.name = "clients", .type = CG_CONF_LIST, .offset = offsetof(cg_bus_conf, clients),
+     .count_offset = offsetof(cg_bus_conf, n_clients), .group = &client_group,
+     .doc = "The allow-list of remote departments' public keys."},
+    {0}};
+
+static const cg_conf_group bus_group = {
+    .name = "bus", .path = "bus", .keys = bus_keys, .check = check_bus};
+
+/* ---------------------------------------------------------------- routine, evidence */
+
+static const cg_conf_key http_keys[] = {
+    {.name = "max_body_bytes", .type = CG_CONF_SIZE, .offset = offsetof(cg_http_conf, max_body_bytes),
+     .def = "65536", .min = 1024, .max = 64 * 1024 * 1024,
+     .doc = "The largest JSON request body accepted (photos have their own limit)."},
+    {.name = "max_connections", .type = CG_CONF_INT, .offset = offsetof(cg_http_conf, max_connections),
+     .def = "512", .min = 1, .max = 1000000,
+     .doc = "Open connections; one more gets 503 at once (lowered to what the descriptor "
+            "limit allows)."},
+    {.name = "header_timeout", .type = CG_CONF_INT, .offset = offsetof(cg_http_conf, header_timeout),
+     .def = "10", .min = 1, .max = 3600,
+     .doc = "Seconds a client has to send a whole request head."},
+    {.name = "body_timeout", .type = CG_CONF_INT, .offset = offsetof(cg_http_conf, body_timeout),
+     .def = "120", .min = 1, .max = 86400, .doc = "Seconds a client has to send a body."},
+    {.name = "idle_timeout", .type = CG_CONF_INT, .offset = offsetof(cg_http_conf, idle_timeout),
+     .def = "60", .min = 1, .max = 86400,
+     .doc = "Seconds a kept-alive connection may stay idle."},
+    {.name = "session_ttl", .type = CG_CONF_INT, .offset = offsetof(cg_http_conf, session_ttl),
+     .def = "43200", .min = 1, .max = 366 * 86400,
+     .doc = "Seconds a login's token (POST /v1/sessions) lives."},
+    {.name = "terminal_token_ttl", .type = CG_CONF_INT,
+     .offset = offsetof(cg_http_conf, terminal_token_ttl), .def = "7776000", .min = 1,
+     .max = 2 * 366 * 86400, .doc = "Seconds any other token (a terminal's) lives."},
+    {0}};
+static const cg_conf_group http_group = {.name = "http", .path = "http", .keys = http_keys};
+
+static const cg_conf_key attendance_keys[] = {
+    {.name = "checkin_radius_m", .type = CG_CONF_DOUBLE,
+     .offset = offsetof(cg_attendance_conf, checkin_radius_m), .def = "200", .min = 0,
+     .max = 100000, .flags = CG_CONF_ABOVE_MIN,
+     .doc = "Metres from the grid office within which a check-in counts."},
+    {.name = "patrol_min_minutes", .type = CG_CONF_INT,
+     .offset = offsetof(cg_attendance_conf, patrol_min_minutes), .def = "30", .min = 1,
+     .max = 24 * 60, .doc = "Minutes inside a grid that make a patrol day."},
+    {.name = "patrol_days_per_week", .type = CG_CONF_INT,
+     .offset = offsetof(cg_attendance_conf, patrol_days_per_week), .def = "2", .min = 0, .max = 7,
+     .doc = "Patrol days required per grid and ISO week."},
+    {.name = "patrol_max_gap_minutes", .type = CG_CONF_INT,
+     .offset = offsetof(cg_attendance_conf, patrol_max_gap_minutes), .def = "10", .min = 1,
+     .max = 12 * 60, .doc = "Two track points further apart than this are not joined."},
+    {0}};
+static const cg_conf_group attendance_group = {
+    .name = "attendance", .path = "attendance", .keys = attendance_keys};
+
+static const cg_conf_key evidence_keys[] = {
+    {.name = "max_photo_bytes", .type = CG_CONF_SIZE,
+     .offset = offsetof(cg_evidence_conf, max_photo_bytes), .def = "5242880", .min = 1024,
+     .max = 64 * 1024 * 1024, .doc = "The largest photo a case may carry."},
+    {0}};
+static const cg_conf_group evidence_group = {
+    .name = "evidence", .path = "evidence", .keys = evidence_keys};
+
+static const cg_conf_key duplicates_keys[] = {
+    {.name = "radius_m", .type = CG_CONF_DOUBLE, .offset = offsetof(cg_duplicates_conf, radius_m),
+     .def = "50", .min = 0, .max = 10000,
+     .doc = "A new report this many metres from an open case of its category is flagged as a "
+            "likely duplicate; 0 turns the check off."},
+    {.name = "window_hours", .type = CG_CONF_DOUBLE,
+     .offset = offsetof(cg_duplicates_conf, window_hours), .def = "72", .min = 0,
+     .max = 24 * 366, .flags = CG_CONF_ABOVE_MIN,
+     .doc = "... if that case was reported within this many hours."},
+    {0}};
+static const cg_conf_group duplicates_group = {
+    .name = "duplicates", .path = "duplicates", .keys = duplicates_keys};
+
+/* ---------------------------------------------------------------- escalation */
+
+static int check_city_route(cg_conf_cx *cx, const config_setting_t *g, void *obj)
 {
-    static const char *const keys[] = {"radius_m", "window_hours", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'duplicates' must be a group { ... }");
-    double radius = cfg->duplicate_radius_m, window = cfg->duplicate_window_hours;
-    if (check_keys(cx, g, keys, "duplicates") < 0 || get_double(cx, g, "radius_m", &radius) < 0 ||
-        get_double(cx, g, "window_hours", &window) < 0)
-        return -1;
-    if (!(radius >= 0 && radius <= 10000))
-        return fail_at(cx, config_setting_get_member(g, "radius_m"),
-                       "'radius_m' must be from 0 (off) to 10000 metres");
-    if (!(window > 0 && window <= 24 * 366))
-        return fail_at(cx, config_setting_get_member(g, "window_hours"),
-                       "'window_hours' must be above 0 and at most 8784 (a year)");
-    cfg->duplicate_radius_m = radius;
-    cfg->duplicate_window_hours = window;
+    const cg_city_route_conf *r = obj;
+    if (!r->category && !r->district)
+        return cg_conf_fail(cx, g, "an escalation.city route needs a 'category', a 'district' "
+                            "or both");
+    if ((r->category && !valid_name(r->category)) || (r->district && !valid_name(r->district)))
+        return cg_conf_fail(cx, g, "an escalation.city route's 'category' and 'district' are "
+                            "codes (a-z, 0-9, '_', '-')");
     return 0;
 }
 
-/* One escalation.city.routes entry. Categories are checked against the
- * catalog at startup (cg_catalog_new does not know routes of bodies). */
-static int read_city_route(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"category", "district", "body", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "an escalation.city route must be a group { body = ...; }");
-    cg_city_route_conf r = {0};
-    r.line = (int)config_setting_source_line(g);
-    int rc = -1;
-    if (check_keys(cx, g, keys, "an escalation.city route") < 0 ||
-        get_string(cx, g, "category", &r.category) < 0 ||
-        get_string(cx, g, "district", &r.district) < 0 || get_string(cx, g, "body", &r.body) < 0)
-        goto out;
-    if (!r.category && !r.district) {
-        fail_at(cx, g, "an escalation.city route needs a 'category', a 'district' or both");
-        goto out;
-    }
-    if ((r.category && !valid_name(r.category)) || (r.district && !valid_name(r.district))) {
-        fail_at(cx, g, "an escalation.city route's 'category' and 'district' are codes "
-                "(a-z, 0-9, '_', '-')");
-        goto out;
-    }
-    if (!r.body || !cg_city_body_zh(r.body)) {
-        fail_at(cx, r.body ? config_setting_get_member(g, "body") : g,
-                "an escalation.city route needs a 'body': one of %s", cg_city_body_codes());
-        goto out;
-    }
-    r.file = strdup(config_setting_source_file(g) ? config_setting_source_file(g) : cx->file);
-    cfg->city_routes = realloc(cfg->city_routes, (cfg->n_city_routes + 1) * sizeof r);
-    cfg->city_routes[cfg->n_city_routes++] = r;
-    return 0;
-out:
-    free(r.category); free(r.district); free(r.body);
-    return rc;
-}
+static const cg_conf_key city_route_keys[] = {
+    {.name = "category", .type = CG_CONF_STRING, .offset = offsetof(cg_city_route_conf, category),
+     .doc = "Matches cases of this category (checked against the catalog at start)."},
+    {.name = "district", .type = CG_CONF_STRING, .offset = offsetof(cg_city_route_conf, district),
+     .doc = "Matches cases whose grid is in this district (devzone: the Development Zone)."},
+    {.name = "body", .type = CG_CONF_STRING, .offset = offsetof(cg_city_route_conf, body),
+     .allowed = cg_city_body_codes_allowed, .flags = CG_CONF_REQUIRED,
+     .doc = "The city body the matching cases go to."},
+    {0}};
+static const cg_conf_group city_route_group = {
+    .name = "an escalation.city route", .path = "escalation.city.routes[]",
+    .keys = city_route_keys, .size = sizeof(cg_city_route_conf),
+    .file_offset = offsetof(cg_city_route_conf, file),
+    .line_offset = offsetof(cg_city_route_conf, line), .check = check_city_route,
+    .doc = "A route needs a category, a district or both; the first whose every key matches "
+           "wins."};
 
-/* escalation = { city = { default = "..."; routes = ( ... ); }; } (issue 4,
- * citybody.h). */
-static int read_escalation(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
-{
-    static const char *const keys[] = {"city", NULL}, *const city_keys[] = {"default", "routes", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'escalation' must be a group { city = { ... }; }");
-    if (check_keys(cx, g, keys, "escalation") < 0)
-        return -1;
-    config_setting_t *city = config_setting_get_member(g, "city");
-    if (!city)
-        return 0;
-    if (config_setting_type(city) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, city, "'escalation.city' must be a group { default = ...; routes = ...; }");
-    if (check_keys(cx, city, city_keys, "escalation.city") < 0 ||
-        get_string(cx, city, "default", &cfg->city_default_body) < 0)
-        return -1;
-    if (!cg_city_body_zh(cfg->city_default_body))
-        return fail_at(cx, config_setting_get_member(city, "default"),
-                       "escalation.city.default must be one of %s", cg_city_body_codes());
-    config_setting_t *routes = config_setting_get_member(city, "routes");
-    if (!routes)
-        return 0;
-    int t = config_setting_type(routes);
-    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return fail_at(cx, routes, "escalation.city.routes must be a list ( { ... }, { ... } )");
-    for (int i = 0; i < config_setting_length(routes); i++)
-        if (read_city_route(cx, cfg, config_setting_get_elem(routes, (unsigned)i)) < 0)
-            return -1;
-    return 0;
-}
+static const cg_conf_key city_keys[] = {
+    {.name = "default", .type = CG_CONF_STRING, .offset = offsetof(cg_escalation_conf, city_default),
+     .def = "city_enforcement_bureau", .allowed = cg_city_body_codes_allowed,
+     .doc = "The body of a case no route matches."},
+    {.name = "routes", .type = CG_CONF_LIST, .offset = offsetof(cg_escalation_conf, city_routes),
+     .count_offset = offsetof(cg_escalation_conf, n_city_routes), .group = &city_route_group,
+     .doc = "Which body takes which cases."},
+    {0}};
+static const cg_conf_group city_group = {
+    .name = "escalation.city", .path = "escalation.city", .keys = city_keys};
 
-/* assessment = { weights = { KEY = N; ... }; grid_share = 0.3; commend_top = 3; }
- * (issue 6). The weight keys are assessment.h's cg_assess_keys, in order. */
-static int read_assessment(cfg_ctx *cx, cg_config *cfg, const config_setting_t *g)
+static const cg_conf_key escalation_keys[] = {
+    {.name = "city", .type = CG_CONF_GROUP, .offset = 0, .group = &city_group,
+     .doc = "The city body a case goes to when it reaches level city: city_enforcement_bureau "
+            "(市综合行政执法局), civilisation_office (市文明办), district_government (区政府) or "
+            "zone_committee (开发区管委会)."},
+    {0}};
+static const cg_conf_group escalation_group = {
+    .name = "escalation", .path = "escalation", .keys = escalation_keys};
+
+/* ---------------------------------------------------------------- assessment */
+
+static int check_weights(cg_conf_cx *cx, const config_setting_t *g, void *obj)
 {
-    static const char *const keys[] = {"weights", "grid_share", "commend_top", NULL};
-    static const char *const weight_keys[CG_ASSESS_N_WEIGHTS + 1] = {
-        "patrol_discovery_rate", "timely_disposal_rate", "closure_rate", "satisfaction",
-        "attendance_rate", "coordination", "effectiveness", NULL};
-    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, g, "'assessment' must be a group { ... }");
-    double share = cfg->assessment_grid_share;
-    if (check_keys(cx, g, keys, "assessment") < 0 || get_double(cx, g, "grid_share", &share) < 0 ||
-        get_int(cx, g, "commend_top", &cfg->assessment_commend_top, 1, 1000) < 0)
-        return -1;
-    if (!(share >= 0 && share <= 1))
-        return fail_at(cx, config_setting_get_member(g, "grid_share"),
-                       "'grid_share' must be from 0 to 1");
-    cfg->assessment_grid_share = share;
-    config_setting_t *w = config_setting_get_member(g, "weights");
-    if (!w)
-        return 0;
-    if (config_setting_type(w) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, w, "'weights' must be a group { patrol_discovery_rate = 1.0; ... }");
-    if (check_keys(cx, w, weight_keys, "assessment.weights") < 0)
-        return -1;
+    const double *w = obj;
     double sum = 0;
-    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++) {
-        double v = cfg->assessment_weights[i];
-        if (get_double(cx, w, weight_keys[i], &v) < 0)
-            return -1;
-        if (!(v >= 0 && v <= 1000))
-            return fail_at(cx, config_setting_get_member(w, weight_keys[i]),
-                           "'%s' must be a weight from 0 to 1000", weight_keys[i]);
-        cfg->assessment_weights[i] = v;
-        sum += v;
-    }
-    if (!(sum > 0))
-        return fail_at(cx, w, "at least one assessment weight must be above 0");
+    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++)
+        sum += w[i];
+    return sum > 0 ? 0 : cg_conf_fail(cx, g, "at least one assessment weight must be above 0");
+}
+
+#define WEIGHT(key, i, what)                                                                    \
+    {.name = key, .type = CG_CONF_DOUBLE, .offset = (i) * sizeof(double), .def = "1",           \
+     .min = 0, .max = 1000, .doc = "Weight of " what " in a row's score (0 leaves it out)."}
+static const cg_conf_key weight_keys[] = {
+    WEIGHT("patrol_discovery_rate", 0, "the share of cases found by patrols"),
+    WEIGHT("timely_disposal_rate", 1, "the share of cases handled in time"),
+    WEIGHT("closure_rate", 2, "the share of cases closed"),
+    WEIGHT("satisfaction", 3, "the mean rating"),
+    WEIGHT("attendance_rate", 4, "attendance at duty and patrols"),
+    WEIGHT("coordination", 5, "joint work"),
+    WEIGHT("effectiveness", 6, "cases closed without rework or reopening"),
+    {0}};
+static const cg_conf_group weights_group = {
+    .name = "assessment.weights", .path = "assessment.weights", .keys = weight_keys,
+    .check = check_weights, .doc = "Not all 0."};
+
+static const cg_conf_key assessment_keys[] = {
+    {.name = "weights", .type = CG_CONF_GROUP, .offset = offsetof(cg_assessment_conf, weights),
+     .group = &weights_group, .doc = "Each indicator's weight in a row's own score."},
+    {.name = "grid_share", .type = CG_CONF_DOUBLE,
+     .offset = offsetof(cg_assessment_conf, grid_share), .def = "0.3", .min = 0, .max = 1,
+     .doc = "The share of a member's score that comes from their grids' scores."},
+    {.name = "commend_top", .type = CG_CONF_INT, .offset = offsetof(cg_assessment_conf, commend_top),
+     .def = "3", .min = 1, .max = 1000,
+     .doc = "How many members per role the yearly commendation list names."},
+    {0}};
+static const cg_conf_group assessment_group = {
+    .name = "assessment", .path = "assessment", .keys = assessment_keys};
+
+/* ---------------------------------------------------------------- console */
+
+static const cg_conf_key console_keys[] = {
+    {.name = "dir", .type = CG_CONF_PATH, .offset = offsetof(cg_console_conf, dir),
+#ifdef CG_CONSOLE_DIR
+     .def = CG_CONSOLE_DIR,
+#else
+     .def = "/usr/share/citygrid/console",
+#endif
+     .doc = "The web console's files (index.html and its modules), served at /."},
+    {.name = "javascript_dir", .type = CG_CONF_PATH,
+     .offset = offsetof(cg_console_conf, javascript_dir), .def = "/usr/share/javascript",
+     .doc = "Where Debian's libjs-leaflet and libjs-chart.js are."},
+    {.name = "tiles", .type = CG_CONF_STRING, .offset = offsetof(cg_console_conf, tiles),
+     .flags = CG_CONF_EMPTY_NULL,
+     .doc = "A map tile URL template (https://.../{z}/{x}/{y}.png); unset or \"\": no tiles, "
+            "the grids alone."},
+    {0}};
+static const cg_conf_group console_group = {
+    .name = "console", .path = "console", .keys = console_keys};
+
+/* ---------------------------------------------------------------- open311, inbound */
+
+static int check_open311(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_config *cfg = obj;
+    const char *j = cfg->open311_jurisdiction;
+    if (j && (!*j || strlen(j) > 128))
+        return cg_conf_fail(cx, config_setting_get_member(g, "jurisdiction_id"),
+                            "'jurisdiction_id' must be 1 to 128 characters, e.g. \"lishui.gov.cn\"");
     return 0;
 }
 
-/* Cross-checks once every file is read: what a remote plugin needs. */
-static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
+static const cg_conf_key open311_keys[] = {
+    {.name = "jurisdiction_id", .type = CG_CONF_STRING,
+     .offset = offsetof(cg_config, open311_jurisdiction),
+     .doc = "The jurisdiction_id a client may name (1 to 128 characters); unset: lishui.gov.cn."},
+    {.name = "rate_per_minute", .type = CG_CONF_INT,
+     .offset = offsetof(cg_config, open311_rate_per_minute), .min = 1, .max = 1000000,
+     .doc = "Requests per minute each Open311 api_key may make; unset: the built-in rate."},
+    {0}};
+/* Fills cg_config itself (offset 0): its fields predate the module structs. */
+static const cg_conf_group open311_group = {
+    .name = "open311", .path = "open311", .keys = open311_keys, .check = check_open311};
+
+static void release_inbound_key(void *obj)
 {
+    cg_inbound_source_conf *c = obj;
+    if (c->key)
+        explicit_bzero(c->key, strlen(c->key));
+    free(c->key);
+    c->key = NULL;
+}
+
+static int read_inbound_key(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
+{
+    cg_inbound_source_conf *c = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'key' must be a string");
+    release_inbound_key(c);
+    c->key = strdup(config_setting_get_string(s));
+    return 0;
+}
+
+/* key_file: the first line of the file, unless `key` is given. */
+static int read_inbound_key_file(cg_conf_cx *cx, const config_setting_t *s, const char *def,
+                                 void *obj)
+{
+    cg_inbound_source_conf *c = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'key_file' must be a string");
+    if (c->key)
+        return 0;
+    char *path = cg_conf_resolve(cx->dir, config_setting_get_string(s));
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    char buf[512];
+    if (f && fgets(buf, sizeof buf, f)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        c->key = strdup(buf);
+    }
+    explicit_bzero(buf, sizeof buf);
+    if (f)
+        fclose(f);
+    return 0;
+}
+
+static int check_inbound_source(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_inbound_source_conf *c = obj;
+    if (!c->name || !valid_name(c->name))
+        return cg_conf_fail(cx, g, "an inbound source needs a 'name' (a-z, 0-9, '_', '-')");
+    if (!c->key || strlen(c->key) < 16)
+        return cg_conf_fail(cx, g, "inbound source '%s' needs a 'key' or a readable 'key_file' "
+                            "of at least 16 bytes", c->name);
+    return 0;
+}
+
+static const cg_conf_key inbound_source_keys[] = {
+    {.name = "name", .type = CG_CONF_STRING, .offset = offsetof(cg_inbound_source_conf, name),
+     .doc = "The platform's name (a-z, 0-9, _ or -): the URL's {source}; required."},
+    {.name = "key", .type = CG_CONF_CUSTOM, .read = read_inbound_key,
+     .release = release_inbound_key, .type_doc = "string",
+     .doc = "The HMAC-SHA256 key (at least 16 bytes); or key_file."},
+    {.name = "key_file", .type = CG_CONF_CUSTOM, .read = read_inbound_key_file,
+     .type_doc = "path (relative to this file)",
+     .doc = "A file whose first line is the key, when key is not given."},
+    {0}};
+static const cg_conf_group inbound_source_group = {
+    .name = "an inbound source", .path = "inbound.sources[]", .keys = inbound_source_keys,
+    .size = sizeof(cg_inbound_source_conf), .file_offset = offsetof(cg_inbound_source_conf, file),
+    .line_offset = offsetof(cg_inbound_source_conf, line), .check = check_inbound_source};
+
+static int check_inbound(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_config *cfg = obj;
+    (void)g;
+    for (size_t i = 0; i < cfg->n_inbound_sources; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->inbound_sources[i].name, cfg->inbound_sources[j].name)) {
+                snprintf(cx->err, cx->errlen, "%s:%d: inbound source '%s' is named twice",
+                         cfg->inbound_sources[i].file, cfg->inbound_sources[i].line,
+                         cfg->inbound_sources[i].name);
+                return -1;
+            }
+    return 0;
+}
+
+static const cg_conf_key inbound_keys[] = {
+    {.name = "window_s", .type = CG_CONF_INT, .offset = offsetof(cg_config, inbound_window_s),
+     .min = 10, .max = 86400,
+     .doc = "Seconds a signed report's timestamp may differ from now (the replay window); "
+            "unset: the built-in window."},
+    {.name = "sources", .type = CG_CONF_LIST, .offset = offsetof(cg_config, inbound_sources),
+     .count_offset = offsetof(cg_config, n_inbound_sources), .group = &inbound_source_group,
+     .doc = "The platforms that may post signed reports to POST /v1/inbound/{source}."},
+    {0}};
+/* Fills cg_config itself (offset 0), like open311. */
+static const cg_conf_group inbound_group = {
+    .name = "inbound", .path = "inbound", .keys = inbound_keys, .check = check_inbound};
+
+/* ---------------------------------------------------------------- top level */
+
+static int read_listen(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
+{
+    cg_config *cfg = obj;
+    if (s && config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'listen' must be a string");
+    const char *text = s ? config_setting_get_string(s) : def;
+    char *host = NULL;
+    int port;
+    if (cg_config_parse_listen(text, &host, &port) < 0)
+        return cx ? cg_conf_fail(cx, s, "'listen' must be HOST:PORT with a port 0-65535 (got "
+                                 "'%s')", text) : -1;
+    free(cfg->listen_host);
+    cfg->listen_host = host;
+    cfg->listen_port = port;
+    return 0;
+}
+
+static void release_listen(void *obj)
+{
+    cg_config *cfg = obj;
+    free(cfg->listen_host);
+    cfg->listen_host = NULL;
+}
+
+static int read_log_level(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
+{
+    cg_config *cfg = obj;
+    if (s && config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'log_level' must be a string");
+    const char *text = s ? config_setting_get_string(s) : def;
+    int level = cg_log_level_parse(text);
+    if (level < 0)
+        return cx ? cg_conf_fail(cx, s, "log_level '%s' is not one of error, warning, notice, "
+                                 "info, debug", text) : -1;
+    cfg->log_level = level;
+    return 0;
+}
+
+/* Once every file is read: a remote plugin's bus link, and plugin names. */
+static int check_config(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    cg_config *cfg = obj;
+    (void)g;
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         const cg_plugin_conf *p = &cfg->plugins[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->plugins[j].name, p->name) == 0) {
+                snprintf(cx->err, cx->errlen, "%s:%d: plugin '%s' is defined twice (first at "
+                         "%s:%d)", p->file, p->line, p->name, cfg->plugins[j].file,
+                         cfg->plugins[j].line);
+                return -1;
+            }
         if (p->mode != CG_MODE_REMOTE)
             continue;
         int keyed = 0;
-        for (size_t j = 0; j < cfg->n_clients; j++)
-            if (strcmp(cfg->clients[j].department, p->department) == 0)
+        for (size_t j = 0; j < cfg->bus.n_clients; j++)
+            if (strcmp(cfg->bus.clients[j].department, p->department) == 0)
                 keyed = 1;
-        const char *missing = !cfg->remote_bind ? "bus.remote_bind (tcp://ADDRESS:PORT)"
+        const char *missing = !cfg->bus.remote_bind ? "bus.remote_bind (tcp://ADDRESS:PORT)"
                               : !keyed ? "a bus.clients entry with its department's public key"
                                        : NULL;
         if (missing) {
@@ -836,199 +858,66 @@ static int check_remote_plugins(cfg_ctx *cx, cg_config *cfg)
     return 0;
 }
 
-/* console = { dir = "..."; javascript_dir = "..."; tiles = "..."; }: where
- * the web console's files and Debian's browser libraries are (static.c). */
-static int read_console(cfg_ctx *cx, cg_config *cfg, const config_setting_t *s)
-{
-    static const char *const keys[] = {"dir", "javascript_dir", "tiles", NULL};
-    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-        return fail_at(cx, s, "'console' must be a group { ... }");
-    char *dir = NULL, *js = NULL;
-    int rc = -1;
-    if (check_keys(cx, s, keys, "console") < 0 || get_string(cx, s, "dir", &dir) < 0 ||
-        get_string(cx, s, "javascript_dir", &js) < 0 ||
-        get_string(cx, s, "tiles", &cfg->console_tiles) < 0)
-        goto out;
-    if (dir) {
-        free(cfg->console_dir);
-        cfg->console_dir = resolve(cx->dir, dir);
-    }
-    if (js) {
-        free(cfg->javascript_dir);
-        cfg->javascript_dir = resolve(cx->dir, js);
-    }
-    rc = 0;
-out:
-    free(dir);
-    free(js);
-    return rc;
-}
-
-static int read_main(cfg_ctx *cx, cg_config *cfg, config_t *lc)
-{
-    static const char *const keys[] = {"listen", "state_dir", "log_level", "bus", "http",
-                                       "routes", "plugins", "plugin_conf_dir", "plugind", "dataset_dir",
-                                       "attendance", "evidence", "duplicates", "escalation",
-                                       "assessment", "console", "open311",
-                                       "inbound", NULL};
-    config_setting_t *root = config_root_setting(lc);
-    if (check_keys(cx, root, keys, "the top level") < 0)
-        return -1;
-
-    char *listen = NULL, *state_dir = NULL, *level = NULL, *plugin_dir = NULL, *dataset = NULL;
-    int rc = -1;
-    char *plugind = NULL;
-    if (get_string(cx, root, "plugind", &plugind) < 0)
-        goto out;
-    if (plugind) {
-        free(cfg->plugind_path);
-        cfg->plugind_path = resolve(cx->dir, plugind);
-    }
-    if (get_string(cx, root, "listen", &listen) < 0 || get_string(cx, root, "state_dir", &state_dir) < 0 ||
-        get_string(cx, root, "log_level", &level) < 0 ||
-        get_string(cx, root, "plugin_conf_dir", &plugin_dir) < 0 ||
-        get_string(cx, root, "dataset_dir", &dataset) < 0)
-        goto out;
-    if (dataset) {
-        free(cfg->dataset_dir);
-        cfg->dataset_dir = *dataset ? resolve(cx->dir, dataset) : NULL;
-    }
-    if (listen) {
-        free(cfg->listen_host);
-        cfg->listen_host = NULL;
-        if (cg_config_parse_listen(listen, &cfg->listen_host, &cfg->listen_port) < 0) {
-            fail_at(cx, config_setting_get_member(root, "listen"),
-                    "'listen' must be HOST:PORT with a port 0-65535 (got '%s')", listen);
-            goto out;
-        }
-    }
-    if (state_dir) {
-        free(cfg->state_dir);
-        cfg->state_dir = resolve(cx->dir, state_dir);
-    }
-    if (level) {
-        cfg->log_level = cg_log_level_parse(level);
-        if (cfg->log_level < 0) {
-            fail_at(cx, config_setting_get_member(root, "log_level"),
-                    "log_level '%s' is not one of error, warning, notice, info, debug", level);
-            goto out;
-        }
-    }
-    config_setting_t *s;
-    if ((s = config_setting_get_member(root, "bus")) && read_bus(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "console")) && read_console(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "http"))) {
-        static const char *const hkeys[] = {"max_body_bytes", "max_connections", "header_timeout",
-                                            "body_timeout", "idle_timeout", "session_ttl",
-                                            "terminal_token_ttl", NULL};
-        int max_body = (int)cfg->max_body_bytes, max_conn = (int)cfg->http_max_connections;
-        int head_s = (int)(cfg->http_header_timeout_ms / 1000);
-        int body_s = (int)(cfg->http_body_timeout_ms / 1000);
-        int idle_s = (int)(cfg->http_idle_timeout_ms / 1000);
-        int session_s = (int)cfg->session_ttl_s, terminal_s = (int)cfg->terminal_token_ttl_s;
-        if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-            fail_at(cx, s, "'http' must be a group { ... }");
-            goto out;
-        }
-        if (check_keys(cx, s, hkeys, "http") < 0 ||
-            get_int(cx, s, "max_body_bytes", &max_body, 1024, 64 * 1024 * 1024) < 0 ||
-            get_int(cx, s, "max_connections", &max_conn, 1, 1000000) < 0 ||
-            get_int(cx, s, "header_timeout", &head_s, 1, 3600) < 0 ||
-            get_int(cx, s, "body_timeout", &body_s, 1, 86400) < 0 ||
-            get_int(cx, s, "idle_timeout", &idle_s, 1, 86400) < 0 ||
-            get_int(cx, s, "session_ttl", &session_s, 1, 366 * 86400) < 0 ||
-            get_int(cx, s, "terminal_token_ttl", &terminal_s, 1, 2 * 366 * 86400) < 0)
-            goto out;
-        cfg->max_body_bytes = (size_t)max_body;
-        cfg->http_max_connections = (unsigned)max_conn;
-        cfg->http_header_timeout_ms = (unsigned)head_s * 1000;
-        cfg->http_body_timeout_ms = (unsigned)body_s * 1000;
-        cfg->http_idle_timeout_ms = (unsigned)idle_s * 1000;
-        cfg->session_ttl_s = session_s;
-        cfg->terminal_token_ttl_s = terminal_s;
-    }
-    if ((s = config_setting_get_member(root, "attendance")) && read_attendance(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "evidence")) && read_evidence(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "duplicates")) && read_duplicates(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "open311")) && read_open311(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "inbound")) && read_inbound(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "assessment")) && read_assessment(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "escalation")) && read_escalation(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "routes")) && read_routes(cx, cfg, s) < 0)
-        goto out;
-    if ((s = config_setting_get_member(root, "plugins")) && read_plugin_list(cx, cfg, s) < 0)
-        goto out;
-    if (plugin_dir) {
-        char *abs = resolve(cx->dir, plugin_dir);
-        int r = read_plugin_dir(cx, cfg, abs);
-        free(abs);
-        if (r < 0)
-            goto out;
-    }
-    if (check_remote_plugins(cx, cfg) < 0)
-        goto out;
-    rc = 0;
-out:
-    free(plugind);
-    free(listen);
-    free(state_dir);
-    free(level);
-    free(plugin_dir);
-    free(dataset);
-    return rc;
-}
-
-static void set_defaults(cg_config *cfg)
-{
-    cfg->listen_host = strdup("127.0.0.1");
-    cfg->listen_port = 8080;
-    cfg->state_dir = strdup("/var/lib/citygrid");
-    cfg->log_level = CITYGRID_LOG_INFO;
-    cfg->bus_endpoint = strdup("inproc://citygrid-bus");
-    cfg->heartbeat_ms = 1000;
-    cfg->lease_ms = 10000;
-    cfg->retry_base_ms = 500;
-    cfg->retry_max_ms = 30000;
-    cfg->plugin_credit = 64;
-    cfg->max_body_bytes = 65536;
-    cfg->http_max_connections = 512;
-    cfg->http_header_timeout_ms = 10000;
-    cfg->http_body_timeout_ms = 120000;
-    cfg->http_idle_timeout_ms = 60000;
-    cfg->session_ttl_s = 43200;
-    cfg->terminal_token_ttl_s = 7776000;
-    cfg->max_attempts = 5;
-    cfg->checkin_radius_m = 200.0;
-    cfg->patrol_min_minutes = 30;
-    cfg->patrol_days_per_week = 2;
-    cfg->patrol_max_gap_minutes = 10;
-    cfg->max_photo_bytes = 5242880;
-    cfg->duplicate_radius_m = 50.0;
-    cfg->duplicate_window_hours = 72.0;
-    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++)
-        cfg->assessment_weights[i] = 1.0;
-    cfg->assessment_grid_share = 0.3;
-    cfg->assessment_commend_top = 3;
-    cfg->city_default_body = strdup(CG_CITY_BODY_DEFAULT);
+static const cg_conf_key top_keys[] = {
+    {.name = "listen", .type = CG_CONF_CUSTOM, .read = read_listen, .release = release_listen,
+     .def = "127.0.0.1:8080", .type_doc = "string HOST:PORT",
+     .doc = "The HTTP address; [::1]:8080 for IPv6. citygridd --listen overrides it."},
+    {.name = "state_dir", .type = CG_CONF_PATH, .offset = offsetof(cg_config, state_dir),
+     .def = "/var/lib/citygrid",
+     .doc = "The database (citygrid.db), photos and admin.token; created 0700 if missing. "
+            "citygridd --state-dir overrides it."},
+    {.name = "log_level", .type = CG_CONF_CUSTOM, .read = read_log_level, .def = "info",
+     .allowed = log_levels, .type_doc = "string",
+     .doc = "The least severe level logged; re-read on SIGHUP. citygridd --log-level overrides "
+            "it."},
+    {.name = "dataset_dir", .type = CG_CONF_PATH, .offset = offsetof(cg_config, dataset_dir),
 #ifdef CG_DATASET_DIR
-    cfg->dataset_dir = strdup(CG_DATASET_DIR); /* the installed Lishui dataset */
+     .def = CG_DATASET_DIR,
 #endif
-#ifdef CG_CONSOLE_DIR
-    cfg->console_dir = strdup(CG_CONSOLE_DIR); /* the installed console */
-#else
-    cfg->console_dir = strdup("/usr/share/citygrid/console");
-#endif
-    cfg->javascript_dir = strdup("/usr/share/javascript"); /* Debian's libjs-* packages */
-}
+     .flags = CG_CONF_EMPTY_NULL,
+     .doc = "places.csv, grids.geojson and roster.csv imported on the first start (an empty "
+            "database); \"\" imports nothing."},
+    {.name = "plugind", .type = CG_CONF_PATH, .offset = offsetof(cg_config, plugind_path),
+     .doc = "The citygrid-plugind that hosts process-mode plugins; unset: the one next to "
+            "citygridd."},
+    {.name = "bus", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, bus), .group = &bus_group,
+     .doc = "How plugins reach citygridd, and how deliveries are retried."},
+    {.name = "http", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, http),
+     .group = &http_group, .doc = "The HTTP server."},
+    {.name = "attendance", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, attendance),
+     .group = &attendance_group,
+     .doc = "The grid routine: check-ins at the grid office and patrol days."},
+    {.name = "evidence", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, evidence),
+     .group = &evidence_group, .doc = "Photos attached to cases."},
+    {.name = "duplicates", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, duplicates),
+     .group = &duplicates_group, .doc = "Likely-duplicate reports."},
+    {.name = "assessment", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, assessment),
+     .group = &assessment_group, .doc = "The monthly assessment and yearly commendations."},
+    {.name = "console", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, console),
+     .group = &console_group, .doc = "The web console citygridd serves at /."},
+    {.name = "open311", .type = CG_CONF_GROUP, .offset = 0, .group = &open311_group,
+     .doc = "Open311 GeoReport v2 clients."},
+    {.name = "inbound", .type = CG_CONF_GROUP, .offset = 0, .group = &inbound_group,
+     .doc = "Signed reports posted by other platforms."},
+    {.name = "escalation", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, escalation),
+     .group = &escalation_group,
+     .doc = "An overdue case climbs grid, community, joint, city by itself."},
+    {.name = "routes", .type = CG_CONF_LIST, .offset = offsetof(cg_config, routes),
+     .count_offset = offsetof(cg_config, n_routes), .group = &route_group,
+     .doc = "Re-route a built-in category, change its deadline, or add a category."},
+    {.name = "plugins", .type = CG_CONF_LIST, .offset = offsetof(cg_config, plugins),
+     .count_offset = offsetof(cg_config, n_plugins), .group = &plugin_group,
+     .doc = "The department plugins, inline; see also plugin_conf_dir."},
+    {.name = "plugin_conf_dir", .type = CG_CONF_CUSTOM, .read = read_plugin_dir,
+     .type_doc = "path (relative to this file)",
+     .doc = "A directory whose *.cfg files each hold one plugin = { ... }; group, read in name "
+            "order after the plugins list."},
+    {0}};
+
+static const cg_conf_group top_group = {
+    .name = "the top level", .path = "", .keys = top_keys, .check = check_config};
+
+/* ---------------------------------------------------------------- load */
 
 int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode)
 {
@@ -1038,10 +927,15 @@ int cg_config_uses_mode(const cg_config *cfg, cg_plugin_mode mode)
     return 0;
 }
 
+void cg_config_defaults(cg_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cg_conf_defaults(&top_group, cfg);
+}
+
 int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    set_defaults(out);
+    cg_config_defaults(out);
     char abs[PATH_MAX];
     if (!realpath(path, abs)) {
         snprintf(err, errlen, "%s:0: cannot open the config file: %s", path, strerror(errno));
@@ -1049,7 +943,7 @@ int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen)
         return -1;
     }
     out->path = strdup(abs);
-    cfg_ctx cx = {.file = out->path, .dir = dir_of(out->path), .err = err, .errlen = errlen};
+    cg_conf_cx cx = {.file = out->path, .dir = dir_of(out->path), .err = err, .errlen = errlen};
     config_t lc;
     config_init(&lc);
     config_set_include_dir(&lc, cx.dir);
@@ -1059,7 +953,7 @@ int cg_config_load(const char *path, cg_config *out, char *err, size_t errlen)
                  config_error_file(&lc) ? config_error_file(&lc) : out->path,
                  config_error_line(&lc), config_error_text(&lc));
     else
-        rc = read_main(&cx, out, &lc);
+        rc = cg_conf_read_group(&cx, &top_group, config_root_setting(&lc), out);
     config_destroy(&lc);
     free(cx.dir);
     if (rc < 0)
@@ -1071,49 +965,15 @@ void cg_config_free(cg_config *cfg)
 {
     if (!cfg)
         return;
-    for (size_t i = 0; i < cfg->n_plugins; i++) {
-        cg_plugin_conf *p = &cfg->plugins[i];
-        free(p->name); free(p->path); free(p->settings_json); free(p->file); free(p->department);
-        free_subscribe(p);
-    }
-    for (size_t i = 0; i < cfg->n_clients; i++) {
-        cg_client_key_conf *c = &cfg->clients[i];
-        free(c->department); free(c->key_file); free(c->file);
-    }
-    free(cfg->clients);
-    free(cfg->plugind_path);
-    free(cfg->bus_ipc_endpoint);
-    free(cfg->remote_bind);
-    free(cfg->server_key_file);
-    for (size_t i = 0; i < cfg->n_routes; i++) {
-        cg_route_conf *r = &cfg->routes[i];
-        free(r->category); free(r->department); free(r->name); free(r->name_zh); free(r->file);
-    }
-    free(cfg->routes);
-    for (size_t i = 0; i < cfg->n_city_routes; i++) {
-        cg_city_route_conf *r = &cfg->city_routes[i];
-        free(r->category); free(r->district); free(r->body); free(r->file);
-    }
-    free(cfg->city_routes);
-    free(cfg->city_default_body);
-    free(cfg->open311_jurisdiction);
-    for (size_t i = 0; i < cfg->n_inbound_sources; i++) {
-        cg_inbound_source_conf *c = &cfg->inbound_sources[i];
-        free(c->name);
-        if (c->key)
-            memset(c->key, 0, strlen(c->key));
-        free(c->key);
-        free(c->file);
-    }
-    free(cfg->inbound_sources);
-    free(cfg->plugins);
+    cg_conf_release(&top_group, cfg);
     free(cfg->path);
-    free(cfg->listen_host);
-    free(cfg->state_dir);
-    free(cfg->bus_endpoint);
-    free(cfg->dataset_dir);
-    free(cfg->console_dir);
-    free(cfg->javascript_dir);
-    free(cfg->console_tiles);
     memset(cfg, 0, sizeof *cfg);
+}
+
+int cg_config_print_schema(const char *format, FILE *out)
+{
+    if (!format || strcmp(format, "scdoc") != 0)
+        return -1;
+    cg_conf_print_scdoc(&top_group, out);
+    return 0;
 }

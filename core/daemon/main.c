@@ -4,6 +4,7 @@
  *
  *   citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level L]
  *   citygridd --check-config --config FILE     validate, do not start
+ *   citygridd --config-schema=scdoc            the key reference of citygrid.cfg(5)
  *   citygridd --help | --version
  *
  * Flags override the file. SIGHUP re-reads the file and applies what can
@@ -64,6 +65,7 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: citygridd --config FILE [--listen ADDR:PORT] [--state-dir DIR] [--log-level LEVEL]\n"
             "       citygridd --check-config --config FILE\n"
+            "       citygridd --config-schema=scdoc\n"
             "       citygridd --help | --version\n"
             "\n"
             "The urban-management grid server: HTTP API, case store, plugin bus.\n"
@@ -75,6 +77,8 @@ static void usage(FILE *to)
             "  --check-config       validate the config, its plugins.d files, key files and\n"
             "                       routes without starting: prints \"FILE: ok\" and exits 0,\n"
             "                       or prints FILE:LINE: what is wrong and exits 1\n"
+            "  --config-schema=scdoc  print every config key (type, range, default, meaning)\n"
+            "                       as scdoc text: the key reference of citygrid.cfg(5)\n"
             "  --help               print this help\n"
             "  --version            print the version\n");
 }
@@ -86,6 +90,7 @@ static int parse_cli(int argc, char **argv, cli_options *o)
         {"state-dir", required_argument, NULL, 's'}, {"log-level", required_argument, NULL, 'L'},
         {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
         {"check-config", no_argument, NULL, 'C'},
+        {"config-schema", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "c:l:s:L:VhC", longopts, NULL)) != -1) {
@@ -95,6 +100,12 @@ static int parse_cli(int argc, char **argv, cli_options *o)
         case 's': o->state_dir = optarg; break;
         case 'L': o->log_level = optarg; break;
         case 'C': o->check_only = 1; break;
+        case 'S':
+            if (cg_config_print_schema(optarg, stdout) < 0) {
+                fprintf(stderr, "citygridd: --config-schema=%s: the only format is scdoc\n", optarg);
+                exit(2);
+            }
+            exit(fflush(stdout) == 0 ? 0 : 1);
         case 'V': printf("citygridd %s\n", CITYGRID_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -261,8 +272,8 @@ static int process_mode_paths(const cg_config *cfg, char **ipc_endpoint, char **
                               char *err, size_t errlen)
 {
     char *ipc = NULL;
-    if (cfg->bus_ipc_endpoint)
-        ipc = strdup(cfg->bus_ipc_endpoint);
+    if (cfg->bus.ipc_endpoint)
+        ipc = strdup(cfg->bus.ipc_endpoint);
     else if (asprintf(&ipc, "ipc://%s/bus.ipc", cfg->state_dir) < 0)
         ipc = NULL;
     if (!ipc || strlen(ipc) > 6 + 100) {
@@ -286,7 +297,7 @@ static int start_bus(daemon_state *ds, char *err, size_t errlen)
 {
     cg_app *app = &ds->app;
     const cg_config *cfg = app->config;
-    const char *endpoints[2] = {cfg->bus_endpoint, NULL};
+    const char *endpoints[2] = {cfg->bus.endpoint, NULL};
     size_t n_endpoints = 1;
     if (cg_config_uses_mode(cfg, CG_MODE_PROCESS)) {
         if (process_mode_paths(cfg, &ds->ipc_endpoint, &ds->plugind_path, err, errlen) < 0)
@@ -301,27 +312,27 @@ static int start_bus(daemon_state *ds, char *err, size_t errlen)
     cg_bus_options bopt = {
         .endpoints = endpoints,
         .n_endpoints = n_endpoints,
-        .heartbeat_ms = cfg->heartbeat_ms,
+        .heartbeat_ms = cfg->bus.heartbeat_ms,
         .heartbeat_misses = 3,
-        .lease_ms = cfg->lease_ms,
-        .retry_base_ms = cfg->retry_base_ms,
-        .retry_max_ms = cfg->retry_max_ms,
-        .max_attempts = cfg->max_attempts,
+        .lease_ms = cfg->bus.lease_ms,
+        .retry_base_ms = cfg->bus.retry_base_ms,
+        .retry_max_ms = cfg->bus.retry_max_ms,
+        .max_attempts = cfg->bus.max_attempts,
     };
     cg_curve_keys server;
     memset(&server, 0, sizeof server);
     cg_zap_client *clients = NULL;
-    if (cfg->remote_bind) {
-        if (cg_curve_keys_read(cfg->server_key_file, 1, &server, err, errlen) < 0)
+    if (cfg->bus.remote_bind) {
+        if (cg_curve_keys_read(cfg->bus.server_key, 1, &server, err, errlen) < 0)
             return -1;
-        clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof *clients);
-        for (size_t i = 0; clients && i < cfg->n_clients; i++)
-            clients[i] = (cg_zap_client){.public_key = cfg->clients[i].public_key,
-                                         .department = cfg->clients[i].department};
-        bopt.remote_endpoint = cfg->remote_bind;
+        clients = calloc(cfg->bus.n_clients ? cfg->bus.n_clients : 1, sizeof *clients);
+        for (size_t i = 0; clients && i < cfg->bus.n_clients; i++)
+            clients[i] = (cg_zap_client){.public_key = cfg->bus.clients[i].public_key,
+                                         .department = cfg->bus.clients[i].department};
+        bopt.remote_endpoint = cfg->bus.remote_bind;
         bopt.curve_secret_key = server.secret_key;
         bopt.clients = clients;
-        bopt.n_clients = clients ? cfg->n_clients : 0;
+        bopt.n_clients = clients ? cfg->bus.n_clients : 0;
     }
     /* The flow's handlers, plus where dead letters are written. */
     static cg_bus_handlers handlers;

@@ -38,8 +38,8 @@ static void case_stored(void *arg, int status, const char *case_id, json_t *c, c
     if (!c)
         c = json_pack("{s:s}", "id", case_id);
     else if (app->config) /* after COMMIT, on the read connection: see duplicates.h */
-        cg_duplicates_annotate(app->store, c, app->config->duplicate_radius_m,
-                               app->config->duplicate_window_hours, cg_now_ms());
+        cg_duplicates_annotate(app->store, c, app->config->duplicates.radius_m,
+                               app->config->duplicates.window_hours, cg_now_ms());
     done(done_arg, &r, case_id, c);
 }
 

@@ -256,13 +256,13 @@ static instance *start_thread(plugin_entry *e, const char *id, char *err, size_t
         goto fail;
     cg_runtime_options opt = {
         .zmq_ctx = env->zmq_ctx,
-        .endpoint = env->cfg->bus_endpoint,
+        .endpoint = env->cfg->bus.endpoint,
         .plugin = in->loaded.desc,
         .abi = in->loaded.abi,
         .settings_json = e->conf->settings_json,
         .mode = "thread",
-        .credit = (unsigned)env->cfg->plugin_credit,
-        .heartbeat_ms = env->cfg->heartbeat_ms,
+        .credit = (unsigned)env->cfg->bus.plugin_credit,
+        .heartbeat_ms = env->cfg->bus.heartbeat_ms,
         .instance = in->id,
     };
     in->runtime = cg_runtime_start(&opt, why, sizeof why);
@@ -319,8 +319,8 @@ static instance *start_process(plugin_entry *e, const char *id, char *err, size_
     }
     snprintf(in->id, sizeof in->id, "%s", id);
     char credit[16], heartbeat[16];
-    snprintf(credit, sizeof credit, "%d", env->cfg->plugin_credit);
-    snprintf(heartbeat, sizeof heartbeat, "%d", env->cfg->heartbeat_ms);
+    snprintf(credit, sizeof credit, "%d", env->cfg->bus.plugin_credit);
+    snprintf(heartbeat, sizeof heartbeat, "%d", env->cfg->bus.heartbeat_ms);
     char *argv[] = {(char *)env->plugind_path, "--plugin", e->conf->path, "--endpoint",
                     (char *)env->ipc_endpoint, "--name", e->conf->name, "--settings",
                     e->conf->settings_json ? e->conf->settings_json : "{}", "--credit", credit,

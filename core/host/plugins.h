@@ -40,7 +40,7 @@ struct event_base;
 typedef struct cg_plugins cg_plugins;
 
 /* Load and start every enabled plugin of cfg in thread mode, connecting to
- * cfg->bus_endpoint in zmq_ctx. A plugin that fails is logged and skipped,
+ * cfg->bus.endpoint in zmq_ctx. A plugin that fails is logged and skipped,
  * unless `required`: then -1 with err. Tells the catalog which department
  * each running plugin serves. (No process mode, no reload: see _ex.) */
 int cg_plugins_start(const cg_config *cfg, void *zmq_ctx, cg_catalog *catalog,

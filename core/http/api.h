@@ -57,7 +57,7 @@ extern const size_t cg_api_n_routes;
 /* The request body limit the handlers enforce (config http.max_body_bytes). */
 static inline size_t cg_api_max_body(const cg_app *app)
 {
-    return app && app->config && app->config->max_body_bytes ? app->config->max_body_bytes : 65536;
+    return app->config->http.max_body_bytes;
 }
 
 /* ---- answers that come after a commit ------------------------------------

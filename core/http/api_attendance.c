@@ -57,7 +57,7 @@ static int load_scope(cg_api_ctx *ctx, cg_scope *sc)
 
 static double radius_m(const cg_app *app)
 {
-    return app->config && app->config->checkin_radius_m > 0 ? app->config->checkin_radius_m : 200.0;
+    return app->config->attendance.checkin_radius_m;
 }
 
 /* ---------------------------------------------------------------- check-in */

@@ -42,7 +42,7 @@
 
 static size_t max_photo_bytes(const cg_app *app)
 {
-    return app->config && app->config->max_photo_bytes ? app->config->max_photo_bytes : 5242880;
+    return app->config->evidence.max_photo_bytes;
 }
 
 static const char *str(json_t *c, const char *key)

@@ -50,7 +50,7 @@ static int is_grid_code(const char *s)
 
 static int64_t max_gap_ms(const cg_app *app)
 {
-    int m = app->config && app->config->patrol_max_gap_minutes > 0 ? app->config->patrol_max_gap_minutes : 10;
+    int m = app->config->attendance.patrol_max_gap_minutes;
     return (int64_t)m * 60000;
 }
 
@@ -352,8 +352,8 @@ void cg_api_patrols_compliance(cg_api_ctx *ctx)
         q.after_grid = after_grid;
     }
     const cg_config *cfg = ctx->app->config;
-    q.min_minutes = cfg && cfg->patrol_min_minutes > 0 ? cfg->patrol_min_minutes : 30;
-    q.required_days = cfg ? cfg->patrol_days_per_week : 2;
+    q.min_minutes = cfg->attendance.patrol_min_minutes;
+    q.required_days = cfg->attendance.patrol_days_per_week;
     if (cg_api_list_viewer(ctx, q.grid, &q.viewer) < 0)
         return;
     json_t *page = cg_patrol_compliance(ctx->app->store, &q);

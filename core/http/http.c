@@ -338,8 +338,7 @@ size_t cg_http_route_body_limit(const cg_app *app, const cg_route *r)
     for (size_t i = 0; r && i < sizeof large_bodies / sizeof large_bodies[0]; i++)
         photo |= r->method == large_bodies[i].method && strcmp(r->pattern, large_bodies[i].pattern) == 0;
     if (photo)
-        return app && app->config && app->config->max_photo_bytes ? app->config->max_photo_bytes
-                                                                  : 5242880;
+        return app->config->evidence.max_photo_bytes;
     return cg_api_max_body(app);
 }
 
@@ -488,10 +487,10 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
         cg_auth_set_lifetimes((int64_t)app->config->session_ttl_s * 1000,
                               (int64_t)app->config->terminal_token_ttl_s * 1000);
     if (app->config) {
-        gc.max_connections = app->config->http_max_connections;
-        gc.header_timeout_ms = app->config->http_header_timeout_ms;
-        gc.body_timeout_ms = app->config->http_body_timeout_ms;
-        gc.idle_timeout_ms = app->config->http_idle_timeout_ms;
+        gc.max_connections = (unsigned)app->config->http.max_connections;
+        gc.header_timeout_ms = (unsigned)app->config->http.header_timeout * 1000;
+        gc.body_timeout_ms = (unsigned)app->config->http.body_timeout * 1000;
+        gc.idle_timeout_ms = (unsigned)app->config->http.idle_timeout * 1000;
     }
     gc.max_header_bytes = HTTP_MAX_HEADERS_BYTES;
     gc.max_connections = fit_connections(gc.max_connections ? gc.max_connections : 512);

@@ -100,21 +100,19 @@ static int plain_name(const char *s)
 
 static const char *console_dir(const cg_app *app)
 {
-    return app->config && app->config->console_dir ? app->config->console_dir
-                                                   : "/usr/share/citygrid/console";
+    return app->config->console.dir;
 }
 
 static const char *javascript_dir(const cg_app *app)
 {
-    return app->config && app->config->javascript_dir ? app->config->javascript_dir
-                                                      : "/usr/share/javascript";
+    return app->config->console.javascript_dir;
 }
 
 /* The origin (scheme://host[:port]) of a tile URL template, or "" when none
  * or when it is not an http(s) URL. */
 static void tiles_origin(const cg_app *app, char *out, size_t outlen)
 {
-    const char *t = app->config ? app->config->console_tiles : NULL;
+    const char *t = app->config->console.tiles;
     out[0] = '\0';
     if (!t || (strncmp(t, "https://", 8) != 0 && strncmp(t, "http://", 7) != 0))
         return;
@@ -258,9 +256,7 @@ void cg_api_javascript_file(cg_api_ctx *ctx)
  * (only the tile URL today; "" means no tiles: the offline city network). */
 void cg_api_console_settings(cg_api_ctx *ctx)
 {
-    const char *tiles = ctx->app->config && ctx->app->config->console_tiles
-                            ? ctx->app->config->console_tiles
-                            : "";
+    const char *tiles = ctx->app->config->console.tiles ? ctx->app->config->console.tiles : "";
     security_headers(ctx);
     evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Cache-Control", "no-cache");
     cg_http_reply_json(ctx->req, 200, json_pack("{s:s}", "tiles", tiles));

@@ -62,26 +62,20 @@ static const char *const role_names[] = {"leader", "instructor", "fulltime", "pr
 
 void cg_assess_conf_init(cg_assess_conf *c, const cg_config *cfg)
 {
+    cg_config defaults;
+    if (!cfg) { /* the schema's defaults (conf/config.c), as for an empty file */
+        cg_config_defaults(&defaults);
+        cg_assess_conf_init(c, &defaults);
+        cg_config_free(&defaults);
+        return;
+    }
     memset(c, 0, sizeof *c);
     for (int i = 0; i < CG_IND_N; i++)
-        c->weights[i] = 1.0;
-    c->grid_share = 0.3;
-    c->commend_top = 3;
-    c->patrol_days_per_week = 2;
-    c->patrol_min_minutes = 30;
-    if (!cfg)
-        return;
-    /* A zeroed cg_config (not from cg_config_load) keeps the defaults. */
-    if (cfg->assessment_commend_top > 0) {
-        for (int i = 0; i < CG_IND_N; i++)
-            c->weights[i] = cfg->assessment_weights[i];
-        c->grid_share = cfg->assessment_grid_share;
-        c->commend_top = cfg->assessment_commend_top;
-    }
-    if (cfg->patrol_min_minutes > 0) {
-        c->patrol_days_per_week = cfg->patrol_days_per_week;
-        c->patrol_min_minutes = cfg->patrol_min_minutes;
-    }
+        c->weights[i] = cfg->assessment.weights[i];
+    c->grid_share = cfg->assessment.grid_share;
+    c->commend_top = cfg->assessment.commend_top;
+    c->patrol_days_per_week = cfg->attendance.patrol_days_per_week;
+    c->patrol_min_minutes = cfg->attendance.patrol_min_minutes;
 }
 
 int cg_assess_by_parse(const char *text)

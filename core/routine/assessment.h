@@ -50,8 +50,7 @@ typedef struct cg_assess_conf {
     int patrol_min_minutes;   /* attendance.patrol_min_minutes */
 } cg_assess_conf;
 
-/* Defaults (every weight 1, grid_share 0.3, commend_top 3, 2 days, 30 min),
- * then the config's values when cfg is not NULL. */
+/* The config's assessment and patrol rule; cfg NULL: the schema's defaults. */
 void cg_assess_conf_init(cg_assess_conf *c, const cg_config *cfg);
 
 typedef enum cg_assess_by {

@@ -1168,6 +1168,13 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
         snprintf(err, errlen, "bus: missing event base, context or endpoint");
         return NULL;
     }
+    /* The values come from the config; their defaults are its schema's. */
+    if (opt->heartbeat_ms <= 0 || opt->lease_ms <= 0 || opt->retry_base_ms <= 0 ||
+        opt->retry_max_ms <= 0 || opt->max_attempts <= 0) {
+        snprintf(err, errlen, "bus: heartbeat_ms, lease_ms, retry_base_ms, retry_max_ms and "
+                 "max_attempts must be above 0 (cg_config_defaults gives the defaults)");
+        return NULL;
+    }
     cg_bus *bus = calloc(1, sizeof *bus);
     if (!bus) {
         snprintf(err, errlen, "bus: out of memory");
@@ -1176,20 +1183,10 @@ cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options 
     bus->base = base;
     bus->opt = *opt;
     bus->opt.endpoints = NULL; /* not kept */
-    if (bus->opt.heartbeat_ms <= 0)
-        bus->opt.heartbeat_ms = 1000;
-    if (bus->opt.heartbeat_misses <= 0)
+    if (bus->opt.heartbeat_misses <= 0) /* the protocol's rule, not a config key */
         bus->opt.heartbeat_misses = 3;
-    if (bus->opt.lease_ms <= 0)
-        bus->opt.lease_ms = 10000;
-    if (bus->opt.retry_base_ms <= 0)
-        bus->opt.retry_base_ms = 500;
-    if (bus->opt.retry_max_ms <= 0)
-        bus->opt.retry_max_ms = 30000;
     if (bus->opt.retry_max_ms < bus->opt.retry_base_ms)
         bus->opt.retry_max_ms = bus->opt.retry_base_ms;
-    if (bus->opt.max_attempts <= 0)
-        bus->opt.max_attempts = 5;
     bus->opt.remote_endpoint = NULL; /* not kept */
     bus->opt.curve_secret_key = NULL;
     bus->opt.clients = NULL;

@@ -28,13 +28,15 @@ typedef struct cg_bus cg_bus;
 typedef struct cg_bus_options {
     const char *const *endpoints; /* to bind, e.g. "inproc://citygrid-bus" */
     size_t n_endpoints;
-    int heartbeat_ms;             /* 1000 */
-    int heartbeat_misses;         /* 3 */
-    int lease_ms;                 /* 10000 */
-    int retry_base_ms;            /* 500 */
-    int retry_max_ms;             /* 30000 */
-    /* Added with the plugin runtime issue (0 / NULL: defaults, no remote link). */
-    int max_attempts;             /* failed deliveries before dead letter: 5 */
+    /* From the config's bus group (conf/config.h cg_bus_conf, where the
+     * defaults are): all above 0, else cg_bus_new refuses. */
+    int heartbeat_ms;
+    int heartbeat_misses;         /* a peer silent this many beats is lost; <= 0: 3 */
+    int lease_ms;
+    int retry_base_ms;
+    int retry_max_ms;             /* raised to retry_base_ms if below it */
+    int max_attempts;             /* failed deliveries before dead letter */
+    /* NULL: no remote link. */
     const char *remote_endpoint;  /* tcp://ADDR:PORT bound with CURVE (server side) */
     const char *curve_secret_key; /* Z85 secret key of the core (with remote_endpoint) */
     const struct cg_zap_client *clients; /* ZAP allow-list: key -> department */

@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "conf/config.h"
 #include "wire/bus.h"
 #include "lib/curvekeys.h"
 #include "wire/loader.h"
@@ -372,7 +373,14 @@ static int bench_mode(const setup *s, const char *mode, mode_result *r, char *wh
     char endpoint[512], credit[16], core_prefix[512], dept_prefix[512], core_pub[520],
         dept_key[520], err[640] = "";
     snprintf(credit, sizeof credit, "%u", s->credit);
-    cg_bus_options bo = {.heartbeat_ms = 1000, .heartbeat_misses = 3, .lease_ms = 10000};
+    cg_config defaults; /* the bus as an empty citygrid.cfg sets it */
+    cg_config_defaults(&defaults);
+    cg_bus_options bo = {.heartbeat_ms = defaults.bus.heartbeat_ms, .heartbeat_misses = 3,
+                         .lease_ms = defaults.bus.lease_ms,
+                         .retry_base_ms = defaults.bus.retry_base_ms,
+                         .retry_max_ms = defaults.bus.retry_max_ms,
+                         .max_attempts = defaults.bus.max_attempts};
+    cg_config_free(&defaults);
     cg_bus_handlers h = {.on_ready = on_ready, .on_result = on_result,
                          .on_dead_letter = on_dead_letter};
     const char *eps[1];

@@ -201,16 +201,16 @@ START_TEST(the_attendance_config_group)
     cg_config cfg;
     ck_assert_int_eq(tu_write_file(path, "listen = \"127.0.0.1:1\";\n"), 0);
     ck_assert_int_eq(cg_config_load(path, &cfg, err, sizeof err), 0);
-    ck_assert(cfg.checkin_radius_m == 200.0);
-    ck_assert_int_eq(cfg.patrol_min_minutes, 30);
-    ck_assert_int_eq(cfg.patrol_days_per_week, 2);
+    ck_assert(cfg.attendance.checkin_radius_m == 200.0);
+    ck_assert_int_eq(cfg.attendance.patrol_min_minutes, 30);
+    ck_assert_int_eq(cfg.attendance.patrol_days_per_week, 2);
     cg_config_free(&cfg);
     ck_assert_int_eq(tu_write_file(path, "attendance = { checkin_radius_m = 150.5;\n"
                                          "  patrol_min_minutes = 45; patrol_days_per_week = 3; };\n"), 0);
     ck_assert_int_eq(cg_config_load(path, &cfg, err, sizeof err), 0);
-    ck_assert(cfg.checkin_radius_m == 150.5);
-    ck_assert_int_eq(cfg.patrol_min_minutes, 45);
-    ck_assert_int_eq(cfg.patrol_days_per_week, 3);
+    ck_assert(cfg.attendance.checkin_radius_m == 150.5);
+    ck_assert_int_eq(cfg.attendance.patrol_min_minutes, 45);
+    ck_assert_int_eq(cfg.attendance.patrol_days_per_week, 3);
     cg_config_free(&cfg);
     /* Wrong values and unknown keys name the file and line. */
     ck_assert_int_eq(tu_write_file(path, "attendance = {\n  patrol_days_per_week = 8;\n};\n"), 0);

@@ -215,7 +215,7 @@ static void start_bus(int lease_ms)
     const char *eps[] = {ENDPOINT};
     cg_bus_options o = {.endpoints = eps, .n_endpoints = 1, .heartbeat_ms = bus_heartbeat_ms,
                         .heartbeat_misses = 3, .lease_ms = lease_ms, .retry_base_ms = 40,
-                        .retry_max_ms = 400,
+                        .retry_max_ms = 400, .max_attempts = 5,
                         .welcome_json = "{\"departments\":{\"market\":{\"name\":"
                                         "\"Market regulation\",\"name_zh\":\"市场监管\"}}}"};
     cg_bus_handlers h = {.on_ready = h_ready, .on_result = h_result};

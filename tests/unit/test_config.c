@@ -66,11 +66,11 @@ START_TEST(loads_a_full_config)
     char *expect_state = tu_sprintf("%s/state", real_state);
     ck_assert_str_eq(cfg.state_dir, expect_state);
     ck_assert_int_eq(cfg.log_level, CITYGRID_LOG_DEBUG);
-    ck_assert_int_eq(cfg.heartbeat_ms, 250);
-    ck_assert_int_eq(cfg.lease_ms, 2000);
-    ck_assert_int_eq(cfg.retry_base_ms, 500); /* default kept */
-    ck_assert_int_eq(cfg.plugin_credit, 8);
-    ck_assert_uint_eq(cfg.max_body_bytes, 2048);
+    ck_assert_int_eq(cfg.bus.heartbeat_ms, 250);
+    ck_assert_int_eq(cfg.bus.lease_ms, 2000);
+    ck_assert_int_eq(cfg.bus.retry_base_ms, 500); /* default kept */
+    ck_assert_int_eq(cfg.bus.plugin_credit, 8);
+    ck_assert_uint_eq(cfg.http.max_body_bytes, 2048);
     ck_assert_uint_eq(cfg.n_routes, 2);
     ck_assert_str_eq(cfg.routes[0].department, "enforcement");
     ck_assert(cfg.routes[0].sla_hours == 0.5);
@@ -101,8 +101,8 @@ START_TEST(defaults_for_an_empty_file)
     ck_assert_int_eq(cg_config_load(path, &cfg, err, sizeof err), 0);
     ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
     ck_assert_int_eq(cfg.listen_port, 8080);
-    ck_assert_str_eq(cfg.bus_endpoint, "inproc://citygrid-bus");
-    ck_assert_int_eq(cfg.heartbeat_ms, 1000);
+    ck_assert_str_eq(cfg.bus.endpoint, "inproc://citygrid-bus");
+    ck_assert_int_eq(cfg.bus.heartbeat_ms, 1000);
     ck_assert_uint_eq(cfg.n_plugins, 0);
     cg_config_free(&cfg);
     free(path);

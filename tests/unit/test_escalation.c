@@ -58,11 +58,11 @@ START_TEST(config_reads_subscribe_and_city_routes)
     ck_assert_uint_eq(cfg.plugins[0].n_subscribe, 3);
     ck_assert_str_eq(cfg.plugins[0].subscribe[1], "joint");
     ck_assert_int_eq(cfg.plugins[0].subscribe_line, 1);
-    ck_assert_str_eq(cfg.city_default_body, "civilisation_office");
-    ck_assert_uint_eq(cfg.n_city_routes, 2);
-    ck_assert_str_eq(cfg.city_routes[1].district, "devzone");
-    ck_assert_ptr_null(cfg.city_routes[1].category);
-    ck_assert_int_eq(cfg.city_routes[1].line, 4);
+    ck_assert_str_eq(cfg.escalation.city_default, "civilisation_office");
+    ck_assert_uint_eq(cfg.escalation.n_city_routes, 2);
+    ck_assert_str_eq(cfg.escalation.city_routes[1].district, "devzone");
+    ck_assert_ptr_null(cfg.escalation.city_routes[1].category);
+    ck_assert_int_eq(cfg.escalation.city_routes[1].line, 4);
     cg_config_free(&cfg);
 
     /* nothing said: no subscriptions, the bureau by default */
@@ -101,8 +101,8 @@ START_TEST(city_body_first_matching_route)
         {.district = "devzone", .body = "zone_committee"},
         {.category = "posting", .district = "liandu", .body = "civilisation_office"},
     };
-    cg_config cfg = {.city_default_body = "city_enforcement_bureau", .city_routes = routes,
-                     .n_city_routes = 3};
+    cg_config cfg = {.escalation = {.city_default = "city_enforcement_bureau",
+                                    .city_routes = routes, .n_city_routes = 3}};
     ck_assert_str_eq(cg_city_body_for(&cfg, "illegal_building", "devzone"), "district_government");
     ck_assert_str_eq(cg_city_body_for(&cfg, "posting", "devzone"), "zone_committee");
     ck_assert_str_eq(cg_city_body_for(&cfg, "posting", "liandu"), "civilisation_office");
@@ -191,8 +191,8 @@ START_TEST(subscribers_are_running_plugins_other_than_the_owner)
 
     cg_city_route_conf route = {.category = "no_such_thing", .body = "zone_committee",
                                 .file = "main.cfg", .line = 9};
-    cfg.city_routes = &route;
-    cfg.n_city_routes = 1;
+    cfg.escalation.city_routes = &route;
+    cfg.escalation.n_city_routes = 1;
     ck_assert_int_eq(cg_city_routes_check(&cfg, cat, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "main.cfg:9:") && strstr(err, "no_such_thing"), "%s", err);
     route.category = "posting";

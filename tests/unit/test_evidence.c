@@ -421,8 +421,8 @@ START_TEST(the_config_sets_limits_radius_and_the_photo_rule)
 {
     char err[512] = "";
     ck_assert_msg(load("state_dir = \".\";\n", err, sizeof err) == 0, "%s", err);
-    ck_assert_uint_eq(cfg.max_photo_bytes, 5242880); /* the defaults */
-    ck_assert(cfg.duplicate_radius_m == 50.0 && cfg.duplicate_window_hours == 72.0);
+    ck_assert_uint_eq(cfg.evidence.max_photo_bytes, 5242880); /* the defaults */
+    ck_assert(cfg.duplicates.radius_m == 50.0 && cfg.duplicates.window_hours == 72.0);
     cg_catalog *cat = cg_catalog_new(&cfg, err, sizeof err);
     ck_assert(cg_catalog_category(cat, "street_stall")->requires_after_photo);
     ck_assert(cg_catalog_category(cat, "illegal_building")->requires_after_photo);
@@ -437,8 +437,8 @@ START_TEST(the_config_sets_limits_radius_and_the_photo_rule)
                        "  { category = \"food_hygiene\"; requires_after_photo = true; },\n"
                        "  { category = \"noise\"; department = \"eco\"; } );\n",
                        err, sizeof err) == 0, "%s", err);
-    ck_assert_uint_eq(cfg.max_photo_bytes, 100000);
-    ck_assert(cfg.duplicate_radius_m == 25.0 && cfg.duplicate_window_hours == 0.5);
+    ck_assert_uint_eq(cfg.evidence.max_photo_bytes, 100000);
+    ck_assert(cfg.duplicates.radius_m == 25.0 && cfg.duplicates.window_hours == 0.5);
     cat = cg_catalog_new(&cfg, err, sizeof err);
     ck_assert(!cg_catalog_category(cat, "street_stall")->requires_after_photo);
     ck_assert(cg_catalog_category(cat, "food_hygiene")->requires_after_photo);

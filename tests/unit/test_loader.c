@@ -112,8 +112,9 @@ static cg_plugin_conf entry(const char *name, char *path, int required)
 
 static cg_config config_with(cg_plugin_conf *plugins, size_t n)
 {
-    return (cg_config){.bus_endpoint = "inproc://loader-test", .heartbeat_ms = 1000,
-                       .plugin_credit = 4, .plugins = plugins, .n_plugins = n};
+    return (cg_config){.bus = {.endpoint = "inproc://loader-test", .heartbeat_ms = 1000,
+                               .plugin_credit = 4},
+                       .plugins = plugins, .n_plugins = n};
 }
 
 START_TEST(registry_refuses_duplicates_and_failed_init)
