@@ -6,18 +6,9 @@
  * description is declared once, in config.c's schema table (schema.h); the
  * reader, the defaults and citygrid.cfg(5) come from that table.
  *
- * Layout of the file (see etc/citygrid.cfg):
- *   listen = "127.0.0.1:8080"; state_dir = "..."; log_level = "info";
- *   bus = { endpoint = "inproc://citygrid-bus"; heartbeat_ms = 1000; ... };
- *   http = { max_body_bytes = 65536; };
- *   routes = ( { category = "landscaping"; department = "municipal"; sla_hours = 24.0;
- *                requires_after_photo = false; } );
- *   evidence = { max_photo_bytes = 5242880; };
- *   duplicates = { radius_m = 50.0; window_hours = 72.0; };
- *   plugins = ( { name = "..."; path = "..."; enabled = true; mode = "thread"; settings = {...}; } );
- *   plugin_conf_dir = "plugins.d";   // each *.cfg in it holds one `plugin = { ... };`
- *   dataset_dir = "../contrib/lishui"; // places.csv, grids.geojson, roster.csv ("" = none)
- *   plugind = "/usr/bin/citygrid-plugind";  // optional: default next to citygridd
+ * The keys, their ranges and defaults: citygrid.cfg(5) (contrib/man), or
+ * `citygridd --config-schema=scdoc`; an example: etc/citygrid.cfg.
+ *
  * Process and remote mode (plugin `mode`):
  *   process: citygridd starts citygrid-plugind for the plugin; it connects to
  *     bus.ipc_endpoint (default ipc://STATE_DIR/bus.ipc).

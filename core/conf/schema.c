@@ -364,29 +364,66 @@ static void type_text(const cg_conf_key *k, FILE *out)
         fputs(", required", out);
 }
 
+/* Print text at most WRAP bytes a line (mandoc -T lint asks for under 80
+ * once scdoc has added its escapes), breaking at spaces, each line after
+ * `indent`. Markup never holds a space, so it is never broken. */
+#define WRAP 60
+static void put_wrapped(const char *text, const char *indent, FILE *out)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *end = p, *cut = NULL;
+        size_t width = 0; /* scdoc writes a non-ASCII character as \[uXXXX] */
+        while (*end && width <= WRAP) {
+            unsigned char c = (unsigned char)*end;
+            width += c < 0x80 ? 1 : c >= 0xC0 ? 8 : 0;
+            if (*end == ' ')
+                cut = end;
+            end++;
+        }
+        if (!*end || !cut)
+            for (cut = end; *cut && *cut != ' '; cut++)
+                ;
+        fprintf(out, "%s%.*s\n", indent, (int)(cut - p), p);
+        p = cut;
+    }
+}
+
 static void print_group(const cg_conf_group *g, const char *prefix, FILE *out)
 {
     for (const cg_conf_key *k = g->keys; k->name; k++) {
-        char path[256];
-        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k->name);
         if (k->type == CG_CONF_GROUP || k->type == CG_CONF_LIST)
             continue; /* after the plain keys, in their own section */
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k->name);
         fputs("*", out);
         put_escaped(path, out);
-        fputs("*\n\t", out);
-        type_text(k, out);
+        fputs("*\n", out);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem)
+            continue;
+        type_text(k, mem);
         if (k->def && *k->def) {
-            fputs("; default: ", out);
+            fputs("; default: ", mem);
             int quoted = k->type == CG_CONF_STRING || k->type == CG_CONF_PATH ||
                          k->type == CG_CONF_ENUM || (k->type == CG_CONF_CUSTOM && k->type_doc &&
                                                      strstr(k->type_doc, "string"));
-            fputs(quoted ? "\"" : "", out);
-            put_escaped(k->def, out);
-            fputs(quoted ? "\"" : "", out);
+            fputs(quoted ? "\"" : "", mem);
+            put_escaped(k->def, mem);
+            fputs(quoted ? "\"" : "", mem);
         }
-        fputs(".\n\t", out);
-        put_escaped(k->doc ? k->doc : "", out);
-        fputs("\n\n", out);
+        fputs(". ", mem);
+        put_escaped(k->doc ? k->doc : "", mem);
+        fclose(mem);
+        put_wrapped(text, "\t", out);
+        fputs("\n", out);
+        free(text);
     }
     for (const cg_conf_key *k = g->keys; k->name; k++) {
         if (k->type != CG_CONF_GROUP && k->type != CG_CONF_LIST)
@@ -394,15 +431,21 @@ static void print_group(const cg_conf_group *g, const char *prefix, FILE *out)
         char path[256];
         snprintf(path, sizeof path, "%s%s%s%s", prefix, *prefix ? "." : "", k->name,
                  k->type == CG_CONF_LIST ? "[]" : "");
-        fputs("## ", out);
-        fputs(path, out);
-        fputs("\n\n", out);
-        put_escaped(k->doc ? k->doc : "", out);
+        fprintf(out, "## %s\n\n", path);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem)
+            continue;
+        put_escaped(k->doc ? k->doc : "", mem);
         if (k->group->doc) {
-            fputs(" ", out);
-            put_escaped(k->group->doc, out);
+            fputs(" ", mem);
+            put_escaped(k->group->doc, mem);
         }
-        fputs("\n\n", out);
+        fclose(mem);
+        put_wrapped(text, "", out);
+        fputs("\n", out);
+        free(text);
         print_group(k->group, path, out);
     }
 }

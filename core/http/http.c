@@ -484,8 +484,8 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     size_t max_body = cg_api_max_body(app);
     cg_gate_conf gc = {0};
     if (app->config)
-        cg_auth_set_lifetimes((int64_t)app->config->session_ttl_s * 1000,
-                              (int64_t)app->config->terminal_token_ttl_s * 1000);
+        cg_auth_set_lifetimes((int64_t)app->config->http.session_ttl * 1000,
+                              (int64_t)app->config->http.terminal_token_ttl * 1000);
     if (app->config) {
         gc.max_connections = (unsigned)app->config->http.max_connections;
         gc.header_timeout_ms = (unsigned)app->config->http.header_timeout * 1000;

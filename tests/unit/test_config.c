@@ -192,6 +192,103 @@ START_TEST(parses_listen)
 }
 END_TEST
 
+/* The schema's defaults are what an empty file gives, and what modules get
+ * without a file (cg_config_defaults): one place declares them. */
+START_TEST(defaults_without_a_file_match_an_empty_file)
+{
+    char *path = file_with("empty.cfg", "");
+    cg_config loaded, bare;
+    char err[256] = "";
+    ck_assert_msg(cg_config_load(path, &loaded, err, sizeof err) == 0, "%s", err);
+    cg_config_defaults(&bare);
+    ck_assert_str_eq(bare.listen_host, loaded.listen_host);
+    ck_assert_int_eq(bare.listen_port, 8080);
+    ck_assert_int_eq(bare.log_level, CITYGRID_LOG_INFO);
+    ck_assert_str_eq(bare.state_dir, "/var/lib/citygrid");
+    ck_assert_str_eq(bare.bus.endpoint, "inproc://citygrid-bus");
+    ck_assert_int_eq(bare.bus.lease_ms, 10000);
+    ck_assert_int_eq(bare.bus.retry_base_ms, 500);
+    ck_assert_int_eq(bare.bus.retry_max_ms, 30000);
+    ck_assert_int_eq(bare.bus.plugin_credit, 64);
+    ck_assert_int_eq(bare.bus.max_attempts, 5);
+    ck_assert_ptr_null(bare.bus.remote_bind);
+    ck_assert_uint_eq(bare.http.max_body_bytes, 65536);
+    ck_assert(bare.attendance.checkin_radius_m == 200.0);
+    ck_assert_int_eq(bare.attendance.patrol_max_gap_minutes, 10);
+    ck_assert_uint_eq(bare.evidence.max_photo_bytes, 5242880);
+    ck_assert(bare.duplicates.radius_m == 50.0 && bare.duplicates.window_hours == 72.0);
+    ck_assert_str_eq(bare.escalation.city_default, "city_enforcement_bureau");
+    ck_assert(bare.assessment.grid_share == 0.3 && bare.assessment.commend_top == 3);
+    for (int i = 0; i < CG_ASSESS_N_WEIGHTS; i++)
+        ck_assert(bare.assessment.weights[i] == 1.0 && loaded.assessment.weights[i] == 1.0);
+    ck_assert_int_eq(memcmp(&bare.bus.heartbeat_ms, &loaded.bus.heartbeat_ms,
+                            sizeof bare.bus.heartbeat_ms), 0);
+    ck_assert_int_eq(memcmp(&bare.attendance, &loaded.attendance, sizeof bare.attendance), 0);
+    ck_assert_int_eq(memcmp(&bare.duplicates, &loaded.duplicates, sizeof bare.duplicates), 0);
+    ck_assert_int_eq(memcmp(&bare.assessment, &loaded.assessment, sizeof bare.assessment), 0);
+    cg_config_free(&bare);
+    cg_config_free(&loaded);
+    free(path);
+}
+END_TEST
+
+/* Nested groups and lists of groups are read by the same schema: unknown
+ * keys, types, ranges and allowed values are refused on their own line. */
+START_TEST(nested_groups_and_lists_refuse_with_their_line)
+{
+    expect_error("bus = {\n clients = (\n { department = \"m\"; colour = 1; } ); };\n",
+                 (const char *[]){"bad.cfg:3:", "unknown setting 'colour' in a bus client", NULL});
+    expect_error("assessment = { weights = {\n closure_rate = 2000.0; }; };\n",
+                 (const char *[]){"bad.cfg:2:", "'closure_rate' must be between 0 and 1000", NULL});
+    expect_error("assessment = { weights = { patrol_discovery_rate = 0; timely_disposal_rate = 0;\n"
+                 " closure_rate = 0; satisfaction = 0; attendance_rate = 0; coordination = 0;\n"
+                 " effectiveness = 0; }; };\n",
+                 (const char *[]){"bad.cfg:1:", "at least one assessment weight", NULL});
+    expect_error("http = { max_body_bytes = 1; };\n",
+                 (const char *[]){"bad.cfg:1:", "between 1024 and 67108864 (got 1)", NULL});
+    expect_error("\nduplicates = { window_hours = 0; };\n",
+                 (const char *[]){"bad.cfg:2:", "'window_hours' must be above 0", NULL});
+    expect_error("evidence = 5;\n", (const char *[]){"bad.cfg:1:", "evidence must be a group", NULL});
+    expect_error("bus = { lease_ms = 1.5; };\n", (const char *[]){"'lease_ms' must be an integer", NULL});
+    expect_error("routes = { category = \"x\"; };\n", (const char *[]){"'routes' must be a list", NULL});
+    expect_error("escalation = { city = { routes = (\n { district = \"devzone\"; body = \"mayor\"; } ); }; };\n",
+                 (const char *[]){"bad.cfg:2:", "body 'mayor' is not one of", "zone_committee", NULL});
+}
+END_TEST
+
+/* citygrid.cfg(5)'s key reference comes from the same table. */
+START_TEST(the_schema_prints_every_key_as_scdoc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_int_eq(cg_config_print_schema("scdoc", out), 0);
+    fclose(out);
+    static const char *const needles[] = {
+        "*listen* string", "*bus.heartbeat\\_ms* integer, 20 to 60000; default: 1000.",
+        "## bus.clients[]", "*bus.clients[].key*", "*escalation.city.default*",
+        "*escalation.city.routes[].body*", "*zone\\_committee*",
+        "*assessment.weights.closure\\_rate*", "*plugins[].mode*", "*thread*, *process*, *remote*",
+        "*routes[].sla\\_hours*", "*plugin\\_conf\\_dir*", "*attendance.checkin\\_radius\\_m*",
+        "above 0 and at most 100000", NULL};
+    for (char *line = text; (line = strchr(line, '\n')); line++)
+        ck_assert_msg(strcspn(line + 1, "\n") <= 80, "a line over 80 bytes: %.90s", line + 1);
+    /* A key's text is one paragraph, wrapped as lines after a tab. */
+    char *flat = malloc(len + 1), *o = flat;
+    for (const char *p = text; *p; p++)
+        if (p[0] == '\n' && p[1] == '\t')
+            *o++ = ' ', p++;
+        else
+            *o++ = *p;
+    *o = 0;
+    for (int i = 0; needles[i]; i++)
+        ck_assert_msg(strstr(flat, needles[i]), "scdoc lacks '%s'", needles[i]);
+    free(flat);
+    free(text);
+    ck_assert_int_eq(cg_config_print_schema("html", stdout), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -204,6 +301,9 @@ int main(void)
     tcase_add_test(tc, plugin_dir_file_errors_name_that_file);
     tcase_add_test(tc, missing_file_is_an_error);
     tcase_add_test(tc, parses_listen);
+    tcase_add_test(tc, defaults_without_a_file_match_an_empty_file);
+    tcase_add_test(tc, nested_groups_and_lists_refuse_with_their_line);
+    tcase_add_test(tc, the_schema_prints_every_key_as_scdoc);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
