@@ -315,6 +315,11 @@ static int status_matches(const char *case_status, int want)
     return want == CG_O311_CLOSED ? closed : !closed;
 }
 
+/* The public feed shows what citizens' platforms reported through Open311,
+ * never the grid's own patrol or internal reports: those name places, shops
+ * and people that the city has not published. */
+#define PUBLIC_TERM "substr(source, 1, 8) = '" CG_O311_SOURCE_PREFIX "'"
+
 json_t *cg_o311_requests(cg_store *st, const cg_o311_filter *f)
 {
     json_t *out = json_array();
@@ -323,7 +328,7 @@ json_t *cg_o311_requests(cg_store *st, const cg_o311_filter *f)
     if (f->n_ids > 0) {
         for (size_t i = 0; i < f->n_ids; i++) {
             sqlite3_stmt *s = cg_store_read_stmt(st,
-                "SELECT " REQUEST_COLUMNS " FROM cases WHERE id = ?1");
+                "SELECT " REQUEST_COLUMNS " FROM cases WHERE id = ?1 AND " PUBLIC_TERM);
             if (!s)
                 goto fail;
             sqlite3_bind_text(s, 1, f->ids[i], -1, SQLITE_TRANSIENT);
@@ -344,6 +349,7 @@ json_t *cg_o311_requests(cg_store *st, const cg_o311_filter *f)
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT " REQUEST_COLUMNS " FROM cases"
         " WHERE created_at >= ?2 AND created_at < ?3 AND (?1 IS NULL OR category = ?1)"
+        " AND " PUBLIC_TERM
         " AND (?4 = 0 OR (?4 = 2) = (status = 'closed' OR status = 'cancelled'))"
         " ORDER BY created_at DESC, seq DESC LIMIT ?5");
     if (!s)

@@ -74,7 +74,8 @@ enum { CG_O311_ANY = 0, CG_O311_OPEN = 1, CG_O311_CLOSED = 2 };
  * "updated_datetime","expected_datetime","lat","long","media_url",
  * "source"} (times as W3C datetimes with +08:00; null where unknown;
  * "department" is the code, for the caller to name). NULL on a database
- * error. */
+ * error. Only cases reported through Open311 (source "open311:NAME") are
+ * public: the grid's own reports never appear in the feed. */
 json_t *cg_o311_requests(cg_store *st, const cg_o311_filter *f);
 
 /* The contact details stored with case_id when its source is `source`

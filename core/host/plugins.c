@@ -267,7 +267,7 @@ static instance *start_thread(plugin_entry *e, const char *id, char *err, size_t
     };
     in->runtime = cg_runtime_start(&opt, why, sizeof why);
     if (!in->runtime) {
-        snprintf(err, errlen, "%.250s: plugin '%.48s' did not start: %s", e->conf->path,
+        snprintf(err, errlen, "%.250s: plugin '%.48s' did not start: %.300s", e->conf->path,
                  in->loaded.desc->name, why);
         goto fail;
     }

@@ -99,6 +99,19 @@ START_TEST(keys)
     int st = form_post("/open311/v2/requests.json", form, &body);
     EXPECT(st == 201 && strstr(body, "service_request_id"), "POST with the key: %d " EXCERPT, st, body);
     free(body);
+    /* The feed is public: it shows what came through Open311, never the
+     * grid's own reports. */
+    char *patrol = ta_report(D.token, "{\"category\":\"street_stall\",\"lat\":28.45,"
+                                      "\"lon\":119.92,\"description\":\"internal patrol\"}", 201);
+    char path[128];
+    snprintf(path, sizeof path, "/open311/v2/requests/%s.json", patrol);
+    ta_expect_status("GET", path, NULL, NULL, 404);
+    hc_response feed = ta_get("/open311/v2/requests.json", NULL);
+    EXPECT(feed.status == 200 && feed.body && !strstr(feed.body, patrol) &&
+               !strstr(feed.body, "internal patrol"),
+           "the public feed shows a patrol report: %d " EXCERPT, feed.status, feed.body);
+    hc_response_free(&feed);
+    free(patrol);
     ta_expect_status("DELETE", "/v1/open311/keys/ilishui", D.token, NULL, 204);
     ta_expect_status("DELETE", "/v1/open311/keys/ilishui", D.token, NULL, 404);
     st = form_post("/open311/v2/requests.xml", form, &body);

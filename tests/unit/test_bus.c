@@ -473,7 +473,7 @@ START_TEST(credit_limits_in_flight)
 {
     start_bus(5000);
     cg_runtime *rt = start_runtime(2);
-    char ids[5][16];
+    char ids[5][24];
     for (int i = 0; i < 5; i++) {
         snprintf(ids[i], sizeof ids[i], "D0000010%d", i);
         enqueue(ids[i], "C00000100");
