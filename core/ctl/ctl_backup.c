@@ -41,12 +41,12 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     snprintf(tmp, sizeof tmp, "%s.tmp", to);
     int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
     if (in < 0) {
-        snprintf(err, errlen, "%s: %s", from, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", from, strerror(errno));
         return -1;
     }
     out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", tmp, strerror(errno));
         close(in);
         return -1;
     }
@@ -59,12 +59,12 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     if (n == 0 && fsync(out) == 0)
         rc = 0;
     else
-        snprintf(err, errlen, "copying %s: %s", from, strerror(errno));
+        snprintf(err, errlen, "copying %.900s: %s", from, strerror(errno));
     close(in);
     if (close(out) < 0)
         rc = -1;
     if (rc == 0 && rename(tmp, to) < 0) {
-        snprintf(err, errlen, "%s: %s", to, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", to, strerror(errno));
         rc = -1;
     }
     if (rc < 0)
@@ -79,12 +79,12 @@ static int copy_photos(const char *from, const char *to, photo_count *count, cha
     if (!top) {
         if (errno == ENOENT)
             return 0; /* no photos yet */
-        snprintf(err, errlen, "%s: %s", from, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", from, strerror(errno));
         return -1;
     }
     int rc = 0;
     if (mkdir(to, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", to, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", to, strerror(errno));
         rc = -1;
     }
     struct dirent *d;
@@ -98,7 +98,7 @@ static int copy_photos(const char *from, const char *to, photo_count *count, cha
         if (!sub)
             continue; /* not a directory */
         if (mkdir(sub_to, 0700) < 0 && errno != EEXIST) {
-            snprintf(err, errlen, "%s: %s", sub_to, strerror(errno));
+            snprintf(err, errlen, "%.900s: %s", sub_to, strerror(errno));
             rc = -1;
         }
         struct dirent *f;

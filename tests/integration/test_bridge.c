@@ -259,7 +259,7 @@ static void start(const char *mode)
 
 static void act(const char *id, const char *body)
 {
-    char path[96];
+    char path[256];
     snprintf(path, sizeof path, "/v1/cases/%s/actions", id);
     ta_expect_status("POST", path, D.token, body, 200);
 }
