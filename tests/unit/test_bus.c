@@ -981,7 +981,9 @@ START_TEST(hanging_source_times_out_and_the_loop_goes_on)
     int one = 1;
     ck_assert(wait_until(p_answers, &one));
     ck_assert_int_eq(qa.status, CG_BUS_ANSWER_TIMEOUT);
-    ck_assert_int_ge(qa.at - t0, 300); /* not before its deadline */
+    /* Not before its deadline: libevent counts the timer from the loop's
+     * cached time, which can be a few ms older than t0 (seen: 299). */
+    ck_assert_int_ge(qa.at - t0, 280);
     /* Release it: its late ANSWERs find nobody waiting. */
     pthread_mutex_lock(&sq.mu);
     sq.release = 1;
