@@ -327,6 +327,19 @@ int dept_handle_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_case 
     return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
 }
 
+int dept_handle_taking(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                       int (*after)(dept *d, const citygrid_case *c))
+{
+    dept *d;
+    int rc = dept_begin(ctx, c, &d);
+    if (rc != CITYGRID_OK)
+        return rc;
+    rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    if (rc == CITYGRID_OK && after)
+        rc = after(d, c);
+    return rc;
+}
+
 int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev)
 {
     dept *d;

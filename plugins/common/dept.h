@@ -91,6 +91,12 @@ int dept_init_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_host *h
                                 const citygrid_plugin *desc);
 int dept_handle_passing_penalties(citygrid_plugin_ctx *ctx, const citygrid_case *c);
 
+/* The common handle(): begin, take the case with the category's SLA, then
+ * `after` (may be NULL) for what the department adds (a penalty to decide,
+ * a licence to link). The first error stops and is returned. */
+int dept_handle_taking(citygrid_plugin_ctx *ctx, const citygrid_case *c,
+                       int (*after)(dept *d, const citygrid_case *c));
+
 /* Add a note; returns the host's code. printf-style, truncated at 1 KiB. */
 int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -99,6 +105,23 @@ int dept_note(dept *d, const citygrid_case *c, const char *fmt, ...)
  * our cases (a verb by a person, or an automatic escalation) at info level
  * (escalations at notice), so the department's log shows every step. */
 int dept_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c, const citygrid_event *ev);
+
+/* ------------------------------------------------------------ descriptor */
+
+/* The descriptor of a department plugin: the plugin's name is its
+ * department's code; what differs is the Chinese name, the categories,
+ * init, handle and on_event; shutdown is always dept_shutdown. Use:
+ *   static const citygrid_plugin x_plugin =
+ *       DEPT_PLUGIN_DESCRIPTOR("x", "名称", x_categories, x_init, x_handle, dept_on_event);
+ *   CITYGRID_PLUGIN_DEFINE(x_plugin) */
+#define DEPT_PLUGIN_VERSION "1.0.0"
+#define DEPT_PLUGIN_DESCRIPTOR(code, name_zh, category_list, init_fn, handle_fn, event_fn) \
+    {                                                                                    \
+        .struct_size = sizeof(citygrid_plugin), .name = (code),                          \
+        .version = DEPT_PLUGIN_VERSION, .department = (code), .department_zh = (name_zh), \
+        .categories = (category_list), .init = (init_fn), .handle = (handle_fn),         \
+        .shutdown = dept_shutdown, .on_event = (event_fn),                               \
+    }
 
 /* ------------------------------------------------------------ settings */
 

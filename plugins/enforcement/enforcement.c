@@ -39,27 +39,11 @@ static int enforcement_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 
 static int enforcement_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
 {
-    dept *d;
-    int rc = dept_begin(ctx, c, &d);
-    if (rc != CITYGRID_OK)
-        return rc;
-    rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
-    if (rc == CITYGRID_OK)
-        rc = require_penalty_decision(d, c);
-    return rc;
+    return dept_handle_taking(ctx, c, require_penalty_decision);
 }
 
-static const citygrid_plugin enforcement_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "enforcement",
-    .version = "1.0.0",
-    .department = "enforcement",
-    .department_zh = "综合行政执法",
-    .categories = enforcement_categories,
-    .init = enforcement_init,
-    .handle = enforcement_handle,
-    .shutdown = dept_shutdown,
-    .on_event = dept_on_event,
-};
+static const citygrid_plugin enforcement_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("enforcement", "综合行政执法", enforcement_categories, enforcement_init,
+                           enforcement_handle, dept_on_event);
 
 CITYGRID_PLUGIN_DEFINE(enforcement_plugin)

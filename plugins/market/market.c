@@ -71,27 +71,11 @@ static int market_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 
 static int market_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
 {
-    dept *d;
-    int rc = dept_begin(ctx, c, &d);
-    if (rc != CITYGRID_OK)
-        return rc;
-    rc = dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
-    if (rc == CITYGRID_OK)
-        rc = note_licence(d, c);
-    return rc;
+    return dept_handle_taking(ctx, c, note_licence);
 }
 
-static const citygrid_plugin market_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "market",
-    .version = "1.0.0",
-    .department = "market",
-    .department_zh = "市场监管",
-    .categories = market_categories,
-    .init = market_init,
-    .handle = market_handle,
-    .shutdown = dept_shutdown,
-    .on_event = dept_on_event,
-};
+static const citygrid_plugin market_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("market", "市场监管", market_categories, market_init,
+                           market_handle, dept_on_event);
 
 CITYGRID_PLUGIN_DEFINE(market_plugin)

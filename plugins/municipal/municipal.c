@@ -20,17 +20,8 @@ static int municipal_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
     return dept_init_passing_penalties(ctx, host, &municipal_plugin);
 }
 
-static const citygrid_plugin municipal_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "municipal",
-    .version = "1.0.0",
-    .department = "municipal",
-    .department_zh = "市政和园林",
-    .categories = municipal_categories,
-    .init = municipal_init,
-    .handle = dept_handle_passing_penalties,
-    .shutdown = dept_shutdown,
-    .on_event = dept_on_event,
-};
+static const citygrid_plugin municipal_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("municipal", "市政和园林", municipal_categories, municipal_init,
+                           dept_handle_passing_penalties, dept_on_event);
 
 CITYGRID_PLUGIN_DEFINE(municipal_plugin)

@@ -86,17 +86,8 @@ static int police_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     return dept_take(d, c, dept_deadline_after(d, c, police_sla_hours(r, c)));
 }
 
-static const citygrid_plugin police_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "police",
-    .version = "1.0.0",
-    .department = "police",
-    .department_zh = "公安/交警",
-    .categories = police_categories,
-    .init = police_init,
-    .handle = police_handle,
-    .shutdown = dept_shutdown,
-    .on_event = dept_on_event,
-};
+static const citygrid_plugin police_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("police", "公安/交警", police_categories, police_init,
+                           police_handle, dept_on_event);
 
 CITYGRID_PLUGIN_DEFINE(police_plugin)

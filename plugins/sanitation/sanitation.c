@@ -19,17 +19,8 @@ static int sanitation_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
     return dept_init_passing_penalties(ctx, host, &sanitation_plugin);
 }
 
-static const citygrid_plugin sanitation_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "sanitation",
-    .version = "1.0.0",
-    .department = "sanitation",
-    .department_zh = "环卫",
-    .categories = sanitation_categories,
-    .init = sanitation_init,
-    .handle = dept_handle_passing_penalties,
-    .shutdown = dept_shutdown,
-    .on_event = dept_on_event,
-};
+static const citygrid_plugin sanitation_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("sanitation", "环卫", sanitation_categories, sanitation_init,
+                           dept_handle_passing_penalties, dept_on_event);
 
 CITYGRID_PLUGIN_DEFINE(sanitation_plugin)

@@ -21,11 +21,7 @@ static int volunteer_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 
 static int volunteer_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
 {
-    dept *d;
-    int rc = dept_begin(ctx, c, &d);
-    if (rc != CITYGRID_OK)
-        return rc;
-    return dept_take(d, c, dept_deadline_after(d, c, c->sla_hours));
+    return dept_handle_taking(ctx, c, NULL);
 }
 
 /* Events: our own cases as every department (dept_on_event). Other
@@ -54,17 +50,8 @@ static int volunteer_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c,
                      "called in", c->department, ev->level, *c->grid ? c->grid : "(none)");
 }
 
-static const citygrid_plugin volunteer_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "volunteer",
-    .version = "1.0.0",
-    .department = "volunteer",
-    .department_zh = "志愿者",
-    .categories = volunteer_categories,
-    .init = volunteer_init,
-    .handle = volunteer_handle,
-    .shutdown = dept_shutdown,
-    .on_event = volunteer_on_event,
-};
+static const citygrid_plugin volunteer_plugin =
+    DEPT_PLUGIN_DESCRIPTOR("volunteer", "志愿者", volunteer_categories, volunteer_init,
+                           volunteer_handle, volunteer_on_event);
 
 CITYGRID_PLUGIN_DEFINE(volunteer_plugin)
