@@ -72,7 +72,7 @@ static inline json_t *requires_json(const char *list)
     return a;
 }
 
-/* The workflow's fields (issue 4), after "extra", in this order in both
+/* The workflow's fields, after "extra", in this order in both
  * case_json() and cg_cases_new_json(). */
 static inline void add_workflow_fields(json_t *c, int postponed, int64_t misroutes,
                                        int satisfaction, const char *licence_no,
@@ -87,7 +87,7 @@ static inline void add_workflow_fields(json_t *c, int postponed, int64_t misrout
     json_object_set_new(c, "handled_by", handled_by ? json_string(handled_by) : json_null());
 }
 
-/* Escalation details (issue 4), after the workflow's fields: "city_body"
+/* Escalation details, after the workflow's fields: "city_body"
  * (a code, or null) and "joint_departments" (an array, or null until a
  * joint task convenes departments). `joint` is the stored JSON text. */
 static inline void add_escalation_fields(json_t *c, const char *city_body, const char *joint)

@@ -225,7 +225,7 @@ static char *payload_from_row(cg_store *st, sqlite3_stmt *s, const char *dispatc
 }
 
 /* Write the outbox row of d (seq, id, case_id, department, payload set).
- * Event rows (event = 1 for the owner's, 2 for a subscriber's copy; issue 4)
+ * Event rows (event = 1 for the owner's, 2 for a subscriber's copy)
  * use their own statement so the intake's statement stays as it was. */
 static int outbox_write_kind(cg_store *st, const cg_dispatch *d, int64_t now_ms, int event,
                              char *err, size_t errlen)

@@ -73,7 +73,7 @@ int cg_cases_apply_result(cg_store *st, const char *dispatch_id, const char *plu
                           int (*valid_department)(void *arg, const char *code), void *vd_arg,
                           cg_dispatch *next, int *has_next, char *err, size_t errlen);
 
-/* What an `escalate` action in a result sets off besides the level (issue 4),
+/* What an `escalate` action in a result sets off besides the level,
  * decided on the main thread (the apply may run on the writer thread, which
  * must not read the catalog or config). For the case of `department` (the
  * lists are ignored when the case is no longer that department's):
@@ -122,7 +122,7 @@ int cg_outbox_load(cg_store *st, void (*cb)(void *arg, cg_dispatch *d), void *ar
 long long cg_outbox_count(cg_store *st);
 long long cg_cases_count(cg_store *st);
 
-/* ---- the workflow (issue 4; workflow.h has the rules) ------------------- */
+/* ---- the workflow (workflow.h has the rules) ------------------- */
 
 /* now_ms + sla_hours (fractions allowed) in ms; 0 when sla_hours is not
  * positive. The deadline of a dispatch, and of each escalation level. */
@@ -172,7 +172,7 @@ typedef struct cg_case_change {
     json_t *event;              /* else, when not NULL: an event outbox row */
     const char *link_case;      /* also a "duplicate" history row on that case */
     const char *link_note;
-    /* Escalation details (issue 4; NULL: unchanged): the city body a case
+    /* Escalation details (NULL: unchanged): the city body a case
      * reaching `city` goes to (citybody.h), and the departments a joint task
      * convenes as JSON array text, e.g. ["market","enforcement"]. */
     const char *city_body;

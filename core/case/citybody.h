@@ -1,6 +1,6 @@
 /*
- * citybody.h — which city body takes a case that reaches level `city`
- * (issue 4): the city enforcement bureau, the civilisation office, the
+ * citybody.h — which city body takes a case that reaches level `city`:
+ * the city enforcement bureau, the civilisation office, the
  * district government or the Development Zone's committee, chosen by the
  * config group escalation.city (config.h, etc/citygrid.cfg). Pure: no I/O,
  * any thread; unit-tested in tests/unit/test_citybody.c.

@@ -1,5 +1,5 @@
 /*
- * duplicates.h — likely duplicate reports (issue 4): a new report of the same
+ * duplicates.h — likely duplicate reports: a new report of the same
  * category within a radius of an OPEN case (reported, dispatched, accepted:
  * not handled, closed or cancelled) reported within a time window is flagged
  * in the 201 answer as "likely_duplicate_of": [{"id","distance_m"}, ...],

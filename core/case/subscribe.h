@@ -1,5 +1,5 @@
 /*
- * subscribe.h — plugins that follow other departments' cases (issue 4).
+ * subscribe.h — plugins that follow other departments' cases.
  *
  * A plugin's config group may say `subscribe = [ ... ]`: besides the events
  * of its own department's cases (always sent), it then gets a copy of each

@@ -1,5 +1,5 @@
 /*
- * api_attendance.c — check-ins and the duty rota (issue 6):
+ * api_attendance.c — check-ins and the duty rota:
  *   POST  /v1/checkins                    {"grid","lat","lon","terminal"?}
  *   GET   /v1/checkins?grid=&member=&since=&until=&limit=&cursor=
  *   POST  /v1/grids/{code}/rota?month=YYYY-MM   generate the month

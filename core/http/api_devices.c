@@ -1,5 +1,5 @@
 /*
- * api_devices.c — the device registry (issue 6):
+ * api_devices.c — the device registry:
  *   POST  /v1/devices        {"type":"terminal"|"body_camera","serial","holder"?} -> 201
  *   GET   /v1/devices?holder=&type=&limit=&cursor=
  *   GET   /v1/devices/{id}

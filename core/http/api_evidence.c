@@ -1,5 +1,5 @@
 /*
- * api_evidence.c — photos as evidence (issue 4, evidence.h):
+ * api_evidence.c — photos as evidence (evidence.h):
  *   POST /v1/cases/{id}/photos?stage=before|after   body: the JPEG or PNG bytes
  *        -> 201 {"sha256","stage","bytes","content_type","at","uploader","url","case"}
  *           (200 with the same shape when that photo was already attached

@@ -1,5 +1,5 @@
 /*
- * api_meetings.c — grid meetings and their tasks (issue 6):
+ * api_meetings.c — grid meetings and their tasks:
  *   POST /v1/meetings            {"grid","date","chair","attendees","study_topic",
  *                                 "briefings","work_report","problems",
  *                                 "tasks":[{"title","claimed_by"}]} -> 201 meeting

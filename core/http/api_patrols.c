@@ -1,5 +1,5 @@
 /*
- * api_patrols.c — patrols and the weekly patrol rule (issue 6):
+ * api_patrols.c — patrols and the weekly patrol rule:
  *   POST /v1/patrols                 {"grid","started_at"?} -> 201 {"id",...}
  *   POST /v1/patrols/{id}/points     {"points":[{"at","lat","lon"},...]}
  *   POST /v1/patrols/{id}/end

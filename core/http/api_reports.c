@@ -1,5 +1,5 @@
 /*
- * api_reports.c — the assessment's reports (issue 6, assessment.h):
+ * api_reports.c — the assessment's reports (assessment.h):
  *   GET /v1/reports/monthly?month=YYYY-MM&by=member|grid|department&format=json|csv
  *   GET /v1/reports/annual?year=YYYY&by=member&format=json|csv
  *   GET /v1/reports/commendations?year=YYYY&format=json|csv

@@ -88,11 +88,11 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/cases", cg_api_cases_list, 1},
     {EVHTTP_REQ_GET, "/v1/cases/{id}", cg_api_cases_get, 1},
     {EVHTTP_REQ_POST, "/v1/cases/{id}/actions", cg_api_cases_action, 1},
-    /* Evidence (issue 4): photos of a case, and their bytes. */
+    /* Evidence: photos of a case, and their bytes. */
     {EVHTTP_REQ_POST, "/v1/cases/{id}/photos", cg_api_photos_upload, 1},
     {EVHTTP_REQ_GET, "/v1/cases/{id}/photos", cg_api_photos_list, 1},
     {EVHTTP_REQ_GET, "/v1/photos/{sha256}", cg_api_photo_get, 1},
-    /* Attendance (issue 6). compliance before {id}: the first match wins. */
+    /* Attendance. compliance before {id}: the first match wins. */
     {EVHTTP_REQ_POST, "/v1/checkins", cg_api_checkins_create, 1},
     {EVHTTP_REQ_GET, "/v1/checkins", cg_api_checkins_list, 1},
     {EVHTTP_REQ_POST, "/v1/grids/{code}/rota", cg_api_rota_generate, 1},

@@ -1,5 +1,5 @@
 /*
- * assessment.h — the monthly assessment (issue 6 items 5 and 6): seven
+ * assessment.h — the monthly assessment: seven
  * indicators per month in city time (Asia/Shanghai), per member (with their
  * role), grid and department, each with the counts it is made of, a score
  * per row with bundled scoring for members, the annual evaluation and the

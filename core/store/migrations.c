@@ -161,7 +161,7 @@ static const char schema_dead_letters[] =
     "CREATE INDEX dead_letters_by_department ON dead_letters(department);"
     "CREATE INDEX dead_letters_by_case ON dead_letters(case_id);";
 
-/* Attendance (issue 6): check-ins at the grid office, the duty rota, patrols
+/* Attendance: check-ins at the grid office, the duty rota, patrols
  * with their track points and the patrol time per member, grid and city day
  * (patrol_days, kept up to date as points arrive so the weekly rule is an
  * indexed query), the device registry, grid meetings with their attendees
@@ -263,7 +263,7 @@ static const char schema_attendance[] =
     "CREATE INDEX tasks_by_grid ON tasks(grid, status);"
     "CREATE INDEX tasks_by_meeting ON tasks(meeting);";
 
-/* Workflow (issue 4): the next automatic escalation time (deadlines.c arms
+/* Workflow: the next automatic escalation time (deadlines.c arms
  * one timer for the smallest; the partial index is the sorted set), whether
  * an approved postponement moved the deadline, transfers counted as
  * misroutes, the citizen's rating, the business licence a plugin linked,
@@ -283,7 +283,7 @@ static const char schema_workflow[] =
     "CREATE INDEX cases_by_escalate_at ON cases(escalate_at) WHERE escalate_at IS NOT NULL;"
     "ALTER TABLE outbox ADD COLUMN event INTEGER NOT NULL DEFAULT 0;";
 
-/* Evidence and duplicates (issue 4): photos attached to a case (the bytes
+/* Evidence and duplicates: photos attached to a case (the bytes
  * live in STATE_DIR/evidence/ by SHA-256; a photo attached twice at the same
  * stage is one row), and the index the duplicate check walks: open cases by
  * category and place. Its WHERE is OPEN_STATUS_TERM of cases.c, term for
@@ -306,7 +306,7 @@ static const char schema_evidence[] =
     "CREATE INDEX cases_open_by_place ON cases(category, lat, lon, created_at, id, status)"
     "  WHERE (status = 'reported' OR status = 'dispatched' OR status = 'accepted');";
 
-/* Assessment (issue 6, assessment.h): the facts the monthly indicators need
+/* Assessment (assessment.h): the facts the monthly indicators need
  * per case, kept up to date by cg_cases_apply_change in the same
  * transaction as the verb: when it was last handled (handled_at; an on-site
  * case keeps NULL and counts as handled when reported), how often it was
@@ -328,7 +328,7 @@ static const char schema_assessment[] =
     "  WHERE h.case_id = cases.id AND h.action = 'duplicate');"
     "CREATE INDEX cases_by_due ON cases(coalesce(expected_at, created_at));";
 
-/* Escalation details (issue 4): which city body a case at level `city` went
+/* Escalation details: which city body a case at level `city` went
  * to (citybody.h: city_enforcement_bureau, civilisation_office,
  * district_government, zone_committee), and which departments a joint task
  * convened (JSON array text). Subscribers' event copies ride the outbox

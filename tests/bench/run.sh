@@ -493,7 +493,7 @@ if [ -x "$BENCHBIN/locate_inproc" ]; then
     [ -n "$locate_inproc" ] || { locate_inproc=n/a; say "locate_inproc failed: $(cat "$WORK/locate_inproc.err")"; }
 fi
 dispatch_vs_intake=$(ratio "$accepted_per_s" "$intake_rps")
-# The monthly assessment over 1M synthetic cases (issue 6; goal <= 1000 ms).
+# The monthly assessment over 1M synthetic cases (goal <= 1000 ms).
 assess_member_ms=n/a
 assess_grid_ms=n/a
 if [ -x "$BENCHBIN/assessment_bench" ]; then
@@ -587,7 +587,7 @@ else
     echo "goals: NOT MET (intake_mix_vs_raw_http $mix_vs_raw, goal >= $GOAL_INTAKE; dispatch_vs_intake $dispatch_vs_intake, goal >= $GOAL_DISPATCH)"
     [ "${BENCH_STRICT:-0}" = 1 ] && status=1
 fi
-# The plugin runtime's goals (issue 5): process mode at least half of thread
+# The plugin runtime's goals: process mode at least half of thread
 # mode's dispatch rate, and a reload under load leaves no case unaccepted.
 if [ "$process_vs_thread" = n/a ] || [ "$reload_unaccepted" = n/a ]; then
     echo "goals_runtime: NOT MEASURED (dispatch_process_vs_thread $process_vs_thread, reload_unaccepted $reload_unaccepted)"

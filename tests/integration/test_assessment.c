@@ -1,5 +1,5 @@
 /*
- * test_assessment.c — integration: the monthly assessment (issue 6) on the
+ * test_assessment.c — integration: the monthly assessment on the
  * real daemon with the Lishui dataset and the department plugins. A small
  * loop is driven with member tokens (roles from contrib/lishui/roster.csv,
  * grid A 33110200100101: M00151 leader, M00153 fulltime, M00001 market

@@ -1,5 +1,5 @@
 /*
- * test_attendance.c — integration (issue 6): citygridd with the Lishui
+ * test_attendance.c — integration: citygridd with the Lishui
  * dataset; members of grid 33110200100101 (contrib/lishui/roster.csv:
  * M00151 leader, M00152 instructor, M00153 fulltime, M00156 sanitation,
  * M00157 police) check in at the office and 20 km away, keep the duty rota,

@@ -502,7 +502,7 @@ static Suite *ctl_suite(void)
     add(s, "round_trip", test_import_export_round_trip);
     add(s, "roster_refused", test_bad_roster_refused_whole_with_its_line);
     add(s, "grids_refused", test_grids_import_refusal_changes_nothing);
-    /* These three need issue 3's daemon side: `dataset_dir` and the first-start
+    /* These three need the daemon side: `dataset_dir` and the first-start
      * import, GET /v1/staffing/gaps, POST and GET /v1/members. */
     add(s, "first_start", test_first_start_imports_the_dataset);
     add(s, "gaps", test_gaps_through_the_api);

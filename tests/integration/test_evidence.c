@@ -1,5 +1,5 @@
 /*
- * test_evidence.c — integration (issue 4, items 6 and 7): citygridd with the
+ * test_evidence.c — integration: citygridd with the
  * Lishui dataset. Members of grid 33110200100101 (contrib/lishui/roster.csv:
  * M00151 leader, M00153 fulltime, M00154 enforcement professional; M00159
  * leads the neighbouring grid 33110200100102) attach before and after

@@ -1,6 +1,6 @@
 /*
  * test_runtime.c — the plugin runtime end to end, with the real citygridd
- * and citygrid-plugind (issue 5):
+ * and citygrid-plugind:
  *   crash     a plugin in process mode that segfaults on a "poison" case: the
  *             core stays up, other departments keep flowing, the plugin is
  *             restarted (new pid), and the poison case ends in dead letter

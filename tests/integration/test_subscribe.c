@@ -1,5 +1,5 @@
 /*
- * test_subscribe.c — integration (issue 4): workflow events reach
+ * test_subscribe.c — integration: workflow events reach
  * subscribing plugins besides the owner, and escalations record what they
  * convene (joint_departments) and which city body takes the case
  * (city_body), on the real daemon with the six department plugins and the

@@ -1,5 +1,5 @@
 /*
- * test_workflow.c — integration: the closed loop (issue 4) on the real
+ * test_workflow.c — integration: the closed loop on the real
  * daemon with the Lishui dataset and the six department plugins, driven by
  * real member tokens (POST /v1/members/{id}/tokens as admin) with the roles
  * of contrib/lishui/roster.csv. Grid A (33110200100101): M00151 leader,

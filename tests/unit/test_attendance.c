@@ -1,5 +1,5 @@
 /*
- * test_attendance.c — the pure rules of attendance (issue 6): check-in
+ * test_attendance.c — the pure rules of attendance: check-in
  * distances, city days and ISO weeks in Asia/Shanghai (a point at 23:59 and
  * one at 00:01 city time), the patrol-day rule on a hand-worked track, and
  * the rota's alternation.

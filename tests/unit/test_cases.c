@@ -450,7 +450,7 @@ START_TEST(test_new_json_matches_stored)
         cg_dispatch d = {0};
         int dispatched;
         /* Now, not a fixed date: the stored case's "overdue" uses the real
-         * clock, and a fresh case is not overdue (issue 4 sets expected_at). */
+         * clock, and a fresh case is not overdue (the workflow sets expected_at). */
         int64_t now = cg_now_ms() + variant;
         insert_ok(&nc, now, id, &d, &dispatched);
         json_t *made = cg_cases_new_json(&nc, id, now);

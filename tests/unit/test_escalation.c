@@ -1,5 +1,5 @@
 /*
- * test_escalation.c — issue 4's escalation details and subscriptions, pure
+ * test_escalation.c — the escalation details and subscriptions, pure
  * parts: the `subscribe` and `escalation.city` config (good files load,
  * mistakes are refused with file:line), which city body a case goes to, and
  * which plugins' departments get a copy of an event.
