@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "lib/log.h"
+#include "wire/handshake.h"
 #include "wire/protocol.h"
 #include "lib/timeutil.h"
 
@@ -41,6 +42,7 @@
 #define MAX_RECONNECT_DELAY_MS 30000
 #define RUN_MODE_POLL_MS 100  /* cg_runtime_run: how often *stop is looked at */
 #define MAX_TEXT_BYTES 4000   /* note / transfer reason */
+#define REFUSAL_REPEAT_MS 60000 /* a refused key is said again this often */
 
 struct citygrid_plugin_ctx {
     struct cg_runtime *rt;
@@ -80,6 +82,9 @@ struct cg_runtime {
     void *zctx;
     int own_zctx;
     void *sock;               /* DEALER, NULL while waiting to reconnect */
+    void *watch;              /* CURVE only: the DEALER's handshake monitor (handshake.h) */
+    unsigned failed_handshakes; /* in a row, since the last one that succeeded */
+    int64_t failure_said_at;  /* when the last failure was logged (monotonic ms) */
     void *stop_tx, *stop_rx;  /* PAIR pipe (thread mode) */
     char stop_endpoint[96];
     volatile int *stop_flag;  /* run mode */
@@ -597,9 +602,16 @@ static void link_send(cg_runtime *rt, cg_msg_type type, const char *id, const ch
         return;
     /* Never block the plugin's thread: a full pipe drops the message, and the
      * core's lease brings the delivery back (answered from the cache). */
-    if (cg_msg_send(rt->sock, NULL, 0, type, id, body, len, ZMQ_DONTWAIT) < 0)
-        CG_WARN(rt->name, "%s %s not sent: %s", cg_msg_type_name(type), id ? id : "",
-                zmq_strerror(errno));
+    if (cg_msg_send(rt->sock, NULL, 0, type, id, body, len, ZMQ_DONTWAIT) < 0) {
+        /* After a failed handshake the reason was said plainly already;
+         * "not sent" would only repeat its consequence. */
+        if (rt->failed_handshakes)
+            CG_DEBUG(rt->name, "%s %s not sent: %s", cg_msg_type_name(type), id ? id : "",
+                     zmq_strerror(errno));
+        else
+            CG_WARN(rt->name, "%s %s not sent: %s", cg_msg_type_name(type), id ? id : "",
+                    zmq_strerror(errno));
+    }
 }
 
 /* ABI 1.4: a plugin answering 1.4+ with sources and query(). */
@@ -655,10 +667,55 @@ static char *ready_body(const cg_runtime *rt)
     return text;
 }
 
+/* A handshake's outcome, said plainly on this side: a refusal at once and
+ * then every REFUSAL_REPEAT_MS while libzmq keeps retrying, its end once. */
+static void on_handshake(cg_runtime *rt, const cg_handshake_event *ev)
+{
+    char text[640];
+    int64_t now = cg_monotonic_ms();
+    cg_handshake_describe(ev, rt->curve_public, rt->plugin->department, text, sizeof text);
+    if (ev->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (rt->failed_handshakes)
+            CG_NOTICE(rt->name, "%s (after %u failed handshakes)", text, rt->failed_handshakes);
+        else
+            CG_DEBUG(rt->name, "%s", text);
+        rt->failed_handshakes = 0;
+        return;
+    }
+    rt->failed_handshakes++;
+    if (rt->failed_handshakes == 1 || now - rt->failure_said_at >= REFUSAL_REPEAT_MS) {
+        if (rt->failed_handshakes == 1)
+            CG_ERROR(rt->name, "%s", text);
+        else
+            CG_ERROR(rt->name, "%s (%u failed handshakes so far)", text, rt->failed_handshakes);
+        rt->failure_said_at = now;
+    }
+}
+
+static void watch_drain(cg_runtime *rt)
+{
+    cg_handshake_event ev;
+    int rc;
+    while (rt->watch && (rc = cg_handshake_read(rt->watch, &ev)) != 0) {
+        if (rc < 0) {
+            CG_WARN(rt->name, "handshake monitor failed: %s", zmq_strerror(errno));
+            cg_handshake_unwatch(rt->sock, rt->watch);
+            rt->watch = NULL;
+            return;
+        }
+        on_handshake(rt, &ev);
+    }
+}
+
 static void link_close(cg_runtime *rt, int linger)
 {
     if (!rt->sock)
         return;
+    if (rt->watch) {
+        watch_drain(rt); /* an outcome already known is still said */
+        cg_handshake_unwatch(rt->sock, rt->watch);
+        rt->watch = NULL;
+    }
     zmq_setsockopt(rt->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(rt->sock);
     rt->sock = NULL;
@@ -693,13 +750,25 @@ static void link_open(cg_runtime *rt)
         rt->reconnect_at = now + rt->reconnect_delay_ms;
         return;
     }
+    void *watch = NULL;
+    if (rt->curve_server[0]) {
+        /* Watched before connect, so the first handshake is seen too. */
+        char tag[96];
+        snprintf(tag, sizeof tag, "%p-%u", (void *)rt, rt->connections);
+        watch = cg_handshake_watch(rt->zctx, s, tag);
+        if (!watch)
+            CG_WARN(rt->name, "cannot watch the handshakes with %s (%s): a refused key will "
+                    "show only as silence", rt->endpoint, zmq_strerror(errno));
+    }
     if (zmq_connect(s, rt->endpoint) != 0) {
         CG_ERROR(rt->name, "cannot connect to %s: %s", rt->endpoint, zmq_strerror(errno));
+        cg_handshake_unwatch(s, watch);
         zmq_close(s);
         rt->reconnect_at = now + rt->reconnect_delay_ms;
         return;
     }
     rt->sock = s;
+    rt->watch = watch;
     rt->last_heard = now;
     rt->next_beat = now + rt->heartbeat_ms;
     char *body = ready_body(rt);
@@ -989,7 +1058,10 @@ static void heartbeat(cg_runtime *rt)
         return;
     }
     if (now - rt->last_heard > (int64_t)CORE_SILENT_BEATS * rt->heartbeat_ms) {
-        CG_WARN(rt->name, "core silent for %d beats: reconnecting", CORE_SILENT_BEATS);
+        if (rt->failed_handshakes) /* its reason was said (on_handshake) */
+            CG_DEBUG(rt->name, "no link for %d beats: reconnecting", CORE_SILENT_BEATS);
+        else
+            CG_WARN(rt->name, "core silent for %d beats: reconnecting", CORE_SILENT_BEATS);
         link_reset(rt, 0);
         link_open(rt);
         return;
@@ -1012,8 +1084,8 @@ static void runtime_loop(cg_runtime *rt)
         long timeout = wake > now ? (long)(wake - now) : 0;
         if (rt->stop_flag && timeout > RUN_MODE_POLL_MS)
             timeout = RUN_MODE_POLL_MS;
-        zmq_pollitem_t items[2];
-        int n = 0, sock_at = -1, stop_at = -1;
+        zmq_pollitem_t items[3];
+        int n = 0, sock_at = -1, stop_at = -1, watch_at = -1;
         if (rt->stop_rx) {
             items[n] = (zmq_pollitem_t){.socket = rt->stop_rx, .events = ZMQ_POLLIN};
             stop_at = n++;
@@ -1021,6 +1093,10 @@ static void runtime_loop(cg_runtime *rt)
         if (rt->sock) {
             items[n] = (zmq_pollitem_t){.socket = rt->sock, .events = ZMQ_POLLIN};
             sock_at = n++;
+        }
+        if (rt->watch) {
+            items[n] = (zmq_pollitem_t){.socket = rt->watch, .events = ZMQ_POLLIN};
+            watch_at = n++;
         }
         int rc = zmq_poll(items, n, timeout);
         if (rc < 0) {
@@ -1031,6 +1107,8 @@ static void runtime_loop(cg_runtime *rt)
         }
         if (stop_at >= 0 && (items[stop_at].revents & ZMQ_POLLIN))
             break;
+        if (watch_at >= 0 && (items[watch_at].revents & ZMQ_POLLIN))
+            watch_drain(rt);
         if (sock_at >= 0 && (items[sock_at].revents & ZMQ_POLLIN))
             drain(rt);
         run_timers(rt);

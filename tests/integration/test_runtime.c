@@ -454,6 +454,15 @@ START_TEST(test_remote_unknown_key_refused_known_key_taken)
     run_plugind(so, endpoint, core_pub, rogue_key, plog);
     EXPECT(log_has(D.log_path, "unknown public key", 10000),
            "the daemon did not log the refused key");
+    /* ... and the plugin host says so on its own side, naming its key
+     * (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH from its socket monitor). */
+    cg_curve_keys rogue_pub;
+    ck_assert_msg(cg_curve_keys_read(rogue_key, 1, &rogue_pub, err, sizeof err) == 0, "%s", err);
+    char *refusal = tu_sprintf("REFUSED this host's key (ZAP status 400): its bus.clients does "
+                               "not admit public key %s for department market",
+                               rogue_pub.public_key);
+    EXPECT(log_has(plog, refusal, 10000), "citygrid-plugind did not say its key was refused");
+    free(refusal);
     json_t *p = plugin_info("market");
     const char *state = ta_str(p, "state");
     EXPECT(!state || strcmp(state, "ready") != 0, "market is ready with a rogue key");
