@@ -13,6 +13,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,18 +92,8 @@ static void abi_1_0_shutdown(citygrid_plugin_ctx *ctx)
     h.set_user_data(ctx, NULL);
 }
 
-static const char *const abi_1_0_categories[] = {NULL};
-
-static const citygrid_plugin abi_1_0_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "abi_1_0",
-    .version = "1.0.0",
-    .department = "abi-1-0-test",
-    .department_zh = "ABI 1.0 测试",
-    .categories = abi_1_0_categories,
-    .init = abi_1_0_init,
-    .handle = abi_1_0_handle,
-    .shutdown = abi_1_0_shutdown,
-};
+static const citygrid_plugin abi_1_0_plugin =
+    TEST_PLUGIN_DESCRIPTOR("abi_1_0", "1.0.0", "abi-1-0-test", "ABI 1.0 测试",
+                           .init = abi_1_0_init, .handle = abi_1_0_handle, .shutdown = abi_1_0_shutdown);
 
 CITYGRID_PLUGIN_DEFINE(abi_1_0_plugin)

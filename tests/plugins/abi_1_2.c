@@ -13,6 +13,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,18 +78,8 @@ static int abi_1_2_on_event(citygrid_plugin_ctx *ctx, const citygrid_case *c,
     return h.case_note(ctx, c->id, note);
 }
 
-static const char *const abi_1_2_categories[] = {NULL};
-
-static const citygrid_plugin abi_1_2_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "abi_1_2",
-    .version = "1.2.0",
-    .department = "abi-1-2-test",
-    .department_zh = "ABI 1.2 测试",
-    .categories = abi_1_2_categories,
-    .init = abi_1_2_init,
-    .handle = abi_1_2_handle,
-    .on_event = abi_1_2_on_event,
-};
+static const citygrid_plugin abi_1_2_plugin =
+    TEST_PLUGIN_DESCRIPTOR("abi_1_2", "1.2.0", "abi-1-2-test", "ABI 1.2 测试",
+                           .init = abi_1_2_init, .handle = abi_1_2_handle, .on_event = abi_1_2_on_event);
 
 CITYGRID_PLUGIN_DEFINE(abi_1_2_plugin)

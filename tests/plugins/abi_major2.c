@@ -5,6 +5,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 static int abi_major2_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
 {
     (void)ctx;
@@ -12,17 +14,9 @@ static int abi_major2_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     return CITYGRID_OK;
 }
 
-static const char *const abi_major2_categories[] = {NULL};
-
-static const citygrid_plugin abi_major2_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "abi_major2",
-    .version = "2.0.0",
-    .department = "abi-test",
-    .department_zh = "ABI 测试",
-    .categories = abi_major2_categories,
-    .handle = abi_major2_handle,
-};
+static const citygrid_plugin abi_major2_plugin =
+    TEST_PLUGIN_DESCRIPTOR("abi_major2", "2.0.0", "abi-test", "ABI 测试",
+                           .handle = abi_major2_handle);
 
 CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered, const citygrid_abi *offered);
 CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered, const citygrid_abi *offered)

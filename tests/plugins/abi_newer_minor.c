@@ -5,6 +5,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 static int abi_newer_minor_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
 {
     (void)ctx;
@@ -12,17 +14,9 @@ static int abi_newer_minor_handle(citygrid_plugin_ctx *ctx, const citygrid_case 
     return CITYGRID_OK;
 }
 
-static const char *const abi_newer_minor_categories[] = {NULL};
-
-static const citygrid_plugin abi_newer_minor_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "abi_newer_minor",
-    .version = "1.1.0",
-    .department = "abi-test",
-    .department_zh = "ABI 测试",
-    .categories = abi_newer_minor_categories,
-    .handle = abi_newer_minor_handle,
-};
+static const citygrid_plugin abi_newer_minor_plugin =
+    TEST_PLUGIN_DESCRIPTOR("abi_newer_minor", "1.1.0", "abi-test", "ABI 测试",
+                           .handle = abi_newer_minor_handle);
 
 CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered, const citygrid_abi *offered);
 CITYGRID_EXPORT citygrid_abi citygrid_plugin_abi(size_t n_offered, const citygrid_abi *offered)

@@ -7,6 +7,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,17 +44,8 @@ static int crash_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     return rc;
 }
 
-static const char *const crash_categories[] = {NULL};
-
-static const citygrid_plugin crash_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "crash",
-    .version = "1.0.0",
-    .department = "crash-test",
-    .department_zh = "崩溃测试",
-    .categories = crash_categories,
-    .init = crash_init,
-    .handle = crash_handle,
-};
+static const citygrid_plugin crash_plugin =
+    TEST_PLUGIN_DESCRIPTOR("crash", "1.0.0", "crash-test", "崩溃测试",
+                           .init = crash_init, .handle = crash_handle);
 
 CITYGRID_PLUGIN_DEFINE(crash_plugin)

@@ -22,6 +22,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,18 +155,8 @@ static void echo_shutdown(citygrid_plugin_ctx *ctx)
     free(e);
 }
 
-static const char *const echo_categories[] = {NULL};
-
-static const citygrid_plugin echo_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "echo",
-    .version = "1.0.0",
-    .department = "echo-test",
-    .department_zh = "回声测试",
-    .categories = echo_categories,
-    .init = echo_init,
-    .handle = echo_handle,
-    .shutdown = echo_shutdown,
-};
+static const citygrid_plugin echo_plugin =
+    TEST_PLUGIN_DESCRIPTOR("echo", "1.0.0", "echo-test", "回声测试",
+                           .init = echo_init, .handle = echo_handle, .shutdown = echo_shutdown);
 
 CITYGRID_PLUGIN_DEFINE(echo_plugin)

@@ -5,6 +5,8 @@
  */
 #include <citygrid/plugin.h>
 
+#include "test_descriptor.h"
+
 static int init_fails_init(citygrid_plugin_ctx *ctx, const citygrid_host *host)
 {
     host->log(ctx, CITYGRID_LOG_ERROR, "init_fails: refusing to start (as designed)");
@@ -18,17 +20,8 @@ static int init_fails_handle(citygrid_plugin_ctx *ctx, const citygrid_case *c)
     return CITYGRID_E_STATE; /* never reached: init() failed */
 }
 
-static const char *const init_fails_categories[] = {NULL};
-
-static const citygrid_plugin init_fails_plugin = {
-    .struct_size = sizeof(citygrid_plugin),
-    .name = "init_fails",
-    .version = "1.0.0",
-    .department = "init-test",
-    .department_zh = "初始化失败测试",
-    .categories = init_fails_categories,
-    .init = init_fails_init,
-    .handle = init_fails_handle,
-};
+static const citygrid_plugin init_fails_plugin =
+    TEST_PLUGIN_DESCRIPTOR("init_fails", "1.0.0", "init-test", "初始化失败测试",
+                           .init = init_fails_init, .handle = init_fails_handle);
 
 CITYGRID_PLUGIN_DEFINE(init_fails_plugin)
