@@ -6,24 +6,32 @@
  * act on a day's cases; citygridd is killed with SIGKILL in the middle and
  * restarted; in the end the receiver has seen every event exactly once
  * after de-duplication on Idempotency-Key, and each case's events in order.
- * Once in thread mode, once in process mode.
+ * Once in thread mode, once in process mode, and once in remote mode: a
+ * citygrid-plugind this test starts, linked over tcp on 127.0.0.1 with CURVE
+ * keys (the core's ZAP handler admits its key for the bridge's department),
+ * which outlives the kill -9 of citygridd and reconnects by itself.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "integration/testapi.h"
+#include "lib/curvekeys.h"
 #include "support/testutil.h"
 
 #define EXCERPT "%.2000s"
@@ -235,26 +243,103 @@ static void receiver_stop(void)
 
 static td_daemon D;
 
+/* Remote mode: the plugin host this test runs, and its keys. */
+static pid_t plugind;
+static char *keys_dir;
+
+static void stop_plugind(void)
+{
+    if (plugind > 0) {
+        kill(plugind, SIGKILL);
+        waitpid(plugind, NULL, 0);
+        plugind = 0;
+    }
+}
+
 static void teardown(void)
 {
+    stop_plugind();
     td_cleanup(&D);
+    if (keys_dir) {
+        tu_rmrf(keys_dir);
+        free(keys_dir);
+        keys_dir = NULL;
+    }
+}
+
+/* citygrid-plugind with the bridge, on the department's "own host": the
+ * settings travel with it, not in the core's config. */
+static void start_plugind(const char *endpoint, const char *core_pub, const char *key)
+{
+    char *bin = tu_build_path("core/citygrid-plugind");
+    char *so = tu_build_path("plugins/bridge/.libs/bridge_four_platforms.so");
+    char *log = tu_sprintf("%s/plugind.log", keys_dir);
+    char *settings = tu_sprintf("{\"url\":\"http://127.0.0.1:%d/hook\",\"allow_http\":true,"
+                                "\"key_id\":\"" KEY_ID "\",\"secret\":\"" SECRET "\","
+                                "\"timeout_ms\":3000}", R.port);
+    pid_t parent = getpid();
+    plugind = fork();
+    ck_assert_int_ge(plugind, 0);
+    if (plugind == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(bin, bin, "--plugin", so, "--endpoint", endpoint, "--server-key", core_pub, "--key",
+              key, "--settings", settings, "--heartbeat-ms", "200", (char *)NULL);
+        _exit(127);
+    }
+    free(bin); free(so); free(log); free(settings);
 }
 
 static void start(const char *mode)
 {
     memset(&D, 0, sizeof D);
-    char plugin[1024];
+    char plugin[1024], bus[1024];
     char *so = tu_build_path("plugins/bridge/.libs/bridge_four_platforms.so");
-    snprintf(plugin, sizeof plugin,
-             "{ name = \"bridge_four_platforms\"; path = \"%s\"; mode = \"%s\";"
-             "  subscribe = [ \"all\" ];"
-             "  settings = { url = \"http://127.0.0.1:%d/hook\"; allow_http = true;"
-             "    key_id = \"" KEY_ID "\"; secret = \"" SECRET "\"; timeout_ms = 3000; }; }",
-             so, mode, R.port);
+    int remote = !strcmp(mode, "remote");
+    char *endpoint = NULL, *core = NULL, *dept = NULL;
+    if (remote) {
+        char err[512];
+        keys_dir = tu_tempdir("bridge-keys");
+        core = tu_sprintf("%s/core", keys_dir);
+        dept = tu_sprintf("%s/four_platforms", keys_dir);
+        ck_assert_msg(cg_curve_keys_generate(core, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(cg_curve_keys_generate(dept, err, sizeof err) == 0, "%s", err);
+        endpoint = tu_sprintf("tcp://127.0.0.1:%d", td_free_port());
+        snprintf(plugin, sizeof plugin,
+                 "{ name = \"bridge_four_platforms\"; mode = \"remote\";"
+                 "  department = \"four_platforms\"; subscribe = [ \"all\" ]; }");
+        snprintf(bus, sizeof bus,
+                 "max_attempts = 200; remote_bind = \"%s\"; server_key = \"%s.key\"; "
+                 "clients = ( { department = \"four_platforms\"; key = \"%s.pub\"; } );",
+                 endpoint, core, dept);
+    } else {
+        snprintf(plugin, sizeof plugin,
+                 "{ name = \"bridge_four_platforms\"; path = \"%s\"; mode = \"%s\";"
+                 "  subscribe = [ \"all\" ];"
+                 "  settings = { url = \"http://127.0.0.1:%d/hook\"; allow_http = true;"
+                 "    key_id = \"" KEY_ID "\"; secret = \"" SECRET "\"; timeout_ms = 3000; }; }",
+                 so, mode, R.port);
+        snprintf(bus, sizeof bus, "max_attempts = 200;");
+    }
     free(so);
-    td_options opt = {.extra_plugins = plugin,
-                      .extra_bus = "max_attempts = 200;"};
-    ta_start(&D, &opt, "police,bridge_four_platforms", 30000);
+    td_options opt = {.extra_plugins = plugin, .extra_bus = bus};
+    ta_start(&D, &opt, remote ? "police" : "police,bridge_four_platforms", 30000);
+    if (remote) {
+        char *core_pub = tu_sprintf("%s.pub", core), *dept_key = tu_sprintf("%s.key", dept);
+        start_plugind(endpoint, core_pub, dept_key);
+        char *body = NULL;
+        int rc = td_wait_plugins_ready(&D, "bridge_four_platforms", 30000, &body);
+        char *plog = tu_sprintf("%s/plugind.log", keys_dir);
+        char *ptext = tu_read_file(plog);
+        EXPECT(rc == 0, "the remote bridge is not ready: %.1000s; its log: %.2000s",
+               body ? body : "", ptext ? ptext : "");
+        free(ptext); free(plog); free(body); free(core_pub); free(dept_key);
+    }
+    free(endpoint); free(core); free(dept);
 }
 
 static void act(const char *id, const char *body)
@@ -377,6 +462,7 @@ static void run_day(const char *mode)
     free(text);
     json_decref(plugins);
     td_stop(&D);
+    stop_plugind();
     receiver_stop();
 }
 
@@ -392,6 +478,12 @@ START_TEST(process_mode)
 }
 END_TEST
 
+START_TEST(remote_mode)
+{
+    run_day("remote");
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -399,5 +491,6 @@ int main(void)
     Suite *s = suite_create("bridge");
     ta_add_case(s, "thread", thread_mode, NULL, teardown, 240);
     ta_add_case(s, "process", process_mode, NULL, teardown, 240);
+    ta_add_case(s, "remote", remote_mode, NULL, teardown, 240);
     return ta_run(s);
 }
