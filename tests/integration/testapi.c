@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 /* The daemon the helpers talk to; owned by the test. */
 static td_daemon *bound;
@@ -279,9 +280,5 @@ void ta_add_case(Suite *s, const char *name, const TTest *test, SFun setup, SFun
 
 int ta_run(Suite *s)
 {
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -17,6 +17,7 @@
 
 #include "support/plugin_mock.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static plugin_mock *open_plugin(const char *name)
 {
@@ -259,9 +260,5 @@ int main(void)
     tcase_add_test(tc, newer_minor_is_refused_naming_both);
     tcase_add_test(tc, define_abi_answers_the_chosen_minor);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

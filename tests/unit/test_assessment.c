@@ -46,6 +46,7 @@
 #include "store/store.h"
 #include "support/testutil.h"
 #include "lib/timeutil.h"
+#include "support/run_suite.h"
 
 #define G1 "33110200100101"
 #define G2 "33110200100102"
@@ -503,9 +504,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : 0;
+    return tu_run_suite(suite());
 }

@@ -14,6 +14,7 @@
 #include "routine/patrols.h"
 #include "support/testutil.h"
 #include "lib/timeutil.h"
+#include "support/run_suite.h"
 
 static int64_t iso_ms(const char *text)
 {
@@ -241,9 +242,5 @@ int main(void)
     tcase_add_test(tc, row_ids_round_trip);
     tcase_add_test(tc, the_attendance_config_group);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include "people/auth.h"
 #include "store/store.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir, *db_path, *token_path, *password_path;
 static cg_store *st;
@@ -245,9 +246,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(auth_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(auth_suite());
 }

@@ -20,6 +20,7 @@
 #include "wire/protocol.h"
 #include "wire/runtime.h"
 #include "lib/timeutil.h"
+#include "support/run_suite.h"
 
 #define ENDPOINT "inproc://test-bus"
 #define DEPT "testdept"
@@ -1049,9 +1050,5 @@ static Suite *bus_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(bus_suite());
 }

@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "lib/timeutil.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir, *db_path;
 static cg_store *st;
@@ -945,9 +946,5 @@ static Suite *cases_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cases_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(cases_suite());
 }

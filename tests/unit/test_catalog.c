@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "people/catalog.h"
+#include "support/run_suite.h"
 
 static const char *const plan_categories[] = {
     "municipal_facility", "landscaping", "sanitation", "traffic_safety", "eco_environment",
@@ -102,9 +103,5 @@ int main(void)
     tcase_add_test(tc, routes_reroute_and_add);
     tcase_add_test(tc, new_category_without_department_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

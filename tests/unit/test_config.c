@@ -8,6 +8,7 @@
 #include <citygrid/plugin.h>
 #include "conf/config.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir;
 
@@ -305,9 +306,5 @@ int main(void)
     tcase_add_test(tc, nested_groups_and_lists_refuse_with_their_line);
     tcase_add_test(tc, the_schema_prints_every_key_as_scdoc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

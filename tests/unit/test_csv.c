@@ -12,6 +12,7 @@
 
 #include "lib/csv.h"
 #include "routine/assessment.h"
+#include "support/run_suite.h"
 
 static void expect_cell(const char *in, const char *want)
 {
@@ -80,9 +81,5 @@ int main(void)
     tcase_add_test(tc, plain_cells_unchanged);
     tcase_add_test(tc, assessment_csv_carries_no_formula);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

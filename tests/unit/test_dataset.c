@@ -12,6 +12,7 @@
 #include "lib/geo.h"
 #include "lib/gridcode.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static const char *const liandu[] = {"331102", NULL};
 
@@ -426,9 +427,5 @@ int main(void)
     tcase_add_test(tc, no_two_grids_overlap);
     tcase_add_test(tc, roster_fills_every_mandatory_role);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "case/subscribe.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir;
 
@@ -405,9 +406,5 @@ static Suite *escalation_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(escalation_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(escalation_suite());
 }

@@ -21,6 +21,7 @@
 #include "support/testutil.h"
 
 #include "support/tiny_images.h"
+#include "support/run_suite.h"
 
 /* What a text file renamed photo.jpg holds. */
 static const char not_a_photo[] = "Dear grid leader, the stall is back at the corner.\n";
@@ -497,9 +498,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

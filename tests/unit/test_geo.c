@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/geo.h"
+#include "support/run_suite.h"
 
 /* For checks inside big loops: Check records every passing ck_assert (a
  * write to its pipe), which would make the loops slow. */
@@ -417,9 +418,5 @@ int main(void)
     tcase_add_test(tc, refuses_bad_geometry_with_a_reason);
     tcase_add_test(tc, haversine_known_distances);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/gridcode.h"
+#include "support/run_suite.h"
 
 static const char *const liandu[] = {"331102", NULL};
 
@@ -96,9 +97,5 @@ int main(void)
     tcase_add_test(tc, refuses_malformed_codes_with_a_reason);
     tcase_add_test(tc, split_refuses_what_is_not_14_digits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

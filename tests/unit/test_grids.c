@@ -13,6 +13,7 @@
 #include "people/grids.h"
 #include "store/store.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir;       /* temp dir for the whole suite */
 static char *db_path;   /* the dataset imported once (unchecked fixture) */
@@ -529,9 +530,5 @@ int main(void)
     tcase_add_test(tc, dispatch_members_are_the_departments_people_in_the_grid);
     tcase_add_test(tc, export_writes_what_import_reads);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

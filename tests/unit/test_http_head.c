@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http/http_head.h"
+#include "support/run_suite.h"
 
 static cg_head_problem parse(const char *text, cg_http_head *h)
 {
@@ -67,9 +68,5 @@ int main(void)
     tcase_add_test(tc, good_heads);
     tcase_add_test(tc, refused_heads);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include "host/plugins.h"
 #include "wire/runtime.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static void expect_refused(const char *path, const char *const needles[])
 {
@@ -183,9 +184,5 @@ int main(void)
     tcase_add_test(tc, registry_refuses_duplicates_and_failed_init);
     tcase_add_test(tc, required_plugin_failure_stops_startup);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

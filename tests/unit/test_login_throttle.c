@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "http/login_throttle.h"
+#include "support/run_suite.h"
 
 START_TEST(one_address_slowed_down)
 {
@@ -65,9 +66,5 @@ int main(void)
     tcase_add_test(tc, one_address_slowed_down);
     tcase_add_test(tc, many_addresses_cannot_lock_out);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

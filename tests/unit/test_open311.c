@@ -10,6 +10,7 @@
 #include "case/open311.h"
 #include "http/open311_form.h"
 #include "http/open311_xml.h"
+#include "support/run_suite.h"
 
 static int parse(const char *text, cg_form *f)
 {
@@ -111,9 +112,5 @@ int main(void)
     tcase_add_test(tc, xml_writer);
     tcase_add_test(tc, statuses);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -11,6 +11,7 @@
 
 #include "store/paging.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static sqlite3 *db;
 
@@ -180,9 +181,5 @@ static Suite *paging_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(paging_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(paging_suite());
 }

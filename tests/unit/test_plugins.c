@@ -10,6 +10,7 @@
 
 #include "support/plugin_mock.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 #define REPORTED_AT 1700000000LL
 
@@ -618,9 +619,5 @@ static Suite *plugins_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(plugins_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(plugins_suite());
 }

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "wire/protocol.h"
+#include "support/run_suite.h"
 
 static void *ctx, *router, *dealer;
 
@@ -332,9 +333,5 @@ static Suite *protocol_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(protocol_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(protocol_suite());
 }

@@ -17,6 +17,7 @@
 #include "people/catalog.h"
 #include "conf/config.h"
 #include "http/http_util.h"
+#include "support/run_suite.h"
 
 static cg_catalog *cat;
 static cg_config cfg;
@@ -489,9 +490,5 @@ static Suite *request_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(request_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(request_suite());
 }

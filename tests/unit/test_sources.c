@@ -12,6 +12,7 @@
 #include "sources/chain.h"
 #include "sources/mask.h"
 #include "sources/policy.h"
+#include "support/run_suite.h"
 
 static size_t chars(const char *s)
 {
@@ -136,9 +137,5 @@ int main(void)
     tcase_add_test(tc, role_source_matrix);
     tcase_add_test(tc, chain_finds_an_edited_row);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

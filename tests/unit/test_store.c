@@ -8,6 +8,7 @@
 
 #include "store/store.h"
 #include "support/testutil.h"
+#include "support/run_suite.h"
 
 static char *dir, *db_path;
 
@@ -324,9 +325,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(store_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/timeutil.h"
+#include "support/run_suite.h"
 
 START_TEST(formats_in_city_time)
 {
@@ -61,9 +62,5 @@ int main(void)
     tcase_add_test(tc, round_trips);
     tcase_add_test(tc, rejects_malformed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "case/workflow.h"
+#include "support/run_suite.h"
 
 static const char *const statuses[] = {"reported", "dispatched", "accepted",
                                        "handled",  "closed",     "cancelled"};
@@ -125,9 +126,5 @@ int main(void)
     tcase_add_test(tc, who_may_do_what);
     tcase_add_test(tc, the_ladder);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }
