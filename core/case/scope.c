@@ -102,6 +102,20 @@ int cg_scope_manages(const cg_scope *sc, const char *grid)
     return sc->admin || (i >= 0 && sc->manages[i]);
 }
 
+cg_status cg_scope_reads_routine(const cg_scope *sc, const char *grid, const char *what,
+                                 cg_result *r)
+{
+    if (sc->admin)
+        return CG_OK;
+    if (sc->department_account)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "a department account does not read a grid's %s", what);
+    if (grid && !cg_scope_serves(sc, grid))
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden", "this %s is not in your grids (%s)", what,
+                       grid);
+    return CG_OK;
+}
+
 int cg_scope_manages_any(const cg_scope *sc)
 {
     for (size_t i = 0; i < sc->n_grids; i++)

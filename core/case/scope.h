@@ -2,7 +2,9 @@
  * scope.h — who may see and do what:
  *  - admin: everything;
  *  - a department-level account (members.department_account = 1): its
- *    department's cases city-wide, and the grid registry (read);
+ *    department's cases city-wide, and the grid registry (read); not a
+ *    grid's routine records (check-ins, rota, patrols, meetings, tasks,
+ *    devices: cg_scope_reads_routine), which are the grid's own business;
  *  - a member: the cases, grids and people of the grids they serve;
  *    leaders and instructors manage their grids (staff them, see gaps);
  *  - anything else: refused (CG_E_FORBIDDEN).
@@ -46,6 +48,16 @@ int cg_scope_leads(const cg_scope *sc, const char *grid);
  * 1 yes (always for an admin), 0 no (also for an unknown member), -1
  * database error. Loads the member's grids with cg_scope_load. */
 int cg_scope_leads_member(cg_store *st, const cg_scope *sc, const char *member);
+/* May the caller read a grid's routine records (check-ins, rota, patrols,
+ * meetings, tasks, devices) of `grid` (NULL: a list not filtered by grid,
+ * which the caller then sees cut to their grids)? CG_OK for an admin and
+ * for a member who serves the grid; CG_E_FORBIDDEN for a department account
+ * (docs/authz.md: those records carry people's movements and belong to the
+ * grid, the department sees its members' work through cases and the
+ * assessment) and for a grid the member does not serve, `what` naming the
+ * record in the message. */
+cg_status cg_scope_reads_routine(const cg_scope *sc, const char *grid, const char *what,
+                                 cg_result *r);
 /* May see a case of this grid (NULL/"" if none), department and reporter? */
 int cg_scope_sees_case(const cg_scope *sc, const char *grid, const char *department,
                        const char *reporter);

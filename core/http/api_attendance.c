@@ -216,7 +216,7 @@ void cg_api_checkins_list(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 400, "invalid_field", "'cursor' is not one this list gave");
         return;
     }
-    if (cg_api_list_viewer(ctx, f.grid, &f.viewer) < 0)
+    if (cg_api_list_viewer(ctx, f.grid, "check-ins", &f.viewer) < 0)
         return;
     json_t *page = cg_checkins_list(ctx->app->store, &f);
     if (!page)
@@ -245,9 +245,14 @@ static int rota_grid(cg_api_ctx *ctx, int manage)
     cg_scope sc;
     if (load_scope(ctx, &sc) < 0)
         return -1;
-    int ok = sc.admin || (manage ? cg_scope_manages(&sc, grid)
-                                 : sc.department_account || cg_scope_serves(&sc, grid));
+    cg_result why;
+    int ok = manage ? sc.admin || cg_scope_manages(&sc, grid)
+                    : cg_scope_reads_routine(&sc, grid, "rota", &why) == CG_OK;
     cg_scope_free(&sc);
+    if (!ok && !manage) {
+        cg_http_reply_result(ctx->req, &why);
+        return -1;
+    }
     if (!ok) {
         cg_http_reply_error(ctx->req, 403, "forbidden",
                             manage ? "only the grid's leader or instructor (or an administrator) "

@@ -20,6 +20,7 @@
 #include "http/api_write.h"
 #include "routine/devices.h"
 #include "case/scope.h"
+#include "people/members.h"
 #include "lib/timeutil.h"
 
 typedef struct device_job {
@@ -44,17 +45,19 @@ static json_t *device_answer(cg_write_job *job, int *status)
     return d ? d : json_object();
 }
 
-/* May the caller hand devices to `member` (NULL: nobody)? 1 yes. */
-static int may_manage(cg_api_ctx *ctx, const cg_scope *sc, const char *member)
+/* May the caller hand devices to `member` (NULL: nobody), or take them
+ * back? CG_OK, or the refusal in err (people/members.h says who may). */
+static cg_status may_manage(cg_api_ctx *ctx, const cg_scope *sc, const char *member,
+                            cg_result *err)
 {
     if (sc->admin)
-        return 1;
+        return CG_OK;
     if (!member)
-        return cg_scope_manages_any(sc);
-    for (size_t i = 0; i < sc->n_grids; i++)
-        if (sc->manages[i] && cg_member_serves(ctx->app->store, member, sc->grids[i]) == 1)
-            return 1;
-    return 0;
+        return cg_scope_manages_any(sc) ? CG_OK
+                                        : cg_fail(err, CG_E_FORBIDDEN, "forbidden",
+                                                  "only an administrator, or a grid's leader or "
+                                                  "instructor, issues devices");
+    return cg_members_may_equip(ctx->app->store, ctx->who, member, err);
 }
 
 static int holder_field(json_t *body, device_job *j, cg_result *err)
@@ -128,12 +131,10 @@ static void submit(cg_api_ctx *ctx, int create)
     }
     have_scope = 1;
     const char *now_holder = json_string_value(json_object_get(current, "holder"));
-    if (!may_manage(ctx, &sc, j->c.has_holder && j->c.holder[0] ? j->c.holder : NULL) ||
-        (now_holder && !may_manage(ctx, &sc, now_holder))) {
-        cg_fail(&err, CG_E_FORBIDDEN, "forbidden", "only an administrator, or the leader or "
-                "instructor of the holder's grid, issues and takes back devices");
+    if (may_manage(ctx, &sc, j->c.has_holder && j->c.holder[0] ? j->c.holder : NULL, &err) !=
+            CG_OK ||
+        (now_holder && may_manage(ctx, &sc, now_holder, &err) != CG_OK))
         goto bad;
-    }
     j->job.apply = device_apply;
     j->job.answer = device_answer;
     cg_write_submit(ctx, &j->job);
@@ -174,7 +175,7 @@ void cg_api_devices_get(cg_api_ctx *ctx)
         return;
     }
     const char *holder = json_string_value(json_object_get(d, "holder"));
-    int ok = sc.admin || sc.department_account || (holder && strcmp(holder, sc.member_id) == 0);
+    int ok = sc.admin || (holder && strcmp(holder, sc.member_id) == 0);
     for (size_t i = 0; !ok && holder && i < sc.n_grids; i++)
         ok = cg_member_serves(ctx->app->store, holder, sc.grids[i]) == 1;
     cg_scope_free(&sc);
@@ -204,7 +205,7 @@ void cg_api_devices_list(cg_api_ctx *ctx)
         return;
     }
     const char *viewer;
-    if (cg_api_list_viewer(ctx, NULL, &viewer) < 0)
+    if (cg_api_list_viewer(ctx, NULL, "devices", &viewer) < 0)
         return;
     json_t *page = cg_devices_list(ctx->app->store, holder, type, viewer, after, (int)limit);
     if (!page)

@@ -184,7 +184,7 @@ void cg_api_meetings_list(cg_api_ctx *ctx)
     if (cursor_of(ctx, "MT", &before, &limit) < 0)
         return;
     const char *viewer;
-    if (cg_api_list_viewer(ctx, grid, &viewer) < 0)
+    if (cg_api_list_viewer(ctx, grid, "meetings", &viewer) < 0)
         return;
     json_t *page = cg_meetings_list(ctx->app->store, grid, viewer, before, (int)limit);
     if (!page)
@@ -226,7 +226,7 @@ void cg_api_tasks_list(cg_api_ctx *ctx)
     if (cursor_of(ctx, "TK", &f.before, &limit) < 0)
         return;
     f.limit = (int)limit;
-    if (cg_api_list_viewer(ctx, NULL, &f.viewer) < 0)
+    if (cg_api_list_viewer(ctx, NULL, "tasks", &f.viewer) < 0)
         return;
     json_t *page = cg_tasks_list(ctx->app->store, &f);
     if (!page)

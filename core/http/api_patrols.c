@@ -354,7 +354,7 @@ void cg_api_patrols_compliance(cg_api_ctx *ctx)
     const cg_config *cfg = ctx->app->config;
     q.min_minutes = cfg->attendance.patrol_min_minutes;
     q.required_days = cfg->attendance.patrol_days_per_week;
-    if (cg_api_list_viewer(ctx, q.grid, &q.viewer) < 0)
+    if (cg_api_list_viewer(ctx, q.grid, "patrols", &q.viewer) < 0)
         return;
     json_t *page = cg_patrol_compliance(ctx->app->store, &q);
     if (!page)

@@ -14,16 +14,17 @@ static int load(cg_api_ctx *ctx, cg_scope *sc)
     return 0;
 }
 
-int cg_api_list_viewer(cg_api_ctx *ctx, const char *grid, const char **viewer)
+int cg_api_list_viewer(cg_api_ctx *ctx, const char *grid, const char *what, const char **viewer)
 {
     cg_scope sc;
     if (load(ctx, &sc) < 0)
         return -1;
-    int all = sc.admin || sc.department_account;
-    int ok = all || !grid || cg_scope_serves(&sc, grid);
+    cg_result r;
+    cg_status rc = cg_scope_reads_routine(&sc, grid, what, &r);
+    int all = sc.admin;
     cg_scope_free(&sc);
-    if (!ok) {
-        cg_http_reply_error(ctx->req, 403, "forbidden", "you do not serve grid %s", grid);
+    if (rc != CG_OK) {
+        cg_http_reply_result(ctx->req, &r);
         return -1;
     }
     *viewer = all ? NULL : ctx->who->member_id;
@@ -35,10 +36,11 @@ int cg_api_sees_grid(cg_api_ctx *ctx, const char *grid, const char *what)
     cg_scope sc;
     if (load(ctx, &sc) < 0)
         return -1;
-    int ok = sc.admin || sc.department_account || cg_scope_serves(&sc, grid);
+    cg_result r;
+    cg_status rc = cg_scope_reads_routine(&sc, grid ? grid : "", what, &r);
     cg_scope_free(&sc);
-    if (!ok) {
-        cg_http_reply_error(ctx->req, 403, "forbidden", "this %s is not in your grids", what);
+    if (rc != CG_OK) {
+        cg_http_reply_result(ctx->req, &r);
         return -1;
     }
     return 0;

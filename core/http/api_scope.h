@@ -11,16 +11,16 @@
 
 #include "http/api.h"
 
-/* For a listing filtered by `grid` (NULL: not filtered): 0 with *viewer NULL
- * when the caller sees everything (admin, department account), or the
- * caller's member id (borrowed from ctx->who) to restrict the list to the
- * grids they serve. -1 when answered: 500 if the caller's grids cannot be
- * read, 403 if they do not serve `grid`. */
-int cg_api_list_viewer(cg_api_ctx *ctx, const char *grid, const char **viewer);
+/* For a listing of `what` filtered by `grid` (NULL: not filtered): 0 with
+ * *viewer NULL when the caller sees everything (admin), or the caller's
+ * member id (borrowed from ctx->who) to restrict the list to the grids they
+ * serve. -1 when answered: 500 if the caller's grids cannot be read, 403 for
+ * a department account or a `grid` they do not serve
+ * (cg_scope_reads_routine, case/scope.h). */
+int cg_api_list_viewer(cg_api_ctx *ctx, const char *grid, const char *what, const char **viewer);
 
-/* May the caller see a row of `grid` (admin, department account, or one of
- * their grids)? 0 yes; -1 when answered: 500 as above, or 403 "this `what`
- * is not in your grids". */
+/* May the caller see a `what` of `grid` (admin, or one of their grids; not
+ * a department account)? 0 yes; -1 when answered: 500 as above, or 403. */
 int cg_api_sees_grid(cg_api_ctx *ctx, const char *grid, const char *what);
 
 #endif

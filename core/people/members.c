@@ -369,6 +369,47 @@ cg_status cg_members_may_issue_token(cg_store *st, const cg_principal *who, cons
     return rc;
 }
 
+cg_status cg_members_may_equip(cg_store *st, const cg_principal *who, const char *member,
+                               cg_result *r)
+{
+    if (who->is_admin)
+        return CG_OK;
+    struct cg_member_grid *mine = NULL;
+    size_t n_mine = 0;
+    cg_member_assignment *theirs = NULL;
+    size_t n_theirs = 0;
+    if (load_grids(st, who->member_id, &mine, &n_mine) < 0)
+        return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
+    if (load_assignments(st, member, &theirs, &n_theirs) < 0) {
+        free(mine);
+        return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the member's grids");
+    }
+    cg_status rc = CG_OK;
+    int manages_one = 0;
+    const char *beyond = NULL;
+    for (size_t i = 0; i < n_theirs; i++) {
+        const struct cg_member_grid *g = find_grid(mine, n_mine, theirs[i].grid);
+        if (g && g->manages)
+            manages_one = 1;
+        else if (!beyond)
+            beyond = theirs[i].grid;
+    }
+    if (!manages_one)
+        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                     "only an administrator or the leader or instructor of the holder's grid "
+                     "issues and takes back devices");
+    else if (any_manager_row(theirs, n_theirs))
+        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                     "only an administrator equips a grid's leader or instructor");
+    else if (beyond)
+        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                     "%.64s also serves grid %s, which you do not manage: only an administrator "
+                     "issues or takes back their devices", member, beyond);
+    free(mine);
+    free(theirs);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the body */
 
 static int valid_id_text(const char *s)

@@ -20,9 +20,12 @@
  *      a token (POST /v1/members/{id}/tokens): a leader only, and only for a
  *        member all of whose grids they lead, so that the credential reaches
  *        no further than the issuer does;
+ *      a device (POST, PATCH /v1/devices): issue to or take back from a
+ *        member all of whose grids they manage;
  *  - nobody but an admin: sets someone else's password, sets
  *    department_account, appoints a leader or an instructor, or changes a
- *    leader's or an instructor's record, password, assignments or tokens;
+ *    leader's or an instructor's record, password, assignments, tokens or
+ *    devices;
  *  - anyone else: 403.
  * The grids a person serves, manages and leads come from the member_grids
  * view (store/migrations.c): the one place that rule is written.
@@ -119,5 +122,11 @@ cg_status cg_members_read(cg_store *st, const cg_principal *who, const char *id,
  * reason, CG_E_INTERNAL. */
 cg_status cg_members_may_issue_token(cg_store *st, const cg_principal *who, const char *member,
                                      cg_result *r);
+
+/* May `who` issue a device to `member` or take one back from them (the
+ * rules above)? CG_OK (an admin, always), CG_E_FORBIDDEN with the reason,
+ * CG_E_INTERNAL. */
+cg_status cg_members_may_equip(cg_store *st, const cg_principal *who, const char *member,
+                               cg_result *r);
 
 #endif
