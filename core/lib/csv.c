@@ -123,6 +123,21 @@ static int row_end(builder *b, char *err, size_t errlen)
     return 0;
 }
 
+/* Outside quotes a ',' ends the field and a '\n' the record (the next one
+ * starts on the next line). 1 when c was such a separator, *rc set; else 0. */
+static int separator(builder *b, char c, size_t *line, int *rc, char *err, size_t errlen)
+{
+    if (c == ',') {
+        *rc = field_end(b);
+    } else if (c == '\n') {
+        *rc = row_end(b, err, errlen);
+        b->row.line = ++*line;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -168,13 +183,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
             } else if (c == '"') {
                 cg_set_err(err, errlen, "line %zu: a quote inside an unquoted field", line);
                 rc = -2;
-            } else if (c == ',') {
-                rc = field_end(&b);
-                state = START;
-            } else if (c == '\n') {
-                rc = row_end(&b, err, errlen);
-                line++;
-                b.row.line = line;
+            } else if (separator(&b, c, &line, &rc, err, errlen)) {
                 state = START;
             } else {
                 rc = field_push(&b, c);
@@ -194,13 +203,7 @@ int cg_csv_parse(const char *data, size_t len, cg_csv *out, char *err, size_t er
             if (c == '"') {
                 rc = field_push(&b, '"');
                 state = QUOTED;
-            } else if (c == ',') {
-                rc = field_end(&b);
-                state = START;
-            } else if (c == '\n') {
-                rc = row_end(&b, err, errlen);
-                line++;
-                b.row.line = line;
+            } else if (separator(&b, c, &line, &rc, err, errlen)) {
                 state = START;
             } else {
                 cg_set_err(err, errlen, "line %zu: text after the closing quote of a field", line);

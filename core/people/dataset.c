@@ -973,29 +973,28 @@ static int csv_field(FILE *out, const char *v, int last)
     return 0;
 }
 
-int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
+/* Write the header line, then every row of `sql` (ncols text columns) as
+ * neutralised CSV cells. `what` names the rows in an error. */
+static int export_csv(cg_store *st, FILE *out, const char *sql, const char *header, int ncols,
+                      const char *what, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = cg_store_read_stmt(st,
-        "SELECT m.id, m.login, m.name, m.name_pinyin, m.terminal_id, m.department, a.grid, a.role"
-        " FROM assignments a JOIN members m ON m.id = a.member_id"
-        " ORDER BY a.grid, CASE a.role WHEN 'leader' THEN 0 WHEN 'instructor' THEN 1"
-        " WHEN 'fulltime' THEN 2 WHEN 'professional' THEN 3 ELSE 4 END, a.department, m.id");
+    sqlite3_stmt *s = cg_store_read_stmt(st, sql);
     if (!s) {
         cg_set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
         return -1;
     }
-    fputs("member_id,login,name,name_pinyin,terminal_id,department,grid,role\n", out);
+    fputs(header, out);
     int rc, oom = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        for (int k = 0; k < R_COLS; k++)
-            oom |= csv_field(out, col_text(s, k), k == R_COLS - 1) < 0;
+        for (int k = 0; k < ncols; k++)
+            oom |= csv_field(out, col_text(s, k), k == ncols - 1) < 0;
     sqlite3_reset(s);
     if (oom) {
         cg_set_err(err, errlen, "out of memory");
         return -1;
     }
     if (rc != SQLITE_DONE) {
-        cg_set_err(err, errlen, "reading the roster: %s", sqlite3_errmsg(st->db));
+        cg_set_err(err, errlen, "reading %s: %s", what, sqlite3_errmsg(st->db));
         return -1;
     }
     if (ferror(out)) {
@@ -1005,30 +1004,23 @@ int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
     return 0;
 }
 
+int cg_dataset_export_roster(cg_store *st, FILE *out, char *err, size_t errlen)
+{
+    return export_csv(st, out,
+        "SELECT m.id, m.login, m.name, m.name_pinyin, m.terminal_id, m.department, a.grid, a.role"
+        " FROM assignments a JOIN members m ON m.id = a.member_id"
+        " ORDER BY a.grid, CASE a.role WHEN 'leader' THEN 0 WHEN 'instructor' THEN 1"
+        " WHEN 'fulltime' THEN 2 WHEN 'professional' THEN 3 ELSE 4 END, a.department, m.id",
+        "member_id,login,name,name_pinyin,terminal_id,department,grid,role\n", R_COLS,
+        "the roster", err, errlen);
+}
+
 int cg_dataset_export_places(cg_store *st, FILE *out, char *err, size_t errlen)
 {
     /* Parents before children, as the import wants them. */
-    sqlite3_stmt *s = cg_store_read_stmt(st,
+    return export_csv(st, out,
         "SELECT level, code, parent, name_zh, name_en FROM places ORDER BY"
         " CASE level WHEN 'city' THEN 0 WHEN 'district' THEN 1 WHEN 'zone' THEN 1"
-        " WHEN 'subdistrict' THEN 2 ELSE 3 END, code");
-    if (!s) {
-        cg_set_err(err, errlen, "%s", sqlite3_errmsg(st->db));
-        return -1;
-    }
-    fputs("level,code,parent,name_zh,name_en\n", out);
-    int rc, oom = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        for (int k = 0; k < 5; k++)
-            oom |= csv_field(out, col_text(s, k), k == 4) < 0;
-    sqlite3_reset(s);
-    if (oom) {
-        cg_set_err(err, errlen, "out of memory");
-        return -1;
-    }
-    if (rc != SQLITE_DONE) {
-        cg_set_err(err, errlen, "reading places: %s", sqlite3_errmsg(st->db));
-        return -1;
-    }
-    return ferror(out) ? (cg_set_err(err, errlen, "write error"), -1) : 0;
+        " WHEN 'subdistrict' THEN 2 ELSE 3 END, code",
+        "level,code,parent,name_zh,name_en\n", 5, "places", err, errlen);
 }
