@@ -1283,7 +1283,13 @@ cg_runtime *cg_runtime_start(const cg_runtime_options *opt, char *err, size_t er
     if (!rt)
         return NULL;
     int zero = 0;
-    snprintf(rt->stop_endpoint, sizeof rt->stop_endpoint, "inproc://citygrid-runtime-%p", (void *)rt);
+    /* A serial beside the address: a runtime started right after another
+     * was freed may get the same address while ZeroMQ still holds the old
+     * inproc name (its close is asynchronous): bind would fail EADDRINUSE. */
+    static unsigned long serial;
+    unsigned long n = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
+    snprintf(rt->stop_endpoint, sizeof rt->stop_endpoint, "inproc://citygrid-runtime-%p-%lu",
+             (void *)rt, n);
     rt->stop_tx = zmq_socket(rt->zctx, ZMQ_PAIR);
     if (!rt->stop_tx || zmq_setsockopt(rt->stop_tx, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_bind(rt->stop_tx, rt->stop_endpoint) != 0) {
