@@ -31,6 +31,7 @@
 #include "wire/bus.h"
 #include "wire/loader.h"
 #include "wire/runtime.h"
+#include "support/run_suite.h"
 #include "support/testutil.h"
 
 static void *zctx;
@@ -392,9 +393,5 @@ int main(void)
     tcase_add_test(tc, process_mode_answers);
     tcase_add_test(tc, second_start_reuses_the_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../plugins/datahub/codes.h"
+#include "support/run_suite.h"
 #include "support/testutil.h"
 
 START_TEST(id_numbers)
@@ -124,9 +125,5 @@ int main(void)
     tcase_add_test(tc, credit_codes);
     tcase_add_test(tc, synthetic_sources);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }
