@@ -481,6 +481,19 @@ else
     say "dispatch_bench or its plugin not built: dispatch per mode not measured"
 fi
 process_vs_thread=$(field "$DSP" dispatch_process_vs_thread)
+# Data-source queries (QUERY/ANSWER) per mode, the datahub plugin answering
+# from its own SQLite file: beside the raw ZeroMQ round trip below.
+QRY=$WORK/query.txt
+: >"$QRY"
+query_plugin=$BUILDDIR/plugins/datahub/.libs/datahub.so
+if [ -x "$BENCHBIN/query_bench" ] && [ -f "$query_plugin" ]; then
+    say "query_bench: thread/inproc, process/ipc, remote/tcp+CURVE (about 8 s)"
+    "$BENCHBIN/query_bench" --plugin "$query_plugin" --sql "$SRCDIR/contrib/lishui/sources.sql" \
+        --plugind "$BUILDDIR/core/citygrid-plugind" --dir "$WORK" --seconds 2 >"$QRY" 2>"$WORK/query.err" ||
+        say "query_bench failed: $(cat "$WORK/query.err")"
+else
+    say "query_bench or the datahub plugin not built: queries per mode not measured"
+fi
 
 intake_vs_raw=$(ratio "$intake_rps" "$raw_http_rps")
 mix_vs_raw=$(ratio "$mix_rps" "$raw_http_rps")
@@ -541,6 +554,10 @@ for t in inproc ipc tcp; do
         "credit $(field "$DSP" dispatch_credit), RESULT in, ACK out"
 done
 row "  dispatch process / thread" "$process_vs_thread" "goal >= $GOAL_PROCESS_VS_THREAD"
+for m in thread process remote; do
+    row "source queries/s, $m mode (32 in flight)" "$(field "$QRY" query_${m}_per_s)" \
+        "round trip p50 $(field "$QRY" query_${m}_rtt_us) us, p99 $(field "$QRY" query_${m}_rtt_p99_us) us"
+done
 row "reload: longest accept pause ms" "$reload_pause_ms" "steady load before it: ${reload_baseline_gap_ms} ms; reloads ok ${reload_ok}"
 row "  after reload load: unaccepted, outbox" "$reload_unaccepted, $reload_outbox_after" "cases ${reload_cases}, accepted twice ${reload_twice}"
 [ -z "$daemon_note" ] || row "note" "" "$daemon_note"
@@ -570,6 +587,7 @@ echo "outbox_after_drain_2s: $outbox_after_drain"
 grep -E '^raw_(sqlite|zmq)_' "$S" "$Z" 2>/dev/null | sed 's/^[^:]*://'
 grep -E '^dispatch_' "$DSP" 2>/dev/null | grep -v '^dispatch_process_vs_thread'
 echo "dispatch_process_vs_thread: $process_vs_thread"
+grep -E '^query_' "$QRY" 2>/dev/null
 echo "reload_max_dispatch_pause_ms: $reload_pause_ms"
 echo "reload_baseline_max_gap_ms: $reload_baseline_gap_ms"
 echo "reload_requests_ok: $reload_ok"
