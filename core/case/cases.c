@@ -551,9 +551,20 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
         }
         ok = ok && outbox_write(st, &d, now_ms, err, errlen) == 0;
     }
+    if (ok && nc->n_subscribers) {
+        /* After the owner's row: a receiver that follows both sees the
+         * report before anything its department does with it. */
+        cg_case_change copies = {.case_id = case_id, .sub_event = nc->sub_event,
+                                 .subscribers = nc->subscribers,
+                                 .n_subscribers = nc->n_subscribers,
+                                 .subscriber_out = nc->subscriber_out};
+        ok = outbox_insert_copies(st, &copies, now_ms, err, errlen) == 0;
+    }
     if (ok)
         ok = write_end(st, err, errlen) == 0;
     if (!ok) {
+        for (size_t i = 0; nc->subscriber_out && i < nc->n_subscribers; i++)
+            cg_dispatch_clear(&nc->subscriber_out[i]);
         cg_dispatch_clear(&d);
         write_abort(st);
         case_id[0] = 0;

@@ -41,11 +41,20 @@ typedef struct cg_new_case {
      * phone; borrowed, may be NULL): stored apart (case_contacts), never in
      * the case JSON nor the dispatch. */
     json_t *contact;
+    /* Subscribers (subscribe.h) told of the new case, as with
+     * cg_case_change: a copy of sub_event (borrowed) as an event = 2 outbox
+     * row to each of subscribers[0..n_subscribers), written in the case's
+     * transaction into subscriber_out[i] (the caller's, zeroed; enqueue after
+     * COMMIT, then clear). n_subscribers 0: none. */
+    json_t *sub_event;
+    const char *const *subscribers;
+    size_t n_subscribers;
+    cg_dispatch *subscriber_out;
 } cg_new_case;
 
 
 /* Insert case + history ("report", and "dispatch" unless handled on site) +
- * outbox row. Fills case_id; *dispatched=1 and *out filled when an outbox row
+ * outbox row + the subscribers' copies. Fills case_id; *dispatched=1 and *out filled when an outbox row
  * was written. 0 ok, -1 error (err). */
 int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char case_id[32],
                     cg_dispatch *out, int *dispatched, char *err, size_t errlen);

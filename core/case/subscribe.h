@@ -5,7 +5,11 @@
  * of its own department's cases (always sent), it then gets a copy of each
  * workflow event (a verb by a person, an automatic escalation; the same
  * payload as the owner's, core/wire/PROTOCOL.md) of other departments' cases that
- * match. Terms:
+ * match: the report of a new case too (verb "report", kind "transition", level
+ * "grid": host/flow.c), and an Open311 citizen's comment or reopen (verbs
+ * "comment", "reopen": http/open311_updates.c through host/actions.h). A
+ * plugin's own result (accept, handle, notes by "plugin:NAME") is not
+ * copied; an escalation it causes is. Terms:
  *   "all"                       every event;
  *   "transition", "escalation"  events of that kind;
  *   "grid", "community", "joint", "city"  events whose case is at that level

@@ -9,6 +9,7 @@
 
 #include "case/verbs.h"
 #include "host/deadlines.h"
+#include "host/flow.h"
 #include "lib/timeutil.h"
 #include "store/batch.h"
 #include "wire/bus.h"
@@ -56,33 +57,29 @@ static void action_committed(void *arg, int status, const char *err)
     free(p);
 }
 
-/* {"kind","verb","from","to","actor","level","note","at"}: what the plugin's
- * on_event() sees (core/wire/PROTOCOL.md). */
-static json_t *event_json(const char *kind, const char *verb, const char *from, const char *to,
-                          const char *actor, const char *level, const char *note, int64_t now_ms)
+void cg_actions_add_events(cg_app *app, cg_case_change *ch, const cg_case_row *row,
+                           const char *kind, const char *verb, const char *to_status,
+                           const char **subs, cg_dispatch *sub_out)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", kind, "verb", verb,
-                     "from", from, "to", to, "actor", actor, "level", level, "note",
-                     note ? note : "", "at", (json_int_t)(now_ms / 1000));
+    const char *dep_after = ch->department ? ch->department : row->department;
+    const char *level_after = ch->level ? ch->level : row->level;
+    const cg_department *d = cg_catalog_department(app->catalog, dep_after);
+    int owner_event = !ch->new_dispatch && d && d->plugin;
+    size_t n_subs = cg_deadlines_subscribers(app, ch, dep_after, kind, level_after, subs, sub_out);
+    if (owner_event || n_subs) {
+        json_t *ev = cg_flow_event_json(kind, verb, row->status, to_status, ch->actor, level_after,
+                                        ch->note, cg_now_ms());
+        ch->event = owner_event ? ev : NULL;
+        ch->sub_event = !n_subs ? NULL : owner_event ? json_incref(ev) : ev;
+    }
 }
 
 /* Who hears of this step: the owner's event and the subscribers' copies. */
 static void add_events(cg_app *app, cg_verb_action *a)
 {
-    cg_case_change *ch = &a->ch;
-    const char *dep_after = ch->department ? ch->department : a->row.department;
-    const char *kind = a->verb == CG_WF_ESCALATE ? "escalation" : "transition";
-    const char *level_after = ch->level ? ch->level : a->row.level;
-    const cg_department *d = cg_catalog_department(app->catalog, dep_after);
-    int owner_event = !ch->new_dispatch && d && d->plugin;
-    size_t n_subs = cg_deadlines_subscribers(app, ch, dep_after, kind, level_after, a->subs,
-                                             a->sub_out);
-    if (owner_event || n_subs) {
-        json_t *ev = event_json(kind, a->action, a->row.status, a->to_status, a->actor,
-                                level_after, ch->note, cg_now_ms());
-        ch->event = owner_event ? ev : NULL;
-        ch->sub_event = !n_subs ? NULL : owner_event ? json_incref(ev) : ev;
-    }
+    cg_actions_add_events(app, &a->ch, &a->row,
+                          a->verb == CG_WF_ESCALATE ? "escalation" : "transition", a->action,
+                          a->to_status, a->subs, a->sub_out);
 }
 
 cg_status cg_actions_take(cg_app *app, const cg_principal *who, const char *case_id, json_t *body,

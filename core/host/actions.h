@@ -18,6 +18,8 @@
 #define CG_ACTIONS_H
 
 #include <jansson.h>
+#include "case/cases.h"
+#include "case/subscribe.h"
 #include "host/app.h"
 #include "lib/result.h"
 #include "people/auth.h"
@@ -35,5 +37,17 @@ typedef void (*cg_action_done)(void *arg, const cg_result *r, const char *case_i
  * status once it was read, nothing was written and `done` is never called. */
 cg_status cg_actions_take(cg_app *app, const cg_principal *who, const char *case_id, json_t *body,
                           cg_action_done done, void *arg, char current_status[16], cg_result *r);
+
+/* Who hears of a change to `row` (as read before it): sets ch->event for
+ * the owning plugin (none when ch->new_dispatch: the dispatch is its
+ * notice) and the subscribers' copies (ch->sub_event, ch->subscribers,
+ * n_subscribers, subscriber_out = sub_out), with ch->actor and ch->note.
+ * Used by the verbs and by the changes that come another way (an Open311
+ * citizen's comment or reopen), so every change is heard alike. subs and
+ * sub_out: the caller's arrays of CG_SUBSCRIBERS_MAX, zeroed, kept until
+ * after the commit; the caller owns ch->event and ch->sub_event (decref). */
+void cg_actions_add_events(cg_app *app, cg_case_change *ch, const cg_case_row *row,
+                           const char *kind, const char *verb, const char *to_status,
+                           const char **subs, cg_dispatch *sub_out);
 
 #endif

@@ -18,6 +18,20 @@
 #include "case/subscribe.h"
 #include "lib/timeutil.h"
 
+/* ---------------------------------------------------------------- events */
+
+json_t *cg_flow_event_json(const char *kind, const char *verb, const char *from, const char *to,
+                           const char *actor, const char *level, const char *note,
+                           int64_t now_ms)
+{
+#define OR_EMPTY(s) ((s) ? (s) : "")
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", OR_EMPTY(kind), "verb",
+                     OR_EMPTY(verb), "from", OR_EMPTY(from), "to", OR_EMPTY(to), "actor",
+                     OR_EMPTY(actor), "level", OR_EMPTY(level), "note", OR_EMPTY(note), "at",
+                     (json_int_t)(now_ms / 1000));
+#undef OR_EMPTY
+}
+
 /* ---------------------------------------------------------------- reports */
 
 typedef struct pending_case {
@@ -31,6 +45,9 @@ typedef struct pending_case {
     int dispatched;
     json_t *case_json;          /* for `stored`, built with the write */
     int64_t due_ms;             /* the deadline it was stored with (0: none) */
+    /* The subscribers told of the report (nc.subscribers points here). */
+    const char *subs[CG_SUBSCRIBERS_MAX];
+    cg_dispatch sub_out[CG_SUBSCRIBERS_MAX];
 } pending_case;
 
 static const char *keep(pending_case *pc, int slot, const char *s)
@@ -59,6 +76,12 @@ static void case_committed(void *arg, int status, const char *err)
     pending_case *pc = arg;
     if (status == 0 && pc->dispatched)
         cg_bus_enqueue(pc->app->bus, &pc->dispatch);
+    for (size_t i = 0; i < pc->nc.n_subscribers; i++) {
+        if (status == 0 && pc->sub_out[i].payload)
+            cg_bus_enqueue(pc->app->bus, &pc->sub_out[i]);
+        cg_dispatch_clear(&pc->sub_out[i]);
+    }
+    json_decref(pc->nc.sub_event);
     if (status == 0)
         cg_deadlines_note(pc->app->deadlines, pc->due_ms);
     if (status != 0)
@@ -96,6 +119,22 @@ void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_stored
     pc->nc.reporter = keep(pc, 5, nc->reporter);
     pc->nc.extra = nc->extra ? json_deep_copy(nc->extra) : NULL;
     pc->nc.contact = nc->contact ? json_deep_copy(nc->contact) : NULL;
+    pc->nc.sub_event = NULL;
+    pc->nc.subscribers = pc->subs;
+    pc->nc.n_subscribers = 0;
+    pc->nc.subscriber_out = pc->sub_out;
+    if (cg_subscribe_any(app->config)) {
+        /* Looked up here: the batch's writer thread must not read the catalog. */
+        size_t n = cg_subscribers(app->config, app->catalog, pc->nc.department, "transition",
+                                  "grid", pc->subs, CG_SUBSCRIBERS_MAX);
+        const char *actor = pc->nc.reporter && *pc->nc.reporter ? pc->nc.reporter
+                                                                 : pc->nc.source;
+        pc->nc.sub_event = n ? cg_flow_event_json("transition", "report", "",
+                                                  pc->nc.handled_on_site ? "handled" : "dispatched",
+                                                  actor, "grid", pc->nc.description, cg_now_ms())
+                             : NULL;
+        pc->nc.n_subscribers = pc->nc.sub_event ? n : 0;
+    }
     cg_batch_submit(app->batch, insert_case, case_committed, pc);
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "case/cases.h"
+#include "host/actions.h"
 #include "host/deadlines.h"
 #include "http/open311_form.h"
 #include "lib/timeutil.h"
@@ -59,7 +60,9 @@ void cg_o311_updates_get(cg_api_ctx *ctx)
  * reopen: dispatched to its department again, with a new deadline); any
  * other update is a comment in the history (status CLOSED: the citizen says
  * it is solved; staff decide). Both by actor "open311:NAME", only on that
- * key's own cases (403 otherwise). */
+ * key's own cases (403 otherwise). Both are heard like a workflow verb
+ * (host/actions.h): the owning plugin gets a comment as an event (a reopen
+ * as its new dispatch), subscribers such as a bridge get a copy of either. */
 
 typedef struct pending_update {
     cg_http_deferred deferred;
@@ -68,6 +71,8 @@ typedef struct pending_update {
     cg_case_change ch;
     int outcome, has_out;
     cg_dispatch out;
+    const char *subs[CG_SUBSCRIBERS_MAX];
+    cg_dispatch sub_out[CG_SUBSCRIBERS_MAX];
     char case_id[32], actor[CG_O311_SOURCE_MAX], action[16], expect_status[16],
         expect_department[32], to_status[16];
     char *note;
@@ -86,8 +91,14 @@ static void update_committed(void *arg, int status, const char *err)
     struct evhttp_request *req = cg_http_undefer(&p->deferred);
     if (status == 0 && p->has_out)
         cg_bus_enqueue(p->app->bus, &p->out);
-    else
-        cg_dispatch_clear(&p->out);
+    cg_dispatch_clear(&p->out);
+    for (size_t i = 0; i < p->ch.n_subscribers; i++) {
+        if (status == 0 && p->sub_out[i].payload)
+            cg_bus_enqueue(p->app->bus, &p->sub_out[i]);
+        cg_dispatch_clear(&p->sub_out[i]);
+    }
+    json_decref(p->ch.event);
+    json_decref(p->ch.sub_event);
     if (status == 0)
         cg_deadlines_rearm(p->app->deadlines);
     if (req) {
@@ -201,6 +212,8 @@ void cg_o311_updates_post(cg_api_ctx *ctx)
         snprintf(pu->action, sizeof pu->action, "comment");
     }
     ch->action = pu->action;
+    cg_actions_add_events(ctx->app, ch, &row, "transition", pu->action,
+                          reopen ? pu->to_status : row.status, pu->subs, pu->sub_out);
     cg_http_defer(ctx->http, &pu->deferred, ctx->req);
     cg_batch_submit(ctx->app->batch, apply_update, update_committed, pu);
 done:

@@ -5,7 +5,9 @@
  * with the key id the config names), and records what it accepted. Staff
  * act on a day's cases; citygridd is killed with SIGKILL in the middle and
  * restarted; in the end the receiver has seen every event exactly once
- * after de-duplication on Idempotency-Key, and each case's events in order.
+ * after de-duplication on Idempotency-Key, and each case's events in order:
+ * the report itself, the staff's steps, and a citizen's Open311 comment and
+ * reopen (POST servicerequestupdates) on a case reported through Open311.
  * Once in thread mode, once in process mode, and once in remote mode: a
  * citygrid-plugind this test starts, linked over tcp on 127.0.0.1 with CURVE
  * keys (the core's ZAP handler admits its key for the bridge's department),
@@ -342,6 +344,56 @@ static void start(const char *mode)
     free(endpoint); free(core); free(dept);
 }
 
+/* A GeoReport POST (form body); the status, the body in *body (malloc'd). */
+static int form_post(const char *path, const char *form, char **body)
+{
+    hc_request rq = {0};
+    rq.method = "POST";
+    rq.path = path;
+    rq.content_type = "application/x-www-form-urlencoded";
+    rq.body = form;
+    rq.body_len = strlen(form);
+    rq.timeout_ms = 15000;
+    hc_response r;
+    memset(&r, 0, sizeof r);
+    hc_send(D.port, &rq, &r);
+    int status = r.status;
+    *body = strdup(r.body ? r.body : "");
+    hc_response_free(&r);
+    return status;
+}
+
+/* A citizen's case through Open311 (a key of its own): its id in out. */
+static void open311_report(char out[32], char **api_key)
+{
+    json_t *k = ta_expect_call("POST", "/v1/open311/keys", D.token, "{\"name\":\"citizen_app\"}",
+                               201);
+    *api_key = strdup(ta_text(k, "api_key"));
+    json_decref(k);
+    char *form = tu_sprintf("api_key=%s&service_code=traffic_safety&lat=28.45&long=119.92"
+                            "&description=%%E8%%B7%%AF%%E5%%8F%%A3", *api_key);
+    char *body = NULL;
+    int st = form_post("/open311/v2/requests.json", form, &body);
+    json_t *j = json_loads(body, 0, NULL);
+    const char *id = json_string_value(json_object_get(json_array_get(j, 0), "service_request_id"));
+    EXPECT(st == 201 && id, "Open311 POST requests: %d " EXCERPT, st, body);
+    snprintf(out, 32, "%s", id);
+    json_decref(j);
+    free(body);
+    free(form);
+}
+
+/* A citizen's update on their own case: 201. */
+static void open311_update(const char *api_key, const char *id, const char *extra)
+{
+    char *form = tu_sprintf("api_key=%s&service_request_id=%s&%s", api_key, id, extra);
+    char *body = NULL;
+    int st = form_post("/open311/v2/servicerequestupdates.json", form, &body);
+    EXPECT(st == 201, "Open311 POST servicerequestupdates (%s): %d " EXCERPT, extra, st, body);
+    free(body);
+    free(form);
+}
+
 static void act(const char *id, const char *body)
 {
     char path[256];
@@ -372,12 +424,43 @@ static void set_down(int down)
     pthread_mutex_unlock(&R.lock);
 }
 
+/* Every delivery whose answer was lost has come again (the last one may
+ * still be on its way when every event has arrived). */
+static int lost_answers_redelivered(void)
+{
+    pthread_mutex_lock(&R.lock);
+    int done = R.duplicates >= R.lost_answers;
+    pthread_mutex_unlock(&R.lock);
+    return done;
+}
+
 static int failed_so_far(void)
 {
     pthread_mutex_lock(&R.lock);
     int n = R.failed_on_purpose;
     pthread_mutex_unlock(&R.lock);
     return n;
+}
+
+/* Each of verbs[] arrived exactly once for case `id` (after de-duplication),
+ * in that order. */
+static void expect_once_in_order(const seen *got, int n, const char *id,
+                                 const char *const *verbs, int n_verbs, const char *summary)
+{
+    int last_at = -1;
+    for (int v = 0; v < n_verbs; v++) {
+        int at = -1, count = 0;
+        for (int k = 0; k < n; k++)
+            if (!strcmp(got[k].case_id, id) && !strcmp(got[k].verb, verbs[v])) {
+                count++;
+                at = k;
+            }
+        EXPECT(count == 1, "%s: %d '%s' events after de-duplication, expected 1 (%s)", id, count,
+               verbs[v], summary);
+        EXPECT(at > last_at, "%s: '%s' arrived out of order (at %d, the one before at %d)", id,
+               verbs[v], at, last_at);
+        last_at = at;
+    }
 }
 
 static void run_day(const char *mode)
@@ -411,9 +494,23 @@ static void run_day(const char *mode)
         act(ids[i], "{\"action\":\"handle\",\"note\":\"已疏导\"}");
         act(ids[i], "{\"action\":\"review\",\"result\":\"pass\",\"note\":\"复核通过\"}");
     }
-    static const char *const verbs[] = {"handle", "review"};
+    /* A citizen's report through Open311, a comment on it, its closure by
+     * staff, and the citizen reopening it. */
+    char citizen[1][32];
+    char *api_key = NULL;
+    open311_report(citizen[0], &api_key);
+    json_decref(ta_wait_case(citizen[0], "status", "accepted", 20000));
+    open311_update(api_key, citizen[0], "description=%E8%BF%98%E5%9C%A8%E5%A0%B5");
+    act(citizen[0], "{\"action\":\"handle\",\"note\":\"已疏导\"}");
+    act(citizen[0], "{\"action\":\"review\",\"result\":\"pass\",\"note\":\"复核通过\"}");
+    open311_update(api_key, citizen[0], "status=OPEN&description=%E5%8F%88%E5%A0%B5%E4%BA%86");
+    free(api_key);
+    static const char *const verbs[] = {"report", "handle", "review"};
+    static const char *const citizen_verbs[] = {"report", "comment", "handle", "review", "reopen"};
     long long deadline = ta_mono_ms() + 60000;
-    while (!received_all(ids, N_CASES, verbs, 2) && ta_mono_ms() < deadline)
+    while (!(received_all(ids, N_CASES, verbs, 3) && received_all(citizen, 1, citizen_verbs, 5) &&
+             lost_answers_redelivered()) &&
+           ta_mono_ms() < deadline)
         ta_sleep_ms(50);
 
     pthread_mutex_lock(&R.lock);
@@ -430,29 +527,17 @@ static void run_day(const char *mode)
     pthread_mutex_unlock(&R.lock);
     fprintf(stderr, "bridge (%s): %s\n", mode, summary);
 
-    EXPECT(received_all(ids, N_CASES, verbs, 2), "not every event arrived: %s", summary);
+    EXPECT(received_all(ids, N_CASES, verbs, 3), "not every event arrived: %s", summary);
+    EXPECT(received_all(citizen, 1, citizen_verbs, 5),
+           "not every event of the Open311 case arrived (report, comment, handle, review, "
+           "reopen): %s", summary);
     EXPECT(bad == 0, "every delivery is signed and well formed: %s", summary);
     EXPECT(failed_on_purpose >= FAIL_FIRST, "the receiver failed deliveries: %s", summary);
     EXPECT(R.duplicates >= R.lost_answers && R.lost_answers > 0,
            "every delivery whose answer was lost came again with its Idempotency-Key: %s", summary);
-    for (int i = 0; i < N_CASES; i++) {
-        /* Exactly once (after de-duplication) and in order: handle, review. */
-        int handle_at = -1, review_at = -1, count = 0;
-        for (int k = 0; k < n; k++) {
-            if (strcmp(got[k].case_id, ids[i]))
-                continue;
-            if (!strcmp(got[k].verb, "handle") || !strcmp(got[k].verb, "review"))
-                count++;
-            if (!strcmp(got[k].verb, "handle"))
-                handle_at = k;
-            if (!strcmp(got[k].verb, "review"))
-                review_at = k;
-        }
-        EXPECT(count == 2, "%s: %d handle/review events after de-duplication, expected 2 (%s)",
-               ids[i], count, summary);
-        EXPECT(handle_at >= 0 && handle_at < review_at, "%s: handle then review (%d, %d)", ids[i],
-               handle_at, review_at);
-    }
+    for (int i = 0; i < N_CASES; i++)
+        expect_once_in_order(got, n, ids[i], verbs, 3, summary);
+    expect_once_in_order(got, n, citizen[0], citizen_verbs, 5, summary);
     /* Nothing is left in the outbox and nothing went to dead letters. */
     json_t *plugins = ta_get_json("/v1/plugins");
     json_t *b = ta_find(ta_as_list(plugins), "name", "bridge_four_platforms");
