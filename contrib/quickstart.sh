@@ -17,6 +17,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential autoconf automake libtool pkg-config
           libevent-dev libzmq3-dev libsqlite3-dev libconfig-dev libjansson-dev
           libsodium-dev check sqlite3 curl wrk
+          libssl-dev openssl   # TLS on the listener; its test makes a certificate
           libsystemd-dev systemd prometheus scdoc mandoc  # sd_notify, systemd-analyze, promtool, man pages
           debhelper lintian    # make deb and its test
           libjs-leaflet libjs-chart.js    # the console's map and charts, served by citygridd

@@ -25,6 +25,7 @@
 #include "conf/schema.h"
 #include "lib/curvekeys.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 
 static const char *const mode_names[] = {"thread", "process", "remote", NULL};
 static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -509,6 +510,39 @@ static const cg_conf_key http_keys[] = {
     {0}};
 static const cg_conf_group http_group = {.name = "http", .path = "http", .keys = http_keys};
 
+/* Both files or neither; and they must make a working context (the same
+ * lib/tls.c builds the one the server uses), so a bad certificate or key is
+ * refused here, with the line of the key at fault. */
+static int check_tls(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_tls_conf *t = obj;
+    if (!t->cert && !t->key)
+        return cg_conf_fail(cx, g, "tls needs cert = \"FILE\"; and key = \"FILE\"; (or leave "
+                            "the group out for plain HTTP)");
+    cg_tls_culprit culprit = CG_TLS_CERT;
+    char why[1024];
+    cg_tls_ctx *ctx = cg_tls_ctx_new(t->cert, t->key, &culprit, why, sizeof why);
+    if (!ctx) {
+        const config_setting_t *at =
+            config_setting_get_member(g, culprit == CG_TLS_KEY ? "key" : "cert");
+        return cg_conf_fail(cx, at ? at : g, "%s", why);
+    }
+    cg_tls_ctx_free(ctx);
+    return 0;
+}
+
+static const cg_conf_key tls_keys[] = {
+    {.name = "cert", .type = CG_CONF_PATH, .offset = offsetof(cg_tls_conf, cert),
+     .doc = "The server's certificate, PEM, followed by any intermediate certificates."},
+    {.name = "key", .type = CG_CONF_PATH, .offset = offsetof(cg_tls_conf, key),
+     .doc = "Its private key, PEM without a passphrase, not readable by others; re-read with "
+            "the certificate on SIGHUP."},
+    {0}};
+static const cg_conf_group tls_group = {
+    .name = "tls", .path = "tls", .keys = tls_keys, .check = check_tls,
+    .doc = "HTTPS on the listen address, TLS 1.2 and newer. Without this group citygridd "
+           "speaks plain HTTP: keep listen on loopback behind a TLS-terminating proxy then."};
+
 static const cg_conf_key attendance_keys[] = {
     {.name = "checkin_radius_m", .type = CG_CONF_DOUBLE,
      .offset = offsetof(cg_attendance_conf, checkin_radius_m), .def = "200", .min = 0,
@@ -884,6 +918,8 @@ static const cg_conf_key top_keys[] = {
      .doc = "How plugins reach citygridd, and how deliveries are retried."},
     {.name = "http", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, http),
      .group = &http_group, .doc = "The HTTP server."},
+    {.name = "tls", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, tls),
+     .group = &tls_group, .doc = "TLS on the listener (both keys, or no group)."},
     {.name = "attendance", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, attendance),
      .group = &attendance_group,
      .doc = "The grid routine: check-ins at the grid office and patrol days."},

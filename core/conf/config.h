@@ -114,6 +114,13 @@ typedef struct cg_http_conf {
     int terminal_token_ttl;  /* seconds any other token lives */
 } cg_http_conf;
 
+/* tls = { ... }: HTTPS on the listener (http/http.c, lib/tls.h). Both NULL:
+ * plain HTTP. The files are checked when the config is read. */
+typedef struct cg_tls_conf {
+    char *cert;              /* PEM certificate chain (absolute) */
+    char *key;               /* PEM private key, unencrypted (absolute) */
+} cg_tls_conf;
+
 /* attendance = { ... }: check-ins and patrols (routine/attendance.h, patrols.h). */
 typedef struct cg_attendance_conf {
     double checkin_radius_m;   /* a check-in counts this close to the grid office */
@@ -182,6 +189,7 @@ typedef struct cg_config {
     size_t n_plugins;
     cg_bus_conf bus;
     cg_http_conf http;
+    cg_tls_conf tls;
     cg_attendance_conf attendance;
     cg_evidence_conf evidence;
     cg_duplicates_conf duplicates;

@@ -8,8 +8,8 @@
  *   citygridd --help | --version
  *
  * Flags override the file. SIGHUP re-reads the file and applies what can
- * change live (today: log_level), logging what changed and what needs a
- * restart.
+ * change live (log_level, the TLS certificate and key), logging what
+ * changed and what needs a restart.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -249,6 +249,13 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     } else {
         CG_NOTICE("core", "SIGHUP: config re-read, log_level unchanged");
     }
+    if (cg_http_is_tls(ds->app.http) || fresh.tls.cert) {
+        if (cg_http_tls_reload(ds->app.http, fresh.tls.cert, fresh.tls.key, err, sizeof err) < 0)
+            CG_ERROR("core", "SIGHUP: TLS certificate not reloaded: %s", err);
+        else
+            CG_NOTICE("core", "SIGHUP: TLS certificate %s reloaded for new connections",
+                      fresh.tls.cert);
+    }
     if (fresh.n_plugins != ds->app.config->n_plugins || fresh.n_routes != ds->app.config->n_routes)
         CG_NOTICE("core", "SIGHUP: plugin and route changes take effect after a restart");
     cg_service_status(ds->service, "serving; config re-read (log_level %s)",
@@ -445,9 +452,10 @@ static int start(daemon_state *ds, char *err, size_t errlen)
     app->http = cg_http_start(app, app->config->listen_host, app->config->listen_port, err, errlen);
     if (!app->http)
         return -1;
-    CG_NOTICE("core", "citygridd %s serving http://%s:%d (state in %s; admin token in %s/admin.token)",
-              CITYGRID_VERSION, app->config->listen_host, cg_http_port(app->http),
-              app->config->state_dir, app->config->state_dir);
+    CG_NOTICE("core", "citygridd %s serving %s://%s:%d (state in %s; admin token in %s/admin.token)",
+              CITYGRID_VERSION, cg_http_is_tls(app->http) ? "https" : "http",
+              app->config->listen_host, cg_http_port(app->http), app->config->state_dir,
+              app->config->state_dir);
     return 0;
 }
 
@@ -572,7 +580,8 @@ int main(int argc, char **argv)
         evsignal_add(ds.sigint, NULL);
         evsignal_add(ds.sighup, NULL);
         char status[256];
-        snprintf(status, sizeof status, "serving http://%s:%d", config.listen_host,
+        snprintf(status, sizeof status, "serving %s://%s:%d",
+                 cg_http_is_tls(ds.app.http) ? "https" : "http", config.listen_host,
                  cg_http_port(ds.app.http));
         ds.service = cg_service_ready(ds.app.base, status);
         event_base_dispatch(ds.app.base);

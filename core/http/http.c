@@ -10,6 +10,12 @@
  * head, body and idle timeouts, and caps the number of connections; evhttp's
  * own body cap is only the largest route limit, as a second line.
  *
+ * With a tls group in the config every connection is TLS (1.2 and newer):
+ * evhttp's bufferevent callback makes an OpenSSL bufferevent in accepting
+ * state under the gate, so the gate and evhttp see plain HTTP either way.
+ * SIGHUP builds a new context from the (re-read) files; connections already
+ * open keep the old one, which OpenSSL frees with the last of them.
+ *
  * Accept errors (EMFILE when descriptors run out) are logged at most once a
  * second, and the listener pauses briefly after one, so that a full
  * descriptor table cannot make the loop spin on accept().
@@ -32,10 +38,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+
+#include <openssl/ssl.h>
 
 #include "http/api.h"
 #include "http/open311.h"
@@ -43,6 +52,7 @@
 #include "http/http_gate.h"
 #include "http/http_util.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 
 #define HTTP_TIMEOUT_SECONDS 30
 #define HTTP_MAX_HEADERS_BYTES 16384
@@ -55,6 +65,7 @@ struct cg_http {
     struct evhttp *evh;
     struct evhttp_bound_socket *socket;
     cg_gate *gate;
+    cg_tls_ctx *tls;                /* NULL: plain HTTP */
     struct event *accept_pause;     /* re-enables the listener */
     int port;
     int draining;                   /* cg_http_drain() was called */
@@ -385,7 +396,27 @@ static int judge_head(void *arg, const cg_http_head *head, int64_t *limit)
 static struct bufferevent *new_connection(struct event_base *base, void *arg)
 {
     cg_http *http = arg;
-    struct bufferevent *under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *under;
+    /* NULL would make evhttp fall back to a plain socket bufferevent; that
+     * only happens out of memory, and a TLS client then gets no answer it
+     * can read. */
+    if (http->tls) {
+        SSL *ssl = SSL_new(http->tls);
+        if (!ssl)
+            return NULL;
+        /* evhttp sets the fd; the handshake starts then. */
+        under = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                               BEV_OPT_CLOSE_ON_FREE);
+        if (!under) {
+            SSL_free(ssl);
+            return NULL;
+        }
+        /* A client that closes without close_notify has still had its
+         * whole answer (HTTP framing says where it ends). */
+        bufferevent_openssl_set_allow_dirty_shutdown(under, 1);
+    } else {
+        under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
     return cg_gate_wrap(http->gate, under);
 }
 
@@ -475,9 +506,20 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
         return NULL;
     }
     http->app = app;
+    if (app->config && (app->config->tls.cert || app->config->tls.key)) {
+        char why[1024];
+        http->tls = cg_tls_ctx_new(app->config->tls.cert, app->config->tls.key, NULL, why,
+                                   sizeof why);
+        if (!http->tls) {
+            snprintf(err, errlen, "tls: %s", why);
+            free(http);
+            return NULL;
+        }
+    }
     http->evh = evhttp_new(app->base);
     if (!http->evh) {
         snprintf(err, errlen, "cannot create the HTTP server");
+        cg_tls_ctx_free(http->tls);
         free(http);
         return NULL;
     }
@@ -543,14 +585,39 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     }
     if (http->port == 0)
         http->port = port;
-    CG_NOTICE("http", "listening on %s:%d (JSON bodies up to %zu bytes, %u connections)", host,
-              http->port, max_body, gc.max_connections);
+    CG_NOTICE("http", "listening on %s:%d (%s, JSON bodies up to %zu bytes, %u connections)",
+              host, http->port, http->tls ? "TLS 1.2 and newer" : "plain HTTP", max_body,
+              gc.max_connections);
     return http;
 }
 
 int cg_http_port(const cg_http *http)
 {
     return http ? http->port : 0;
+}
+
+int cg_http_is_tls(const cg_http *http)
+{
+    return http && http->tls;
+}
+
+int cg_http_tls_reload(cg_http *http, const char *cert, const char *key, char *err,
+                       size_t errlen)
+{
+    if (!http->tls) {
+        snprintf(err, errlen, "this listener speaks plain HTTP: turning TLS on needs a restart");
+        return -1;
+    }
+    if (!cert && !key) {
+        snprintf(err, errlen, "the tls group is gone: turning TLS off needs a restart");
+        return -1;
+    }
+    cg_tls_ctx *fresh = cg_tls_ctx_new(cert, key, NULL, err, errlen);
+    if (!fresh)
+        return -1;
+    cg_tls_ctx_free(http->tls); /* open connections hold their own reference */
+    http->tls = fresh;
+    return 0;
 }
 
 void cg_http_drain(cg_http *http)
@@ -589,5 +656,6 @@ void cg_http_free(cg_http *http)
     if (http->accept_pause)
         event_free(http->accept_pause);
     cg_gate_free(http->gate);
+    cg_tls_ctx_free(http->tls);
     free(http);
 }

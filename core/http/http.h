@@ -9,9 +9,18 @@
 
 typedef struct cg_http cg_http;
 
-/* Bind host:port (port 0: any free port, see cg_http_port) and serve. */
+/* Bind host:port (port 0: any free port, see cg_http_port) and serve; over
+ * TLS when app->config has a tls group. */
 cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_t errlen);
 int cg_http_port(const cg_http *http);
+/* 1 when the listener speaks TLS (the config's tls group). */
+int cg_http_is_tls(const cg_http *http);
+/* SIGHUP: serve new connections with the certificate and key in these
+ * files (the old context stays with the connections already open). TLS
+ * cannot be turned on or off without a restart. 0 ok; -1 with err, the
+ * old certificate still served. */
+int cg_http_tls_reload(cg_http *http, const char *cert, const char *key, char *err,
+                       size_t errlen);
 /* Begin shutdown: close the listening socket; requests that still arrive on
  * open connections get 503 shutting_down (Connection: close). Answers already
  * owed are still written while the loop runs, so call cg_http_free() a few

@@ -29,10 +29,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+
+#include <openssl/ssl.h>
 
 #include "http/http_util.h"
 #include "lib/log.h"
@@ -293,11 +296,15 @@ static void conn_free(void *ctx)
     free(c);
 }
 
-/* FIN after the answer, once it has left the socket's buffer. */
+/* FIN after the answer, once it has left the socket's buffer (over TLS,
+ * after a close_notify, so the client knows the answer was not cut). */
 static void half_close_when_sent(gate_conn *c)
 {
     if (!c->closing || c->shut || evbuffer_get_length(bufferevent_get_output(c->under)) > 0)
         return;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->under);
+    if (ssl && SSL_is_init_finished(ssl))
+        (void)SSL_shutdown(ssl);
     evutil_socket_t fd = bufferevent_getfd(c->under);
     if (fd >= 0)
         shutdown(fd, SHUT_WR);

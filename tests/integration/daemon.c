@@ -274,6 +274,12 @@ static int wait_healthy(td_daemon *d, int timeout_ms)
                         WTERMSIG(st));
             return 0;
         }
+        if (d->ready) {
+            if (d->ready(d))
+                return 1;
+            sleep_ms(TD_POLL_MS);
+            continue;
+        }
         hc_response r;
         hc_request req = {.method = "GET", .path = "/v1/health", .timeout_ms = 1000};
         hc_send(d->port, &req, &r);
@@ -330,6 +336,8 @@ static int start_on(td_daemon *d, const td_options *opt, int keep_port)
 {
     int timeout = opt && opt->start_timeout_ms > 0 ? opt->start_timeout_ms
                                                     : TD_DEFAULT_START_TIMEOUT_MS;
+    if (opt)
+        d->ready = opt->ready;
     for (int attempt = 0; attempt < 5; attempt++) {
         if (!keep_port) {
             d->port = td_free_port();

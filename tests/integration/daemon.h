@@ -26,6 +26,8 @@
 #define TD_N_DEPARTMENT_PLUGINS 6
 extern const char *const td_department_plugins[TD_N_DEPARTMENT_PLUGINS];
 
+struct td_daemon;
+
 typedef struct td_options {
     /* Department plugins to write with `enabled = false;` (comma-separated
      * names, e.g. "enforcement"), or NULL. */
@@ -44,6 +46,9 @@ typedef struct td_options {
     const char *extra_bus;
     /* bus.heartbeat_ms (it is written already: not in extra_bus); <= 0: 1000. */
     int heartbeat_ms;
+    /* Whether the daemon serves yet, asked until it says 1 (e.g. over TLS);
+     * NULL: GET /v1/health in plain HTTP answers 200. Kept for td_restart. */
+    int (*ready)(const struct td_daemon *d);
 } td_options;
 
 typedef struct td_daemon {
@@ -55,6 +60,7 @@ typedef struct td_daemon {
     char *token;         /* contents of DIR/admin.token, trimmed; NULL if none */
     int failed;          /* keep dir on cleanup */
     int registered;
+    int (*ready)(const struct td_daemon *d); /* td_options.ready */
 } td_daemon;
 
 /* Start a daemon. 0 ok; -1 on failure, after printing why and the log to
