@@ -257,6 +257,8 @@ static void make_fixtures(void)
         }
         json_decref(m);
     }
+    /* An Open311 key for DELETE /v1/open311/keys/{name} to remove. */
+    ta_expect_status("POST", "/v1/open311/keys", D.token, "{\"name\":\"authzkey\"}", 201);
     /* The callers this dataset lacks: a market professional of grid A
      * alone (the dataset's serves grid B too), a department account. */
     for (size_t i = 0; i < N_CALLERS; i++) {
@@ -460,7 +462,9 @@ static char *path_for(const cg_route *rt, const target *x)
             put(&out, &len, &cap, one);
         }
     }
-    if (rt->method == EVHTTP_REQ_GET || strstr(rt->pattern, "/rota")) {
+    if (rt->method == EVHTTP_REQ_POST && strstr(rt->pattern, "/photos"))
+        put(&out, &len, &cap, "?stage=before");
+    else if (rt->method == EVHTTP_REQ_GET || strstr(rt->pattern, "/rota")) {
         char *q = tu_sprintf("?grid=%s&member=%s&holder=%s&assignee=%s&month=%s&year=%s"
                              "&week=%s&lat=%.7f&lon=%.7f",
                              grid_code[x->g], x->member, x->member, x->member, month, year,
@@ -620,6 +624,8 @@ static void teardown(void)
 
 START_TEST(no_route_answers_a_caller_the_matrix_forbids)
 {
+    /* CG_AUTHZ_VERBOSE=1: every answer's status, to review the matrix. */
+    int verbose = getenv("CG_AUTHZ_VERBOSE") != NULL;
     make_fixtures();
     long long t0 = ta_mono_ms();
     int requests = 0, successes = 0;
@@ -629,6 +635,7 @@ START_TEST(no_route_answers_a_caller_the_matrix_forbids)
         if (!acc)
             continue; /* the other test says so */
         const char *method = method_name(rt->method);
+        int route_2xx = 0;
         for (size_t ci = 0; ci < N_CALLERS; ci++) {
             caller *c = &callers[ci];
             char *last = NULL;
@@ -649,12 +656,26 @@ START_TEST(no_route_answers_a_caller_the_matrix_forbids)
                     continue;
                 }
                 hc_request rq = {.method = method, .path = path, .token = c->token, .body = body};
+                unsigned char jpg[sizeof tiny_jpg + 16];
+                if (rt->method == EVHTTP_REQ_POST && strstr(rt->pattern, "/photos")) {
+                    /* a photo: a real JPEG, its own bytes each time */
+                    static int shot;
+                    memcpy(jpg, tiny_jpg, sizeof tiny_jpg);
+                    int extra = snprintf((char *)jpg + sizeof tiny_jpg, 16, "walk%d", shot++);
+                    rq.content_type = "image/jpeg";
+                    rq.body = (const char *)jpg;
+                    rq.body_len = sizeof tiny_jpg + (size_t)extra;
+                }
                 hc_response r;
                 hc_send(D.port, &rq, &r);
                 requests++;
                 int allowed = (acc->allow[t] & c->bit) != 0;
                 int ok2xx = r.status >= 200 && r.status < 300;
                 successes += ok2xx;
+                route_2xx += ok2xx;
+                if (verbose)
+                    fprintf(stderr, "%d %s %s as %s (%s)\n", r.status, method, path, c->label,
+                            target_name[t]);
                 if (r.status == 0)
                     failure("%s %s as %s: no answer (%s)", method, path, c->label, r.error);
                 else if (r.status >= 500)
@@ -679,6 +700,11 @@ START_TEST(no_route_answers_a_caller_the_matrix_forbids)
             }
             free(last);
         }
+        /* Said, not failed: a route nobody got through is checked only as
+         * far as its first refusal (a body this test cannot make). */
+        if (!route_2xx)
+            fprintf(stderr, "test_authz: note: %s %s answered no caller 2xx\n", method,
+                    rt->pattern);
     }
     long long ms = ta_mono_ms() - t0;
     fprintf(stderr, "test_authz: %zu routes, %zu callers, %d requests (%d answered 2xx) in %lld ms\n",
