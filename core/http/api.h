@@ -60,6 +60,21 @@ static inline size_t cg_api_max_body(const cg_app *app)
     return app->config->http.max_body_bytes;
 }
 
+/* The request's JSON object body, required, within cg_api_max_body. NULL
+ * when it is missing, too large or not a JSON object: the request has then
+ * been answered (4xx, what is wrong) and the handler just returns. The
+ * caller owns the body (json_decref). */
+static inline json_t *cg_api_body(cg_api_ctx *ctx)
+{
+    cg_result err;
+    json_t *body = NULL;
+    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
+        cg_http_reply_result(ctx->req, &err);
+        return NULL;
+    }
+    return body;
+}
+
 /* ---- answers that come after a commit ------------------------------------
  * A handler that must wait (POST /v1/cases waits for the group commit) parks
  * its request with cg_http_defer() and answers when its callback runs, after

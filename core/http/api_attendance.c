@@ -99,12 +99,9 @@ static void refuse_far(cg_api_ctx *ctx, cg_status status, const char *code, doub
 
 void cg_api_checkins_create(cg_api_ctx *ctx)
 {
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     const char *grid = json_string_value(json_object_get(body, "grid"));
     json_t *jlat = json_object_get(body, "lat"), *jlon = json_object_get(body, "lon");
     json_t *jterm = json_object_get(body, "terminal");
@@ -373,12 +370,9 @@ void cg_api_rota_patch(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 400, "invalid_field", "the date must be YYYY-MM-DD");
         return;
     }
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     json_t *m = json_object_get(body, "member");
     if (!json_is_string(m) || json_string_length(m) == 0 || json_string_length(m) >= CG_MEMBER_ID_SIZE) {
         json_decref(body);

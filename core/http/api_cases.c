@@ -64,12 +64,9 @@ static void report_stored(void *arg, const cg_result *r, const char *case_id, js
 
 void cg_api_cases_create(cg_api_ctx *ctx)
 {
-    cg_result err;
-    json_t *body;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     pending_report *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(body);

@@ -68,12 +68,9 @@ static json_t *meeting_answer(cg_write_job *job, int *status)
 
 void cg_api_meetings_create(cg_api_ctx *ctx)
 {
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     meeting_job *j = calloc(1, sizeof *j);
     if (!j) {
         json_decref(body);

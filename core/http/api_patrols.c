@@ -121,12 +121,9 @@ static json_t *start_answer(cg_write_job *job, int *status)
 
 void cg_api_patrols_start(cg_api_ctx *ctx)
 {
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     const char *grid = json_string_value(json_object_get(body, "grid"));
     json_t *jstart = json_object_get(body, "started_at");
     int64_t now = cg_now_ms(), started = now;
@@ -255,16 +252,14 @@ void cg_api_patrols_points(cg_api_ctx *ctx)
     char grid[CG_GRID_CODE_SIZE];
     if (own_patrol(ctx, &id, grid) < 0)
         return;
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     patrol_job *j = job_new(ctx);
     if (!j)
         goto out;
     j->id = id;
+    cg_result err;
     if (parse_points(ctx, json_object_get(body, "points"), grid, j, &err) < 0) {
         patrol_job_free(&j->job);
         cg_http_reply_result(ctx->req, &err);

@@ -51,12 +51,9 @@ static void action_done(void *arg, const cg_result *r, const char *case_id,
 
 void cg_api_cases_action(cg_api_ctx *ctx)
 {
-    cg_result err;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     pending_reply *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(body);

@@ -22,12 +22,9 @@ void cg_api_open311_keys_create(cg_api_ctx *ctx)
 {
     if (admin_only(ctx) < 0)
         return;
-    cg_result err;
-    json_t *body;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &err) < 0) {
-        cg_http_reply_result(ctx->req, &err);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
     json_t *name = json_object_get(body, "name");
     if (!json_is_string(name)) {
         json_decref(body);
