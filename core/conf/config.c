@@ -820,6 +820,63 @@ static const cg_conf_key inbound_keys[] = {
 static const cg_conf_group inbound_group = {
     .name = "inbound", .path = "inbound", .keys = inbound_keys, .check = check_inbound};
 
+/* ---------------------------------------------------------------- sources */
+
+static const char *const source_roles[] = {"leader", "instructor", "fulltime", "professional",
+                                           "optional", NULL};
+
+static int check_source_rule(cg_conf_cx *cx, const config_setting_t *g, void *obj)
+{
+    const cg_source_rule_conf *r = obj;
+    if (!r->role || !r->source)
+        return cg_conf_fail(cx, g, "a sources rule needs a 'role' and a 'source'");
+    for (const char *p = r->source; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return cg_conf_fail(cx, g, "source '%s': a name is a-z, 0-9 and '_'", r->source);
+    return 0;
+}
+
+static const cg_conf_key source_rule_keys[] = {
+    {.name = "role", .type = CG_CONF_STRING, .offset = offsetof(cg_source_rule_conf, role),
+     .allowed = source_roles, .flags = CG_CONF_REQUIRED,
+     .doc = "The role in a grid the rule is for."},
+    {.name = "department", .type = CG_CONF_STRING,
+     .offset = offsetof(cg_source_rule_conf, department), .def = "*",
+     .doc = "The department of that assignment (a professional's); \"*\": any."},
+    {.name = "source", .type = CG_CONF_STRING, .offset = offsetof(cg_source_rule_conf, source),
+     .flags = CG_CONF_REQUIRED, .doc = "The source it may query (persons, vehicles, ...)."},
+    {.name = "whole", .type = CG_CONF_STRING, .offset = offsetof(cg_source_rule_conf, whole),
+     .def = "",
+     .doc = "The fields shown unmasked, comma-separated; \"*\": all; \"\": every field not of "
+            "class public is masked."},
+    {0}};
+static const cg_conf_group source_rule_group = {
+    .name = "a sources rule", .path = "sources.rules[]", .keys = source_rule_keys,
+    .size = sizeof(cg_source_rule_conf), .file_offset = offsetof(cg_source_rule_conf, file),
+    .line_offset = offsetof(cg_source_rule_conf, line), .check = check_source_rule};
+
+static const cg_conf_key sources_keys[] = {
+    {.name = "timeout_ms", .type = CG_CONF_INT, .offset = offsetof(cg_sources_conf, timeout_ms),
+     .def = "5000", .min = 50, .max = 120000,
+     .doc = "How long a query waits for its source plugin; then the caller gets 504."},
+    {.name = "max_rows", .type = CG_CONF_INT, .offset = offsetof(cg_sources_conf, max_rows),
+     .def = "50", .min = 1, .max = 1000, .doc = "The most rows one query returns."},
+    {.name = "daily_limit", .type = CG_CONF_INT, .offset = offsetof(cg_sources_conf, daily_limit),
+     .def = "200", .min = 1, .max = 1000000,
+     .doc = "Queries per member per day (Asia/Shanghai), counted from the audit; then 429."},
+    {.name = "retention_days", .type = CG_CONF_INT,
+     .offset = offsetof(cg_sources_conf, retention_days), .def = "1095", .min = 0,
+     .max = 36500,
+     .doc = "Audit rows older than this are purged (the purge is itself an audit row); 0 keeps "
+            "them forever."},
+    {.name = "rules", .type = CG_CONF_LIST, .offset = offsetof(cg_sources_conf, rules),
+     .count_offset = offsetof(cg_sources_conf, n_rules), .group = &source_rule_group,
+     .doc = "Who may query what (role x department x source x fields); the first match "
+            "decides. Unset: the built-in rules (README, \"Data sources\")."},
+    {0}};
+static const cg_conf_group sources_group = {
+    .name = "sources", .path = "sources", .keys = sources_keys};
+
 /* ---------------------------------------------------------------- top level */
 
 static int read_listen(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
@@ -931,6 +988,8 @@ static const cg_conf_key top_keys[] = {
      .group = &assessment_group, .doc = "The monthly assessment and yearly commendations."},
     {.name = "console", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, console),
      .group = &console_group, .doc = "The web console citygridd serves at /."},
+    {.name = "sources", .type = CG_CONF_GROUP, .offset = offsetof(cg_config, sources),
+     .group = &sources_group, .doc = "Data-source queries (persons, vehicles, ...) and their audit."},
     {.name = "open311", .type = CG_CONF_GROUP, .offset = 0, .group = &open311_group,
      .doc = "Open311 GeoReport v2 clients."},
     {.name = "inbound", .type = CG_CONF_GROUP, .offset = 0, .group = &inbound_group,

@@ -167,6 +167,26 @@ typedef struct cg_inbound_source_conf {
     int line;
 } cg_inbound_source_conf;
 
+/* sources.rules: who may query a data source (sources/policy.h). */
+typedef struct cg_source_rule_conf {
+    char *role;          /* leader, instructor, fulltime, professional, optional */
+    char *department;    /* a department code; "*" (the default): any */
+    char *source;        /* a source name */
+    char *whole;         /* fields shown unmasked, comma-separated; "*": all; "": none */
+    char *file;
+    int line;
+} cg_source_rule_conf;
+
+/* sources = { ... }: data-source queries and their audit (sources/query.h). */
+typedef struct cg_sources_conf {
+    int timeout_ms;          /* how long a caller waits for a source plugin */
+    int max_rows;            /* rows per query */
+    int daily_limit;         /* queries per member per city day */
+    int retention_days;      /* audit rows kept this long; 0: forever */
+    cg_source_rule_conf *rules; /* NULL/0: the built-in rules (policy.h) */
+    size_t n_rules;
+} cg_sources_conf;
+
 /* console = { ... }: the web console (http/static.c). */
 typedef struct cg_console_conf {
     char *dir;               /* its files (absolute) */
@@ -196,6 +216,7 @@ typedef struct cg_config {
     cg_escalation_conf escalation;
     cg_assessment_conf assessment;
     cg_console_conf console;
+    cg_sources_conf sources;
     /* open311 = { ... } (http/open311.h): the jurisdiction a client may
      * name (NULL: the built-in one), each api_key's rate (0: built-in). */
     char *open311_jurisdiction;

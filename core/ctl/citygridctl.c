@@ -28,7 +28,8 @@
 
 static const cg_ctl_command *const tables[] = {cg_ctl_grid_commands, cg_ctl_plugin_commands,
                                                cg_ctl_backup_commands,
-                                               cg_ctl_open311_commands};
+                                               cg_ctl_open311_commands,
+                                               cg_ctl_audit_commands};
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
 /* A usage line may hold several forms "a | b": one per line. */

@@ -34,5 +34,6 @@ extern const cg_ctl_command cg_ctl_grid_commands[];   /* ctl_grids.c: grids, ros
 extern const cg_ctl_command cg_ctl_plugin_commands[]; /* ctl_plugins.c: plugin, status, keygen */
 extern const cg_ctl_command cg_ctl_backup_commands[]; /* ctl_backup.c: backup, restore */
 extern const cg_ctl_command cg_ctl_open311_commands[]; /* ctl_open311.c: open311 key */
+extern const cg_ctl_command cg_ctl_audit_commands[];   /* ctl_audit.c: audit verify */
 
 #endif

@@ -42,6 +42,8 @@
 #include "store/store.h"
 #include "case/subscribe.h"
 #include "host/supervisor.h"
+#include "sources/policy.h"
+#include "sources/query.h"
 #include "lib/timeutil.h"
 #include "wire/zap.h"
 
@@ -449,6 +451,17 @@ static int start(daemon_state *ds, char *err, size_t errlen)
         snprintf(err, errlen, "cannot arm the deadline timer");
         return -1;
     }
+    app->source_policy = cg_source_policy_from_conf(app->config->sources.rules,
+                                                    app->config->sources.n_rules);
+    app->sources = app->source_policy
+                       ? cg_sourceq_new(app->base, app->store, app->batch, app->bus,
+                                        app->source_policy, &app->config->sources)
+                       : NULL;
+    if (!app->sources) {
+        snprintf(err, errlen, "cannot start the data sources");
+        return -1;
+    }
+    cg_sourceq_purge(app->sources); /* the audit's retention, now and daily */
     app->http = cg_http_start(app, app->config->listen_host, app->config->listen_port, err, errlen);
     if (!app->http)
         return -1;
@@ -468,9 +481,12 @@ static void stop(daemon_state *ds)
     cg_http_free(app->http);
     cg_plugins_stop(app->plugins);
     cg_supervisor_free(app->supervisor); /* SIGTERM, wait, reap the plugin hosts */
+    cg_sourceq_close(app->sources);    /* before the batch: late answers are not audited */
     cg_batch_free(app->batch);
     cg_deadlines_free(app->deadlines); /* after the batch: its callbacks use it */
     cg_bus_free(app->bus);
+    cg_sourceq_free(app->sources);     /* after the bus: it calls back what it held */
+    cg_source_policy_free(app->source_policy);
     if (app->zmq_ctx)
         zmq_ctx_term(app->zmq_ctx);
     cg_store_close(app->store);

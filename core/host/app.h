@@ -17,6 +17,8 @@ struct cg_plugins;
 struct cg_http;
 struct cg_supervisor;
 struct cg_deadlines;
+struct cg_sourceq;
+struct cg_source_policy;
 
 typedef struct cg_app {
     struct event_base *base;
@@ -32,6 +34,8 @@ typedef struct cg_app {
     const char *version;
     struct cg_supervisor *supervisor; /* process-mode plugin hosts (NULL: none) */
     struct cg_deadlines *deadlines;   /* the escalation timer (deadlines.h; NULL: none) */
+    struct cg_source_policy *source_policy; /* who may query what (sources/policy.h) */
+    struct cg_sourceq *sources;       /* data-source queries (sources/query.h; NULL: none) */
 } cg_app;
 
 #endif

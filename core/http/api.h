@@ -161,6 +161,10 @@ void cg_api_devices_patch(cg_api_ctx *ctx);     /* PATCH /v1/devices/{id} */
 void cg_api_reports_monthly(cg_api_ctx *ctx);   /* GET /v1/reports/monthly?month=&by=&format= */
 void cg_api_reports_annual(cg_api_ctx *ctx);    /* GET /v1/reports/annual?year=&by=member */
 void cg_api_reports_commendations(cg_api_ctx *ctx); /* GET /v1/reports/commendations?year= */
+/* api_sources.c: data sources and the query audit (sources/query.h). */
+void cg_api_sources_list(cg_api_ctx *ctx);      /* GET  /v1/sources */
+void cg_api_sources_query(cg_api_ctx *ctx);     /* POST /v1/sources/{name}/query */
+void cg_api_audit_queries(cg_api_ctx *ctx);     /* GET  /v1/audit/queries?format=json|csv */
 /* static.c: the web console and the browser libraries it loads. */
 void cg_api_console_index(cg_api_ctx *ctx);     /* GET /  */
 void cg_api_console_settings(cg_api_ctx *ctx);  /* GET /console/settings.json */

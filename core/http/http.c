@@ -126,6 +126,10 @@ const cg_route cg_api_routes[] = {
     {EVHTTP_REQ_GET, "/v1/reports/monthly", cg_api_reports_monthly, 1},
     {EVHTTP_REQ_GET, "/v1/reports/annual", cg_api_reports_annual, 1},
     {EVHTTP_REQ_GET, "/v1/reports/commendations", cg_api_reports_commendations, 1},
+    /* Data sources and the query audit (api_sources.c). */
+    {EVHTTP_REQ_GET, "/v1/sources", cg_api_sources_list, 1},
+    {EVHTTP_REQ_POST, "/v1/sources/{name}/query", cg_api_sources_query, 1},
+    {EVHTTP_REQ_GET, "/v1/audit/queries", cg_api_audit_queries, 1},
     /* The web console (static.c) and its map. */
     {EVHTTP_REQ_GET, "/v1/grids.geojson", cg_api_grids_geojson, 1},
     {EVHTTP_REQ_GET, "/", cg_api_console_index, 0},

@@ -171,7 +171,7 @@ json_t *cg_members_get_json(cg_store *st, const char *id)
 {
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT id, name, name_pinyin, login, department, terminal_id, department_account,"
-        " is_admin, password_hash IS NOT NULL FROM members WHERE id = ?1");
+        " is_admin, password_hash IS NOT NULL, auditor FROM members WHERE id = ?1");
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -180,13 +180,13 @@ json_t *cg_members_get_json(cg_store *st, const char *id)
     (sqlite3_column_type(s, (i)) == SQLITE_NULL ? json_null()                           \
                                                 : json_string((const char *)sqlite3_column_text(s, (i))))
     if (sqlite3_step(s) == SQLITE_ROW)
-        m = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "id",
+        m = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b}", "id",
                       (const char *)sqlite3_column_text(s, 0), "name",
                       (const char *)sqlite3_column_text(s, 1), "name_pinyin", TEXT_OR_NULL(2),
                       "login", TEXT_OR_NULL(3), "department", TEXT_OR_NULL(4), "terminal_id",
                       TEXT_OR_NULL(5), "department_account", sqlite3_column_int(s, 6),
                       "is_admin", sqlite3_column_int(s, 7), "has_password",
-                      sqlite3_column_int(s, 8));
+                      sqlite3_column_int(s, 8), "auditor", sqlite3_column_int(s, 9));
     sqlite3_reset(s);
     if (!m)
         return NULL;
@@ -280,12 +280,15 @@ static cg_status authorize(const cg_principal *who, const cg_member_write *w, cg
     int record = w->has_name || w->has_pinyin || w->has_department || w->has_login ||
                  w->has_terminal;
     int only_own_fields = !w->has_department && !w->has_login && !w->has_terminal &&
-                          !w->has_account && !w->has_assignments && !w->has_pinyin;
+                          !w->has_account && !w->has_assignments && !w->has_pinyin &&
+                          !w->has_auditor;
     if (self && only_own_fields)
         return CG_OK; /* name and password */
     if (w->has_account)
         return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
                        "only an administrator sets 'department_account'");
+    if (w->has_auditor)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden", "only an administrator sets 'auditor'");
     /* A manager: the member must be in a grid they manage (or be new). */
     int manages_target = w->create;
     for (size_t i = 0; i < w->n_current; i++)
@@ -505,7 +508,7 @@ static cg_status parse_body(cg_store *st, const cg_catalog *cat, json_t *body, c
 {
     static const char *const known[] = {"id", "name", "name_pinyin", "department", "login",
                                         "password", "terminal_id", "department_account",
-                                        "assignments"};
+                                        "assignments", "auditor"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -556,6 +559,12 @@ static cg_status parse_body(cg_store *st, const cg_catalog *cat, json_t *body, c
                            "'department_account' must be true or false");
         w->has_account = 1;
         w->department_account = json_is_true(v);
+    }
+    if ((v = json_object_get(body, "auditor"))) {
+        if (!json_is_boolean(v))
+            return cg_fail(r, CG_E_INVALID, "invalid_field", "'auditor' must be true or false");
+        w->has_auditor = 1;
+        w->auditor = json_is_true(v);
     }
     if ((v = json_object_get(body, "assignments")) && parse_assignments(st, cat, v, w, r) != CG_OK)
         return r->status;
@@ -646,6 +655,7 @@ cg_status cg_members_apply(cg_store *st, cg_member_write *w, cg_result *r)
         " password_hash = CASE WHEN ?10 THEN ?11 ELSE password_hash END,"
         " terminal_id = CASE WHEN ?12 THEN ?13 ELSE terminal_id END,"
         " department_account = CASE WHEN ?14 THEN ?15 ELSE department_account END,"
+        " auditor = CASE WHEN ?16 THEN ?17 ELSE auditor END,"
         " updated_at = strftime('%s','now') * 1000 WHERE id = ?1");
     if (s) {
         sqlite3_bind_text(s, 1, w->id, -1, SQLITE_STATIC);
@@ -663,6 +673,8 @@ cg_status cg_members_apply(cg_store *st, cg_member_write *w, cg_result *r)
         sqlite3_bind_text(s, 13, w->terminal, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 14, w->has_account);
         sqlite3_bind_int(s, 15, w->department_account);
+        sqlite3_bind_int(s, 16, w->has_auditor);
+        sqlite3_bind_int(s, 17, w->auditor);
     }
     if (cg_store_step(st, s, what, r) != CG_OK)
         return r->status;

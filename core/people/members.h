@@ -23,9 +23,9 @@
  *      a device (POST, PATCH /v1/devices): issue to or take back from a
  *        member all of whose grids they manage;
  *  - nobody but an admin: sets someone else's password, sets
- *    department_account, appoints a leader or an instructor, or changes a
- *    leader's or an instructor's record, password, assignments, tokens or
- *    devices;
+ *    department_account or auditor, appoints a leader or an instructor, or
+ *    changes a leader's or an instructor's record, password, assignments,
+ *    tokens or devices;
  *  - anyone else: 403.
  * The grids a person serves, manages and leads come from the member_grids
  * view (store/migrations.c): the one place that rule is written.
@@ -69,6 +69,7 @@ typedef struct cg_member_write {
     char password_hash[160];
     char password[1025]; /* between parse and hash only; then zeroed */
     int department_account;
+    int has_auditor, auditor;  /* members.auditor: reads the query audit (admin sets it) */
     cg_member_assignment *assignments;
     size_t n_assignments;
     /* What cg_members_write_begin learnt (PATCH): the target's department

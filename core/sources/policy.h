@@ -14,12 +14,15 @@
  * Fields of class "public" are never masked; every other field is masked
  * unless the rule names it (or says "*").
  *
- * Immutable tables, any thread.
+ * The rules point into the config (cg_source_policy_from_conf): keep the
+ * config alive as long as the policy. Immutable once built, any thread.
  */
 #ifndef CG_POLICY_H
 #define CG_POLICY_H
 
 #include <stddef.h>
+
+struct cg_source_rule_conf;
 
 typedef struct cg_source_rule {
     const char *role;        /* leader, instructor, fulltime, professional, optional */
@@ -36,6 +39,13 @@ typedef struct cg_source_policy {
 
 /* The built-in rules above. */
 const cg_source_policy *cg_source_policy_builtin(void);
+
+/* The rules of the config's sources.rules (in order), or the built-in ones
+ * when there are none (n == 0). `whole` is split at commas. Free with
+ * cg_source_policy_free (the built-in table is never freed). NULL: no
+ * memory. */
+cg_source_policy *cg_source_policy_from_conf(const struct cg_source_rule_conf *rules, size_t n);
+void cg_source_policy_free(cg_source_policy *p);
 
 /* The rule that lets a member of `role` in `department` query `source`, or
  * NULL (refused). */

@@ -400,6 +400,47 @@ static const char schema_open311[] =
     ") WITHOUT ROWID;"
     "CREATE INDEX cases_by_source ON cases(source);";
 
+/* Data-source queries (sources/audit.h): the audit is append-only. Every
+ * row is chained to the previous by hash (sources/chain.h); the triggers
+ * refuse any UPDATE, and any DELETE but the retention purge's: a row may go
+ * only once a purge row (audit_purges, itself append-only) covers its seq,
+ * and that purge is anchored on the hash of the last row it removed, so the
+ * rows that stay still verify. members.auditor: may read the audit. */
+static const char schema_query_audit[] =
+    "CREATE TABLE query_audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"            /* unix ms */
+    "  kind TEXT NOT NULL,"             /* query, purge */
+    "  member_id TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  department TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"           /* JSON object */
+    "  reason TEXT NOT NULL,"
+    "  case_id TEXT,"
+    "  outcome TEXT NOT NULL,"          /* ok, timeout, unavailable, error */
+    "  rows INTEGER NOT NULL,"
+    "  unmasked TEXT NOT NULL,"         /* JSON array of field names */
+    "  instance TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ");"
+    "CREATE INDEX query_audit_by_member ON query_audit(member_id, at);"
+    "CREATE TABLE audit_purges ("
+    "  upto INTEGER PRIMARY KEY,"       /* rows with seq <= upto were purged */
+    "  anchor TEXT NOT NULL,"           /* the hash of row `upto` */
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE TRIGGER query_audit_no_update BEFORE UPDATE ON query_audit"
+    "  BEGIN SELECT RAISE(ABORT, 'query_audit is append-only'); END;"
+    "CREATE TRIGGER query_audit_no_delete BEFORE DELETE ON query_audit"
+    "  WHEN OLD.seq > (SELECT coalesce(max(upto), 0) FROM audit_purges)"
+    "  BEGIN SELECT RAISE(ABORT, 'query_audit is append-only'); END;"
+    "CREATE TRIGGER audit_purges_no_update BEFORE UPDATE ON audit_purges"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_purges is append-only'); END;"
+    "CREATE TRIGGER audit_purges_no_delete BEFORE DELETE ON audit_purges"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_purges is append-only'); END;"
+    "ALTER TABLE members ADD COLUMN auditor INTEGER NOT NULL DEFAULT 0;";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -413,6 +454,7 @@ const cg_migration cg_migrations[] = {
     {"member_grids: the grids a member serves, manages, leads", schema_member_grids},
 
     {"open311: keys, reporters' contact details, cases by source", schema_open311},
+    {"data-source query audit (append-only, chained), auditors", schema_query_audit},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -2,17 +2,23 @@
  * test_sources.c — the data-source rules of core/sources/: masking by class
  * (a masked value keeps its length), the role × department × source matrix
  * (refused, masked, whole), and the audit's hash chain (an edited, dropped
- * or reordered row is found).
+ * or reordered row is found); the audit table itself (rows appended and
+ * chained, the retention purge anchored so the rest still verifies, an edit
+ * behind the triggers' back found); rules from the config.
  */
 #include <check.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/config.h"
+#include "sources/audit.h"
 #include "sources/chain.h"
 #include "sources/mask.h"
 #include "sources/policy.h"
+#include "store/store.h"
 #include "support/run_suite.h"
+#include "support/testutil.h"
 
 static size_t chars(const char *s)
 {
@@ -127,6 +133,118 @@ START_TEST(chain_finds_an_edited_row)
 }
 END_TEST
 
+/* ---- the audit table ---------------------------------------------------- */
+
+static cg_store *open_temp_store(char **dir)
+{
+    *dir = tu_tempdir("sources");
+    char *path = tu_sprintf("%s/citygrid.db", *dir);
+    cg_store *st = NULL;
+    char err[256];
+    ck_assert_msg(cg_store_open(path, &st, err, sizeof err) == 0, "open: %s", err);
+    free(path);
+    return st;
+}
+
+static long long append(cg_store *st, int64_t at, const char *member, const char *reason)
+{
+    cg_audit_entry e = {.at = at, .kind = "query", .member_id = member, .role = "professional",
+                        .department = "police", .source = "vehicles",
+                        .params = "{\"q\":\"浙K\"}", .reason = reason, .case_id = NULL,
+                        .outcome = "ok", .rows = 1, .unmasked = "[\"owner_id_number\"]",
+                        .instance = "i1"};
+    long long seq = 0;
+    cg_result r;
+    ck_assert_int_eq(cg_store_exec(st, "BEGIN"), 0);
+    ck_assert_msg(cg_audit_append(st, &e, &seq, &r) == CG_OK, "append: %s", r.message);
+    ck_assert_int_eq(cg_store_exec(st, "COMMIT"), 0);
+    return seq;
+}
+
+static long long verify(cg_store *st, long long *checked)
+{
+    long long bad = -1;
+    cg_result r;
+    ck_assert_msg(cg_audit_verify(st, &bad, checked, &r) == CG_OK, "verify: %s", r.message);
+    return bad;
+}
+
+START_TEST(audit_appends_purges_and_verifies)
+{
+    char *dir;
+    cg_store *st = open_temp_store(&dir);
+    long long checked;
+    ck_assert_int_eq(verify(st, &checked), 0);
+    ck_assert_int_eq(checked, 0);
+    for (int i = 1; i <= 5; i++)
+        ck_assert_int_eq(append(st, 1000 * i, "M1", "核查"), i);
+    ck_assert_int_eq(verify(st, &checked), 0);
+    ck_assert_int_eq(checked, 5);
+    /* The code's own statements cannot change a row. */
+    ck_assert_int_ne(cg_store_exec(st, "UPDATE query_audit SET reason = 'x' WHERE seq = 2"), 0);
+    ck_assert_int_ne(cg_store_exec(st, "DELETE FROM query_audit WHERE seq = 2"), 0);
+    /* Purge what is older than 3500: rows 1-3 go, a purge row is added,
+     * and the rest still verifies from the purge's anchor. */
+    long purged = -1;
+    cg_result r;
+    ck_assert_int_eq(cg_store_exec(st, "BEGIN"), 0);
+    ck_assert_msg(cg_audit_purge(st, 3500, 9000, &purged, &r) == CG_OK, "purge: %s", r.message);
+    ck_assert_int_eq(cg_store_exec(st, "COMMIT"), 0);
+    ck_assert_int_eq(purged, 3);
+    ck_assert_int_eq(verify(st, &checked), 0);
+    ck_assert_int_eq(checked, 3); /* rows 4, 5 and the purge row 6 */
+    ck_assert_int_eq(append(st, 10000, "M2", "再查"), 7);
+    ck_assert_int_eq(verify(st, &checked), 0);
+    /* Nothing left to purge: nothing written. */
+    ck_assert_int_eq(cg_store_exec(st, "BEGIN"), 0);
+    ck_assert_int_eq(cg_audit_purge(st, 3500, 11000, &purged, &r), CG_OK);
+    ck_assert_int_eq(cg_store_exec(st, "COMMIT"), 0);
+    ck_assert_int_eq(purged, 0);
+    ck_assert_int_eq(verify(st, &checked), 0);
+    ck_assert_int_eq(checked, 4);
+    /* Behind the trigger's back: an edit is found at its row, a removed row
+     * at the row after it. */
+    ck_assert_int_eq(cg_store_exec(st, "DROP TRIGGER query_audit_no_update;"
+                                       "UPDATE query_audit SET rows = 9 WHERE seq = 5"), 0);
+    ck_assert_int_eq(verify(st, &checked), 5);
+    ck_assert_int_eq(cg_store_exec(st, "UPDATE query_audit SET rows = 1 WHERE seq = 5"), 0);
+    ck_assert_int_eq(verify(st, &checked), 0);
+    ck_assert_int_eq(cg_store_exec(st, "DROP TRIGGER query_audit_no_delete;"
+                                       "DELETE FROM query_audit WHERE seq = 6"), 0);
+    ck_assert_int_eq(verify(st, &checked), 7);
+    cg_store_close(st);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(policy_from_the_config)
+{
+    cg_source_rule_conf rules[] = {
+        {.role = "fulltime", .department = "*", .source = "persons", .whole = "name, phone"},
+        {.role = "professional", .department = "police", .source = "vehicles", .whole = "*"},
+        {.role = "leader", .department = "*", .source = "cameras", .whole = ""},
+    };
+    cg_source_policy *p = cg_source_policy_from_conf(rules, 3);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->n_rules, 3);
+    const cg_source_rule *r = cg_source_policy_find(p, "fulltime", "", "persons");
+    ck_assert_ptr_nonnull(r);
+    ck_assert(cg_source_rule_shows(r, "name", "name"));
+    ck_assert(cg_source_rule_shows(r, "phone", "phone"));
+    ck_assert(!cg_source_rule_shows(r, "id_number", "id_number"));
+    r = cg_source_policy_find(p, "professional", "police", "vehicles");
+    ck_assert(r && cg_source_rule_shows(r, "owner_id_number", "id_number"));
+    ck_assert_ptr_null(cg_source_policy_find(p, "professional", "market", "vehicles"));
+    r = cg_source_policy_find(p, "leader", "", "cameras");
+    ck_assert(r && !cg_source_rule_shows(r, "x", "address") && cg_source_rule_shows(r, "lat", "public"));
+    /* The config's rules replace the built-in ones. */
+    ck_assert_ptr_null(cg_source_policy_find(p, "professional", "market", "companies"));
+    cg_source_policy_free(p);
+    ck_assert_ptr_eq(cg_source_policy_from_conf(NULL, 0), cg_source_policy_builtin());
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -136,6 +254,8 @@ int main(void)
     tcase_add_test(tc, masking_by_class_keeps_the_length);
     tcase_add_test(tc, role_source_matrix);
     tcase_add_test(tc, chain_finds_an_edited_row);
+    tcase_add_test(tc, audit_appends_purges_and_verifies);
+    tcase_add_test(tc, policy_from_the_config);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
