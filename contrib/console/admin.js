@@ -9,6 +9,8 @@ const ROLES = ['leader', 'instructor', 'fulltime', 'professional', 'optional'];
 export async function render(root, { api }) {
   const cat = await loadCatalog(api);
   const plugins = h('div', { id: 'plugins' });
+  // The last reload / enable / disable and how it went (kept across redraws).
+  const done = h('p', { id: 'plugin-result', class: 'muted' });
   const gaps = h('div', { id: 'gaps' });
   const members = h('div', { id: 'members' });
   root.append(h('h1', {}, t('nav_admin')), section(t('plugins'), plugins), section(t('gaps'), gaps),
@@ -23,13 +25,23 @@ export async function render(root, { api }) {
       items.map((p) => [
         `${p.name} ${p.version || ''}`, tPluginState(p.state), p.mode, String(p.queue ?? 0), String(p.in_flight ?? 0),
         String(p.dead_letters ?? 0), p.latency_ms ? `${p.latency_ms.p50} ms` : '—',
-        h('span', {}, ['reload', p.state === 'disabled' ? 'enable' : 'disable'].map((verb) =>
-          h('button', { type: 'button', class: 'plain', dataset: { plugin: p.name, verb }, onclick: async (ev) => {
-            ev.target.disabled = true;
-            try { await api(`/v1/plugins/${encodeURIComponent(p.name)}/${verb}`, { method: 'POST' }); } catch (err) { plugins.append(errorBox(err)); }
-            drawPlugins().catch(() => {});
-          } }, t(verb)))),
-      ])));
+        h('span', { class: 'plugin-ctl', dataset: { plugin: p.name, state: p.state || '', instance: p.instance || '' } },
+          ['reload', p.state === 'disabled' ? 'enable' : 'disable'].map((verb) =>
+            h('button', { type: 'button', class: 'plain', dataset: { plugin: p.name, verb }, onclick: async (ev) => {
+              ev.target.disabled = true;
+              try {
+                const r = await api(`/v1/plugins/${encodeURIComponent(p.name)}/${verb}`, { method: 'POST' });
+                Object.assign(done.dataset, { plugin: p.name, result: r.result || verb });
+                done.className = 'ok';
+                done.textContent = `${p.name}: ${t(verb)} ✔`;
+              } catch (err) {
+                Object.assign(done.dataset, { plugin: p.name, result: 'refused' });
+                done.className = 'error';
+                done.textContent = `${p.name}: ${t(verb)}: ${err.message}`;
+              }
+              drawPlugins().catch(() => {});
+            } }, t(verb)))),
+      ])), done);
   }
   drawPlugins().catch((err) => clear(plugins).append(errorBox(err)));
   const timer = setInterval(() => drawPlugins().catch(() => {}), 10000);

@@ -2,62 +2,15 @@
 // history as a timeline, before/after photos, and exactly the verbs the
 // caller may use now, each with the fields it needs.
 //
-// Which verbs: the workflow's transition table and role rules
-// (core/case/workflow.h), applied to what the page knows of the caller (its
-// assignments) and of the case. The server decides again on every POST: a
-// verb the page offers by mistake gets 403/409, one it leaves out can still
-// be used through the API.
+// Which verbs: exactly those GET /v1/cases/{id} lists in "verbs", which
+// the server works out for the caller with the same rules (case/verbs.h)
+// that it applies again on every POST. The page decides nothing about
+// rights itself.
 import { t, tStatus, tLevel, tVerb, tSource, fmtTime, fmtLeft, getLang } from './i18n.js';
-import { h, clear, errorBox, loadCatalog, catName, depName, section } from './dom.js';
+import { h, clear, loadCatalog, catName, depName, section } from './dom.js';
 import { photoUrl, uploadPhoto } from './api.js';
 
-const FROM = {
-  dispatch: ['reported', 'dispatched'],
-  accept: ['dispatched'],
-  handle: ['accepted'],
-  review: ['handled'],
-  transfer: ['dispatched', 'accepted'],
-  escalate: ['reported', 'dispatched', 'accepted'],
-  postpone: ['reported', 'dispatched', 'accepted'],
-  cancel: ['reported', 'dispatched', 'accepted', 'handled'],
-  reopen: ['closed', 'cancelled'],
-  rate: ['closed'],
-};
 const NEXT_LEVEL = { grid: 'community', community: 'joint', joint: 'city' };
-
-function actorFacts(me, c) {
-  const inGrid = me.assignments.filter((a) => a.grid === c.grid);
-  const handled = c.handled_by === me.id || (c.handled_on_site && c.reporter === me.id) ||
-    (c.history || []).some((e) => e.action === 'handle' && e.actor === me.id);
-  return {
-    admin: !!me.is_admin,
-    manages: inGrid.some((a) => a.role === 'leader' || a.role === 'instructor'),
-    ofDepartment: (me.isDepartment && me.department === c.department) ||
-      inGrid.some((a) => (a.role === 'professional' || a.role === 'optional') && a.department === c.department),
-    assignee: !!c.assignee && c.assignee === me.id,
-    reporter: !!c.reporter && c.reporter === me.id,
-    handler: handled,
-    citizen: me.department === 'citizen',
-  };
-}
-
-function allowed(verb, a) {
-  if (a.admin) return true;
-  switch (verb) {
-    case 'dispatch': case 'escalate': case 'postpone': case 'cancel': case 'reopen': return a.manages;
-    case 'accept': case 'handle': return a.assignee || a.ofDepartment;
-    case 'review': return a.manages && !a.handler;
-    case 'transfer': return a.ofDepartment || a.assignee || a.manages;
-    case 'rate': return a.reporter || a.citizen;
-    default: return false;
-  }
-}
-
-export function verbsFor(me, c) {
-  const a = actorFacts(me, c);
-  return Object.keys(FROM).filter((v) => FROM[v].includes(c.status) && allowed(v, a) &&
-    (v !== 'escalate' || NEXT_LEVEL[c.level]));
-}
 
 const REQUIREMENT_LABELS = { penalty_decision: { zh: '处罚决定', en: 'Penalty decision' } };
 
@@ -108,7 +61,7 @@ function verbForm(verb, c, cat) {
       break;
     default:
   }
-  const noteRequired = verb === 'transfer';
+  const noteRequired = verb === 'transfer' || verb === 'escalate';
   fields.push(h('label', {}, t('note'), h('textarea', { name: 'note', required: noteRequired, maxlength: '2000' })));
   const form = h('form', { class: 'verb', dataset: { verb } }, h('h3', {}, tVerb(verb)), ...fields,
     h('p', { class: 'error' }),
@@ -120,7 +73,7 @@ function verbForm(verb, c, cat) {
     const note = fd.get('note');
     if (note) body.note = note;
     if (verb === 'dispatch' || verb === 'transfer') { if (fd.get('department')) body.department = fd.get('department'); }
-    if (verb === 'transfer') body.reason = note;
+    if (verb === 'transfer' || verb === 'escalate') body.reason = note;
     if (verb === 'review') body.result = fd.get('result');
     if (verb === 'escalate' && fd.getAll('departments').length) body.departments = fd.getAll('departments');
     if (verb === 'postpone') body.until = cityTimeToIso(fd.get('until'));
@@ -159,7 +112,7 @@ async function photoStrip(api, c, stage) {
   return strip;
 }
 
-export async function render(root, { me, api, args }) {
+export async function render(root, { api, args }) {
   const id = args[0];
   const cat = await loadCatalog(api);
   let last = null;
@@ -172,7 +125,7 @@ export async function render(root, { me, api, args }) {
     const facts = h('dl', { class: 'facts' },
       h('dt', {}, t('status')), h('dd', {}, h('span', { class: 'badge', id: 'case-status', dataset: { status: c.status } }, tStatus(c.status)),
         c.overdue ? h('span', { class: 'badge late' }, t('overdue')) : null),
-      h('dt', {}, t('level')), h('dd', {}, tLevel(c.level)),
+      h('dt', {}, t('level')), h('dd', { id: 'case-level', dataset: { level: c.level } }, tLevel(c.level)),
       h('dt', {}, t('category')), h('dd', {}, catName(c.category)),
       h('dt', {}, t('department')), h('dd', {}, depName(c.department)),
       h('dt', {}, t('grid')), h('dd', {}, c.grid ? h('a', { href: `#/grid/${c.grid}` }, c.grid) : '—'),
@@ -184,9 +137,9 @@ export async function render(root, { me, api, args }) {
       h('dt', {}, t('reported_at')), h('dd', {}, fmtTime(c.reported_at)),
       h('dt', {}, t('description')), h('dd', {}, c.description || '—'));
     const timeline = h('ol', { class: 'timeline', id: 'case-history' }, (c.history || []).map((e) =>
-      h('li', {}, h('b', {}, tVerb(e.action)), ' ', e.to ? `→ ${tStatus(e.to)} ` : '',
+      h('li', { dataset: { action: e.action } }, h('b', {}, tVerb(e.action)), ' ', e.to ? `→ ${tStatus(e.to)} ` : '',
         h('span', { class: 'muted small' }, `${fmtTime(e.at)} · ${e.actor}`), e.note ? h('div', {}, noteText(e)) : null)));
-    const verbs = verbsFor(me, c);
+    const verbs = c.verbs || [];
     const actions = h('div', { id: 'case-actions' });
     if (!verbs.length) actions.append(h('p', { class: 'muted' }, t('none')));
     for (const v of verbs) {

@@ -2,105 +2,95 @@
 // city's clock: every date and time is shown in Asia/Shanghai, whatever the
 // browser's own zone. The language is kept in localStorage ("zh" | "en").
 
-const zh = {
-  title: '城市管理全员网格', login: '登录', login_name: '账号', password: '密码',
-  logout: '退出', lang_switch: 'English', login_failed: '账号或密码错误',
-  nav_home: '首页', nav_map: '网格地图', nav_report: '上报', nav_cases: '案件',
-  nav_routine: '日常', nav_assessment: '考核', nav_admin: '管理', nav_wall: '大屏',
-  loading: '加载中…', error: '出错了', none: '暂无', save: '保存', submit: '提交',
-  cancel: '取消', back: '返回', refresh: '刷新', search: '查询', download_csv: '下载 CSV',
-  open_cases: '在办案件', overdue: '超期', to_handle: '待我处理', to_fix: '复查未通过待整改',
-  to_review: '待审核', to_dispatch: '待派遣', dept_queue: '本部门待办', all_cases: '全部案件',
-  city_counts: '全市实时', my_grids: '我的网格', updated_at: '更新于',
-  grid: '网格', grids: '网格', category: '类别', department: '部门', description: '描述',
-  status: '状态', level: '层级', deadline: '期限', time_left: '剩余', assignee: '处理人',
-  reporter: '上报人', reported_at: '上报时间', history: '处理记录', photos: '照片',
-  before_photos: '处置前照片', after_photos: '处置后照片', actions: '可执行操作',
-  location: '位置', pick_on_map: '在地图上点选位置', use_device: '使用本机定位',
-  located_in: '所在网格', outside_grids: '该点不在任何网格内', handled_on_site: '已现场处置',
-  source: '来源', likely_duplicates: '可能重复的案件', report_done: '已上报', note: '备注',
-  result: '结果', pass: '通过', reject: '不通过', until: '延期至', rating: '满意度',
-  fixed: '问题已解决', departments_joint: '联合处置部门', penalty: '需要行政处罚',
-  after_photo_needed: '审核前需上传处置后照片', upload_after: '上传处置后照片',
-  hierarchy: '层级', office: '网格办公室', staff: '网格人员', gaps: '缺岗', no_gaps: '无缺岗',
-  checkin: '签到', checkin_done: '签到成功', distance: '距离', meters: '米',
-  patrol: '巡查', patrol_start: '开始巡查', patrol_end: '结束巡查', patrol_points: '轨迹点',
-  compliance: '本周巡查达标', week: '周', days: '天', meetings: '例会', tasks: '认领任务',
-  task_done: '完成', month: '月份', by: '维度', by_member: '按人员', by_grid: '按网格',
-  by_department: '按部门', score: '得分', ranking: '排名', indicators: '七项指标',
-  trend: '月度趋势', annual: '年度评价', commendations: '表彰', year: '年份',
-  plugins: '插件', state: '状态', mode: '模式', queue: '队列', in_flight: '处理中',
-  dead_letters: '死信', latency: '延迟', reload: '重载', enable: '启用', disable: '停用',
-  members: '人员', categories: '类别与路由', sla_hours: '时限(小时)', name: '姓名',
-  role: '角色', new_member: '新增人员', member_id: '人员编号', assignments: '任职',
-  created: '已创建', yes: '是', no: '否', count: '数量', member: '人员',
-  open: '在办', closed: '已办结', case_page: '案件详情', map_legend: '颜色：在办案件数；红框：有超期',
-  phone_hint: '', wall_title: '城市管理指挥中心',
-};
-
-const en = {
-  title: 'City grid management', login: 'Log in', login_name: 'Login', password: 'Password',
-  logout: 'Log out', lang_switch: '中文', login_failed: 'Wrong login or password',
-  nav_home: 'Home', nav_map: 'Grid map', nav_report: 'Report', nav_cases: 'Cases',
-  nav_routine: 'Routine', nav_assessment: 'Assessment', nav_admin: 'Admin', nav_wall: 'Wall',
-  loading: 'Loading…', error: 'Error', none: 'None', save: 'Save', submit: 'Submit',
-  cancel: 'Cancel', back: 'Back', refresh: 'Refresh', search: 'Search', download_csv: 'Download CSV',
-  open_cases: 'Open cases', overdue: 'Overdue', to_handle: 'Waiting on me', to_fix: 'To fix after review',
-  to_review: 'To review', to_dispatch: 'To dispatch', dept_queue: "Department's queue", all_cases: 'All cases',
-  city_counts: 'City, live', my_grids: 'My grids', updated_at: 'Updated',
-  grid: 'Grid', grids: 'Grids', category: 'Category', department: 'Department', description: 'Description',
-  status: 'Status', level: 'Level', deadline: 'Deadline', time_left: 'Time left', assignee: 'Assignee',
-  reporter: 'Reporter', reported_at: 'Reported', history: 'History', photos: 'Photos',
-  before_photos: 'Before', after_photos: 'After', actions: 'Actions',
-  location: 'Location', pick_on_map: 'Click the map to set the point', use_device: 'Use my location',
-  located_in: 'Grid', outside_grids: 'This point is in no grid', handled_on_site: 'Handled on site',
-  source: 'Source', likely_duplicates: 'Likely duplicates', report_done: 'Reported', note: 'Note',
-  result: 'Result', pass: 'Pass', reject: 'Reject', until: 'Postpone until', rating: 'Satisfaction',
-  fixed: 'Problem fixed', departments_joint: 'Departments of the joint task', penalty: 'Needs a penalty',
-  after_photo_needed: 'An after photo is needed before review', upload_after: 'Upload an after photo',
-  hierarchy: 'Hierarchy', office: 'Grid office', staff: 'Staff', gaps: 'Gaps', no_gaps: 'No gaps',
-  checkin: 'Check in', checkin_done: 'Checked in', distance: 'Distance', meters: 'm',
-  patrol: 'Patrol', patrol_start: 'Start patrol', patrol_end: 'End patrol', patrol_points: 'Track points',
-  compliance: "This week's patrol days", week: 'Week', days: 'days', meetings: 'Meetings', tasks: 'Claimed tasks',
-  task_done: 'Done', month: 'Month', by: 'By', by_member: 'By member', by_grid: 'By grid',
-  by_department: 'By department', score: 'Score', ranking: 'Ranking', indicators: 'The seven indicators',
-  trend: 'Trend by month', annual: 'Annual evaluation', commendations: 'Commendations', year: 'Year',
-  plugins: 'Plugins', state: 'State', mode: 'Mode', queue: 'Queue', in_flight: 'In flight',
-  dead_letters: 'Dead letters', latency: 'Latency', reload: 'Reload', enable: 'Enable', disable: 'Disable',
-  members: 'Members', categories: 'Categories and routes', sla_hours: 'SLA (hours)', name: 'Name',
-  role: 'Role', new_member: 'New member', member_id: 'Member id', assignments: 'Assignments',
-  created: 'Created', yes: 'yes', no: 'no', count: 'Count', member: 'Member',
-  open: 'Open', closed: 'Closed', case_page: 'Case', map_legend: 'Colour: open cases; red border: overdue',
-  phone_hint: '', wall_title: 'City management command centre',
+// Every word once: [Chinese, English].
+const words = {
+  title: ['城市管理全员网格', 'City grid management'], login: ['登录', 'Log in'], login_name: ['账号', 'Login'],
+  password: ['密码', 'Password'], logout: ['退出', 'Log out'], lang_switch: ['English', '中文'],
+  login_failed: ['账号或密码错误', 'Wrong login or password'], nav_home: ['首页', 'Home'],
+  nav_map: ['网格地图', 'Grid map'], nav_report: ['上报', 'Report'], nav_cases: ['案件', 'Cases'],
+  nav_routine: ['日常', 'Routine'], nav_assessment: ['考核', 'Assessment'], nav_admin: ['管理', 'Admin'],
+  nav_wall: ['大屏', 'Wall'], loading: ['加载中…', 'Loading…'], error: ['出错了', 'Error'], none: ['暂无', 'None'],
+  save: ['保存', 'Save'], submit: ['提交', 'Submit'], cancel: ['取消', 'Cancel'], back: ['返回', 'Back'],
+  refresh: ['刷新', 'Refresh'], search: ['查询', 'Search'], download_csv: ['下载 CSV', 'Download CSV'],
+  open_cases: ['在办案件', 'Open cases'], overdue: ['超期', 'Overdue'], to_handle: ['待我处理', 'Waiting on me'],
+  to_fix: ['复查未通过待整改', 'To fix after review'], to_review: ['待审核', 'To review'],
+  to_dispatch: ['待派遣', 'To dispatch'], dept_queue: ['本部门待办', "Department's queue"],
+  all_cases: ['全部案件', 'All cases'],
+  updated_at: ['更新于', 'Updated'], grid: ['网格', 'Grid'], grids: ['网格', 'Grids'],
+  category: ['类别', 'Category'], department: ['部门', 'Department'], description: ['描述', 'Description'],
+  status: ['状态', 'Status'], level: ['层级', 'Level'], deadline: ['期限', 'Deadline'],
+  time_left: ['剩余', 'Time left'], assignee: ['处理人', 'Assignee'], reporter: ['上报人', 'Reporter'],
+  reported_at: ['上报时间', 'Reported'], history: ['处理记录', 'History'], photos: ['照片', 'Photos'],
+  before_photos: ['处置前照片', 'Before'], after_photos: ['处置后照片', 'After'], actions: ['可执行操作', 'Actions'],
+  location: ['位置', 'Location'], pick_on_map: ['在地图上点选位置', 'Click the map to set the point'],
+  use_device: ['使用本机定位', 'Use my location'], located_in: ['所在网格', 'Grid'],
+  outside_grids: ['该点不在任何网格内', 'This point is in no grid'], handled_on_site: ['已现场处置', 'Handled on site'],
+  source: ['来源', 'Source'], likely_duplicates: ['可能重复的案件', 'Likely duplicates'],
+  report_done: ['已上报', 'Reported'], note: ['备注', 'Note'], result: ['结果', 'Result'], pass: ['通过', 'Pass'],
+  reject: ['不通过', 'Reject'], until: ['延期至', 'Postpone until'], rating: ['满意度', 'Satisfaction'],
+  fixed: ['问题已解决', 'Problem fixed'], departments_joint: ['联合处置部门', 'Departments of the joint task'],
+  penalty: ['需要行政处罚', 'Needs a penalty'],
+  after_photo_needed: ['审核前需上传处置后照片', 'An after photo is needed before review'],
+  upload_after: ['上传处置后照片', 'Upload an after photo'], hierarchy: ['层级', 'Hierarchy'],
+  office: ['网格办公室', 'Grid office'], staff: ['网格人员', 'Staff'], gaps: ['缺岗', 'Gaps'],
+  no_gaps: ['无缺岗', 'No gaps'], checkin: ['签到', 'Check in'], checkin_done: ['签到成功', 'Checked in'],
+  distance: ['距离', 'Distance'], meters: ['米', 'm'], patrol: ['巡查', 'Patrol'],
+  patrol_start: ['开始巡查', 'Start patrol'], patrol_end: ['结束巡查', 'End patrol'],
+  patrol_points: ['轨迹点', 'Track points'], compliance: ['本周巡查达标', "This week's patrol days"],
+  week: ['周', 'Week'], days: ['天', 'days'], meetings: ['例会', 'Meetings'], tasks: ['认领任务', 'Claimed tasks'],
+  task_done: ['完成', 'Done'], month: ['月份', 'Month'], by: ['维度', 'By'], by_member: ['按人员', 'By member'],
+  by_grid: ['按网格', 'By grid'], by_department: ['按部门', 'By department'], score: ['得分', 'Score'],
+  ranking: ['排名', 'Ranking'], indicators: ['七项指标', 'The seven indicators'],
+  trend: ['月度趋势', 'Trend by month'], annual: ['年度评价', 'Annual evaluation'],
+  commendations: ['表彰', 'Commendations'], year: ['年份', 'Year'], plugins: ['插件', 'Plugins'],
+  state: ['状态', 'State'], mode: ['模式', 'Mode'], queue: ['队列', 'Queue'], in_flight: ['处理中', 'In flight'],
+  dead_letters: ['死信', 'Dead letters'], latency: ['延迟', 'Latency'], reload: ['重载', 'Reload'],
+  enable: ['启用', 'Enable'], disable: ['停用', 'Disable'], members: ['人员', 'Members'],
+  categories: ['类别与路由', 'Categories and routes'], sla_hours: ['时限(小时)', 'SLA (hours)'],
+  name: ['姓名', 'Name'], role: ['角色', 'Role'], new_member: ['新增人员', 'New member'],
+  member_id: ['人员编号', 'Member id'], assignments: ['任职', 'Assignments'], created: ['已创建', 'Created'],
+  yes: ['是', 'yes'], no: ['否', 'no'], count: ['数量', 'Count'], member: ['人员', 'Member'],
+  open: ['在办', 'Open'], closed: ['已办结', 'Closed'], case_page: ['案件详情', 'Case'],
+  map_legend: ['颜色：在办案件数；红框：有超期；蓝框：我的网格（可点开）', 'Colour: open cases; red border: overdue; blue border: my grids (click to open)'],
+  city_counts: ['全市实时', 'City, live'], my_grids: ['我的网格', 'My grids'],
+  wall_title: ['城市管理指挥中心', 'City management command centre'],
 };
 
 const statuses = {
-  zh: { reported: '已登记', dispatched: '已派遣', accepted: '处置中', handled: '待审核', closed: '已办结', cancelled: '已作废' },
-  en: { reported: 'Reported', dispatched: 'Dispatched', accepted: 'Accepted', handled: 'Handled', closed: 'Closed', cancelled: 'Cancelled' },
+  reported: ['已登记', 'Reported'], dispatched: ['已派遣', 'Dispatched'], accepted: ['处置中', 'Accepted'],
+  handled: ['待审核', 'Handled'], closed: ['已办结', 'Closed'], cancelled: ['已作废', 'Cancelled'],
 };
 const levels = {
-  zh: { grid: '网格', community: '社区/村', joint: '联合处置', city: '市级' },
-  en: { grid: 'Grid', community: 'Community', joint: 'Joint', city: 'City' },
+  grid: ['网格', 'Grid'], community: ['社区/村', 'Community'], joint: ['联合处置', 'Joint'], city: ['市级', 'City'],
 };
 const roles = {
-  zh: { leader: '网格长', instructor: '指导员', fulltime: '专职网格员', professional: '专业网格员', optional: '选配网格员', admin: '管理员', department: '部门账号' },
-  en: { leader: 'Grid leader', instructor: 'Instructor', fulltime: 'Full-time member', professional: 'Professional member', optional: 'Optional member', admin: 'Administrator', department: 'Department account' },
+  leader: ['网格长', 'Grid leader'], instructor: ['指导员', 'Instructor'],
+  fulltime: ['专职网格员', 'Full-time member'], professional: ['专业网格员', 'Professional member'],
+  optional: ['选配网格员', 'Optional member'], admin: ['管理员', 'Administrator'],
+  department: ['部门账号', 'Department account'],
 };
 const verbs = {
-  zh: { dispatch: '派遣', accept: '受理', handle: '处置完成', review: '审核', transfer: '转办', escalate: '上报升级', postpone: '延期', cancel: '作废', reopen: '重新办理', rate: '评价', report: '上报', assign: '指派', deadline: '期限', note: '说明', photo: '照片', require: '处置要求', escalation: '升级', subscribe: '抄送', link: '关联', duplicate: '重复' },
-  en: { dispatch: 'Dispatch', accept: 'Accept', handle: 'Mark handled', review: 'Review', transfer: 'Transfer', escalate: 'Escalate', postpone: 'Postpone', cancel: 'Cancel', reopen: 'Reopen', rate: 'Rate', report: 'Report', assign: 'Assigned', deadline: 'Deadline', note: 'Note', photo: 'Photo', require: 'Requirement', escalation: 'Escalation', subscribe: 'Copied', link: 'Link', duplicate: 'Duplicate' },
+  dispatch: ['派遣', 'Dispatch'], accept: ['受理', 'Accept'], handle: ['处置完成', 'Mark handled'],
+  review: ['审核', 'Review'], transfer: ['转办', 'Transfer'], escalate: ['上报升级', 'Escalate'],
+  postpone: ['延期', 'Postpone'], cancel: ['作废', 'Cancel'], reopen: ['重新办理', 'Reopen'], rate: ['评价', 'Rate'],
+  report: ['上报', 'Report'], assign: ['指派', 'Assigned'], deadline: ['期限', 'Deadline'], note: ['说明', 'Note'],
+  photo: ['照片', 'Photo'], require: ['处置要求', 'Requirement'], escalation: ['升级', 'Escalation'],
+  subscribe: ['抄送', 'Copied'], link: ['关联', 'Link'], duplicate: ['重复', 'Duplicate'],
 };
 const sources = {
-  zh: { patrol: '巡查发现', citizen: '市民', camera: '监控', hotline: '热线', platform: '平台', inspection: '督查' },
-  en: { patrol: 'Patrol', citizen: 'Citizen', camera: 'Camera', hotline: 'Hotline', platform: 'Platform', inspection: 'Inspection' },
+  patrol: ['巡查发现', 'Patrol'], citizen: ['市民', 'Citizen'], camera: ['监控', 'Camera'],
+  hotline: ['热线', 'Hotline'], platform: ['平台', 'Platform'], inspection: ['督查', 'Inspection'],
 };
 const indicators = {
-  zh: { patrol_discovery_rate: '巡查发现率', timely_disposal_rate: '及时处置率', closure_rate: '结案率', satisfaction: '满意度', attendance_rate: '出勤率', coordination: '协同配合', effectiveness: '管理成效' },
-  en: { patrol_discovery_rate: 'Patrol discovery', timely_disposal_rate: 'Timely disposal', closure_rate: 'Closure', satisfaction: 'Satisfaction', attendance_rate: 'Attendance', coordination: 'Coordination', effectiveness: 'Effectiveness' },
+  patrol_discovery_rate: ['巡查发现率', 'Patrol discovery'], timely_disposal_rate: ['及时处置率', 'Timely disposal'],
+  closure_rate: ['结案率', 'Closure'], satisfaction: ['满意度', 'Satisfaction'],
+  attendance_rate: ['出勤率', 'Attendance'], coordination: ['协同配合', 'Coordination'],
+  effectiveness: ['管理成效', 'Effectiveness'],
 };
 const pluginStates = {
-  zh: { ready: '运行中', running: '运行中', loading: '加载中', disabled: '已停用', down: '已停止', crashed: '已崩溃', failed: '失败', draining: '切换中', restarting: '重启中' },
-  en: {},
+  ready: ['运行中', 'Ready'], running: ['运行中', 'Running'], loading: ['加载中', 'Loading'],
+  disabled: ['已停用', 'Disabled'], down: ['已停止', 'Down'], crashed: ['已崩溃', 'Crashed'],
+  failed: ['失败', 'Failed'], draining: ['切换中', 'Draining'], restarting: ['重启中', 'Restarting'],
 };
 
 let lang = localStorage.getItem('citygrid.lang') === 'en' ? 'en' : 'zh';
@@ -113,15 +103,21 @@ export function setLang(l) {
 }
 document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
 
-export function t(key) { return (lang === 'en' ? en : zh)[key] ?? key; }
-export const tStatus = (s) => statuses[lang][s] ?? s;
-export const tLevel = (s) => levels[lang][s] ?? s;
-export const tRole = (s) => roles[lang][s] ?? s;
-export const tVerb = (s) => verbs[lang][s] ?? s;
-export const tSource = (s) => sources[lang][s] ?? s;
-export const tIndicator = (s) => indicators[lang][s] ?? s;
-export const tPluginState = (s) => pluginStates[lang][s] ?? s;
-export const indicatorKeys = Object.keys(indicators.en);
+// The word for `key` of a table in the current language; the key itself
+// when the table has none (a code the console does not know yet).
+function pick(table, key) {
+  const pair = Object.hasOwn(table, key) ? table[key] : null;
+  return pair ? pair[lang === 'en' ? 1 : 0] : key;
+}
+export const t = (key) => pick(words, key);
+export const tStatus = (s) => pick(statuses, s);
+export const tLevel = (s) => pick(levels, s);
+export const tRole = (s) => pick(roles, s);
+export const tVerb = (s) => pick(verbs, s);
+export const tSource = (s) => pick(sources, s);
+export const tIndicator = (s) => pick(indicators, s);
+export const tPluginState = (s) => pick(pluginStates, s);
+export const indicatorKeys = Object.keys(indicators);
 
 // The catalog's names: name_zh first, the English name when asked.
 export function tName(obj) {

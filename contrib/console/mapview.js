@@ -1,9 +1,13 @@
 // mapview.js — the grid map (Leaflet from Debian's libjs-leaflet, global L).
-// Every grid is ONE SVG path of class "grid-cell" (a village grid's sites
-// are the parts of one MultiPolygon, so one path), coloured by its open
-// cases, outlined red when some are overdue (GET /v1/grids.geojson). No
-// tiles by default (the city network may be offline); a tile URL in the
-// config's console.tiles adds them.
+// Every grid of the city is ONE SVG path of class "grid-cell" (a village
+// grid's sites are the parts of one MultiPolygon, so one path), coloured by
+// its open cases, outlined red when some are overdue (GET
+// /v1/grids.geojson). Everyone signed in sees all 273 grids and their
+// counts; the caller's own grids (property "mine") are drawn with a thick
+// blue outline and class "mine", and only grids whose page the caller may
+// read ("may_open") are clickable through to it. No tiles by default (the
+// city network may be offline); a tile URL in the config's console.tiles
+// adds them.
 import { t } from './i18n.js';
 
 let settings = null;
@@ -22,17 +26,23 @@ export function fillFor(open) {
 }
 
 function styleFor(props) {
+  let color = '#5b6b7a', weight = 1;
+  if (props.mine) { color = '#1d5fa8'; weight = 3; }
+  if (props.overdue > 0) { color = '#b00020'; weight = props.mine ? 3.5 : 2.5; }
   return {
-    className: 'grid-cell',
-    color: props.overdue > 0 ? '#b00020' : '#5b6b7a',
-    weight: props.overdue > 0 ? 2.5 : 1,
+    className: `grid-cell${props.mine ? ' mine' : ''}${props.may_open ? ' may-open' : ''}`,
+    color,
+    weight,
     fillColor: fillFor(props.open),
     fillOpacity: 0.65,
   };
 }
 
 // el: the container (given id "grid-map" by the caller when it is THE map).
-// opts: {onGridClick(code, props), onMapClick(latlng), interactive}
+// opts: {onGridClick(code, props, latlng), onMapClick(latlng),
+//        fit: 'all' (default) | 'mine' (the caller's own grids, when any)}
+// onGridClick is called for a grid whose page the caller may open; a click
+// on another grid goes to onMapClick (a point to report at, say).
 export async function gridMap(el, api, opts = {}) {
   const s = await loadSettings();
   const map = L.map(el, { preferCanvas: false, zoomSnap: 0.25, attributionControl: !!s.tiles });
@@ -50,7 +60,8 @@ export async function gridMap(el, api, opts = {}) {
           byCode.set(f.properties.code, lyr);
           lyr.bindTooltip(() => tip(lyr.feature.properties), { sticky: true });
           lyr.on('click', (ev) => {
-            if (opts.onGridClick) { L.DomEvent.stopPropagation(ev); opts.onGridClick(f.properties.code, lyr.feature.properties, ev.latlng); }
+            const p = lyr.feature.properties;
+            if (opts.onGridClick && p.may_open) { L.DomEvent.stopPropagation(ev); opts.onGridClick(p.code, p, ev.latlng); }
           });
         },
       }).addTo(map);
@@ -64,11 +75,24 @@ export async function gridMap(el, api, opts = {}) {
     }
     // Leaflet makes the paths once the map has a view: fit first, then mark.
     if (!fitted && fc.features.length) {
-      map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+      map.fitBounds(fitBounds(), { padding: [8, 8] });
       fitted = true;
     }
     for (const f of fc.features) mark(byCode.get(f.properties.code), f.properties);
     return fc;
+  }
+
+  // What the view shows first: every grid, or the caller's own.
+  function fitBounds() {
+    if (opts.fit === 'mine') {
+      const own = [...byCode.values()].filter((l) => l.feature.properties.mine);
+      if (own.length) {
+        el.dataset.fit = 'mine';
+        return L.featureGroup(own).getBounds();
+      }
+    }
+    el.dataset.fit = 'all';
+    return layer.getBounds();
   }
 
   function mark(lyr, p) {
@@ -77,6 +101,7 @@ export async function gridMap(el, api, opts = {}) {
     path.setAttribute('data-grid-code', p.code);
     path.setAttribute('data-open', String(p.open));
     path.setAttribute('data-overdue', String(p.overdue));
+    path.setAttribute('data-mine', p.mine ? '1' : '0');
   }
 
   if (opts.onMapClick) map.on('click', (ev) => opts.onMapClick(ev.latlng));
@@ -88,7 +113,7 @@ export async function gridMap(el, api, opts = {}) {
   map.getContainer().addEventListener('wheel', () => { touched = true; }, { passive: true });
   const ro = new ResizeObserver(() => {
     map.invalidateSize({ pan: false });
-    if (!touched && layer && fc.features.length) map.fitBounds(layer.getBounds(), { padding: [8, 8], animate: false });
+    if (!touched && layer && fc.features.length) map.fitBounds(fitBounds(), { padding: [8, 8], animate: false });
   });
   ro.observe(el);
   return {
@@ -132,6 +157,8 @@ export function legend() {
   }
   const late = document.createElement('span');
   late.className = 'swatch late';
-  wrap.append(late, ` ${t('overdue')}`);
+  const mine = document.createElement('span');
+  mine.className = 'swatch mine';
+  wrap.append(late, ` ${t('overdue')}  `, mine, ` ${t('my_grids')}`);
   return wrap;
 }

@@ -61,7 +61,9 @@ export async function render(root, { api }) {
     }
   }
   try {
+    // A member reports in the grids they serve: the map opens on those.
     gm = await gridMap(mapEl, api, {
+      fit: 'mine',
       onMapClick: (ll) => setPoint(ll.lat, ll.lng),
       onGridClick: (code, props, ll) => setPoint(ll.lat, ll.lng),
     });

@@ -24,14 +24,19 @@ export async function render(root, { me, api }) {
   const ciButton = h('button', { type: 'button', id: 'checkin' }, t('checkin'));
   ciButton.addEventListener('click', async () => {
     ciOut.className = 'muted'; ciOut.textContent = '…';
+    delete ciOut.dataset.result;
+    delete ciOut.dataset.distance;
     try {
       const c = await here();
       await api('/v1/checkins', { body: { grid: ciGrid.value, lat: c.latitude, lon: c.longitude } });
       ciOut.className = 'ok'; ciOut.textContent = `${t('checkin_done')} ${fmtTime(new Date().toISOString())}`;
+      ciOut.dataset.result = 'ok';
     } catch (err) {
       ciOut.className = 'error';
       const d = err.details && err.details.distance_m;
       ciOut.textContent = d != null ? `${err.message} (${t('distance')} ${d} ${t('meters')})` : err.message;
+      ciOut.dataset.result = 'refused';
+      if (d != null) ciOut.dataset.distance = String(d);
     }
   });
   root.append(section(t('checkin'), h('div', { class: 'filters' }, ciGrid, ciButton), ciOut));
@@ -39,9 +44,15 @@ export async function render(root, { me, api }) {
   // ---- patrol
   const paGrid = gridSelect('grid');
   const paOut = h('p', { id: 'patrol-status', class: 'muted' });
+  // What the member sees while walking: the patrol and how many points of
+  // its track were recorded (sent or waiting to be sent).
+  function showTrack() {
+    paOut.dataset.points = String(sent + buffer.length);
+    paOut.textContent = `${t('patrol')} ${patrol.id} · ${t('patrol_points')} ${sent + buffer.length}`;
+  }
   const start = h('button', { type: 'button', id: 'patrol-start' }, t('patrol_start'));
   const stop = h('button', { type: 'button', id: 'patrol-end', class: 'danger', hidden: true }, t('patrol_end'));
-  let patrol = null, watch = null, buffer = [], sent = 0, flushTimer = null;
+  let patrol = null, watch = null, buffer = [], sent = 0, flushTimer = null, lastAt = 0;
   async function flush() {
     if (!patrol || !buffer.length) return;
     const points = buffer;
@@ -50,17 +61,26 @@ export async function render(root, { me, api }) {
       await api(`/v1/patrols/${encodeURIComponent(patrol.id)}/points`, { body: { points } });
       sent += points.length;
     } catch (err) { buffer = points.concat(buffer); paOut.textContent = err.message; return; }
-    paOut.textContent = `${t('patrol')} ${patrol.id} · ${t('patrol_points')} ${sent}`;
+    if (patrol) showTrack();
   }
   start.addEventListener('click', async () => {
     try {
       patrol = await api('/v1/patrols', { body: { grid: paGrid.value } });
       sent = 0;
-      paOut.textContent = `${t('patrol')} ${patrol.id}`;
+      buffer = [];
+      lastAt = 0;
+      paOut.dataset.patrol = patrol.id;
+      showTrack();
       start.hidden = true; stop.hidden = false;
       if (navigator.geolocation) {
         watch = navigator.geolocation.watchPosition((p) => {
-          buffer.push({ at: new Date(p.timestamp).toISOString(), lat: p.coords.latitude, lon: p.coords.longitude });
+          // A device may hand over the fix it had before the patrol began
+          // (its timestamp earlier): it is where the member is now, so it
+          // counts from the start. Times must rise, as the server wants.
+          const at = Math.max(p.timestamp, Date.parse(patrol.started_at) || 0, lastAt + 1);
+          lastAt = at;
+          buffer.push({ at: new Date(at).toISOString(), lat: p.coords.latitude, lon: p.coords.longitude });
+          if (patrol) showTrack();
         }, (err) => { paOut.textContent = err.message; }, { enableHighAccuracy: true });
       }
       flushTimer = setInterval(flush, SEND_EVERY_MS);
@@ -72,7 +92,10 @@ export async function render(root, { me, api }) {
     clearInterval(flushTimer);
     if (!patrol) return;
     await flush();
-    try { await api(`/v1/patrols/${encodeURIComponent(patrol.id)}/end`, { method: 'POST' }); } catch (err) { paOut.textContent = err.message; }
+    try {
+      await api(`/v1/patrols/${encodeURIComponent(patrol.id)}/end`, { method: 'POST' });
+      paOut.dataset.ended = patrol.id;
+    } catch (err) { paOut.textContent = err.message; }
     patrol = null;
     start.hidden = false; stop.hidden = true;
   }

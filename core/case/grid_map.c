@@ -3,6 +3,13 @@
  * in one GROUP BY (over the partial index of open cases when the planner
  * likes it), then the grids in code order, each joined to its counts. 273
  * grids and their polygons are ~140 kB of JSON: built whole, no paging.
+ *
+ * Why every caller gets every grid: the map is the city's picture. A
+ * grid's outline, name, office and its two counts are public facts about
+ * the city, not about anyone (no case, no person, no point is in them), and
+ * a leader or a patrolling member needs to see the neighbouring grids as
+ * much as their own. What stays scoped is everything behind a click: the
+ * grid's page (staff, gaps), its cases and their details.
  */
 #include "case/grid_map.h"
 
@@ -52,16 +59,17 @@ json_t *cg_grid_map_geojson(cg_store *st, const cg_scope *sc, int64_t now_ms)
         json_decref(counts);
         return NULL;
     }
-    int all = sc->admin || sc->department_account;
+    int reads_all = sc->admin || sc->department_account;
     json_t *features = json_array();
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *code = (const char *)sqlite3_column_text(s, 0);
-        if (!all && !cg_scope_serves(sc, code))
-            continue;
+        /* cg_scope_serves says yes to an admin for every grid; "mine" means
+         * an assignment there. */
+        int mine = !sc->admin && cg_scope_serves(sc, code);
         json_t *geometry = json_loads((const char *)sqlite3_column_text(s, 8), 0, NULL);
         json_t *c = json_object_get(counts, code);
-        json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[f, f], s:I, s:I}",
+        json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[f, f], s:I, s:I, s:b, s:b}",
             "code", code, "name", (const char *)sqlite3_column_text(s, 1),
             "type", (const char *)sqlite3_column_text(s, 2),
             "district", (const char *)sqlite3_column_text(s, 3),
@@ -69,7 +77,8 @@ json_t *cg_grid_map_geojson(cg_store *st, const cg_scope *sc, int64_t now_ms)
             "community", (const char *)sqlite3_column_text(s, 5),
             "office", sqlite3_column_double(s, 6), sqlite3_column_double(s, 7),
             "open", c ? json_integer_value(json_array_get(c, 0)) : (json_int_t)0,
-            "overdue", c ? json_integer_value(json_array_get(c, 1)) : (json_int_t)0);
+            "overdue", c ? json_integer_value(json_array_get(c, 1)) : (json_int_t)0,
+            "mine", mine, "may_open", reads_all || mine);
         if (!geometry || !props) {
             CG_ERROR("store", "grid %s: unreadable geometry", code);
             json_decref(geometry);

@@ -369,25 +369,48 @@ static cg_status parse_shape(json_t *body, int *verb, cg_wf_choice *choice, cg_r
     return CG_OK;
 }
 
-/* Steps 2-5: the case, seeing it, the transition, the caller's right. */
-static cg_status check_case(cg_store *st, const cg_principal *who, const char *case_id,
-                            cg_wf_verb verb, const cg_wf_choice *choice, cg_case_row *row,
-                            const char **next, char current_status[16], cg_result *r)
+/* Step 2 and what steps 3 and 5 need: the case, the facts about the caller
+ * and whether the caller sees the case (a citizen-channel account may rate
+ * a case it cannot see: `sees` says only what scope.h says). */
+static cg_status read_case_and_caller(cg_store *st, const cg_principal *who, const char *case_id,
+                                      cg_case_row *row, cg_wf_actor *facts, int *sees,
+                                      cg_result *r)
 {
     int found = strlen(case_id) < sizeof row->id ? cg_cases_read_row(st, case_id, row) : 0;
     if (found < 0)
         return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read case %.32s", case_id);
     if (found == 0)
         return cg_fail(r, CG_E_NOT_FOUND, "not_found", "no case '%.64s'", case_id);
-    snprintf(current_status, 16, "%s", row->status);
     cg_scope sc;
     if (cg_scope_load(st, who, &sc) < 0)
         return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
-    cg_wf_actor facts;
-    actor_facts(st, &sc, who, row, &facts);
-    int sees = cg_scope_sees_case(&sc, row->grid, row->department, row->reporter) ||
-               (verb == CG_WF_RATE && facts.is_citizen);
+    actor_facts(st, &sc, who, row, facts);
+    *sees = cg_scope_sees_case(&sc, row->grid, row->department, row->reporter);
     cg_scope_free(&sc);
+    return CG_OK;
+}
+
+/* Is `verb` a move the case can make now: its status allows it (step 4),
+ * and for escalate there is a level above? The choice picks only between
+ * outcomes, never whether, so NULL will do. */
+static int verb_open_in(const cg_case_row *row, cg_wf_verb verb, const cg_wf_choice *choice)
+{
+    if (!cg_wf_next_status(row->status, verb, choice))
+        return 0;
+    return verb != CG_WF_ESCALATE || cg_wf_next_level(row->level) != NULL;
+}
+
+/* Steps 2-5: the case, seeing it, the transition, the caller's right. */
+static cg_status check_case(cg_store *st, const cg_principal *who, const char *case_id,
+                            cg_wf_verb verb, const cg_wf_choice *choice, cg_case_row *row,
+                            const char **next, char current_status[16], cg_result *r)
+{
+    cg_wf_actor facts;
+    int sees = 0;
+    if (read_case_and_caller(st, who, case_id, row, &facts, &sees, r) != CG_OK)
+        return r->status;
+    snprintf(current_status, 16, "%s", row->status);
+    sees = sees || (verb == CG_WF_RATE && facts.is_citizen);
     if (!sees)
         return cg_fail(r, CG_E_FORBIDDEN, "forbidden", "case %s is outside your grids", row->id);
     *next = cg_wf_next_status(row->status, verb, choice);
@@ -399,6 +422,30 @@ static cg_status check_case(cg_store *st, const cg_principal *who, const char *c
         return cg_fail(r, CG_E_FORBIDDEN, "forbidden", "you may not %s case %s%s",
                        cg_wf_verb_name(verb), row->id,
                        verb == CG_WF_REVIEW && facts.is_handler ? " (you handled it)" : "");
+    return CG_OK;
+}
+
+cg_status cg_verbs_usable(cg_store *st, const cg_principal *who, const char *case_id,
+                          json_t **out, cg_result *r)
+{
+    *out = NULL;
+    cg_case_row row;
+    cg_wf_actor facts;
+    int sees = 0;
+    if (read_case_and_caller(st, who, case_id, &row, &facts, &sees, r) != CG_OK)
+        return r->status;
+    json_t *list = json_array();
+    if (!list)
+        return cg_fail(r, CG_E_INTERNAL, "internal_error", "out of memory");
+    for (int v = 0; v < CG_WF_N_VERBS; v++) {
+        /* check_case's checks in its order, and verb_escalate's "a level
+         * above" (its 409 comes from the verb's function, step 6). */
+        if (!sees && !(v == CG_WF_RATE && facts.is_citizen))
+            continue;
+        if (verb_open_in(&row, (cg_wf_verb)v, NULL) && cg_wf_allowed((cg_wf_verb)v, &facts))
+            json_array_append_new(list, json_string(cg_wf_verb_name((cg_wf_verb)v)));
+    }
+    *out = list;
     return CG_OK;
 }
 

@@ -93,6 +93,16 @@ cg_status cg_verb_prepare(cg_store *st, const cg_catalog *cat, const cg_config *
                           cg_verb_action **out, char current_status[16], cg_result *r);
 void cg_verb_action_free(cg_verb_action *a);
 
+/* The verbs `who` may use on case `case_id` now, for the case page (GET
+ * /v1/cases/{id} "verbs"): each verb that checks 3 to 5 above let through
+ * (and escalate only below `city`), in the table's order. A verb listed can
+ * still be refused by its own arguments (check 6: a missing reason, a date
+ * in the past); one left out is refused with 403 or 409. CG_OK and a new
+ * JSON array of verb names in *out (empty when none), or the refusal in r
+ * (CG_E_NOT_FOUND, CG_E_INTERNAL). */
+cg_status cg_verbs_usable(cg_store *st, const cg_principal *who, const char *case_id,
+                          json_t **out, cg_result *r);
+
 /* The city body (citybody.h) for a case reaching `city`: by its category and
  * its grid's district. A static or config string. For the verb and the
  * escalation timer alike. */

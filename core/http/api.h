@@ -170,7 +170,7 @@ void cg_api_console_index(cg_api_ctx *ctx);     /* GET /  */
 void cg_api_console_settings(cg_api_ctx *ctx);  /* GET /console/settings.json */
 void cg_api_console_file(cg_api_ctx *ctx);      /* GET /console/{file}, /console/{dir}/{file} */
 void cg_api_javascript_file(cg_api_ctx *ctx);   /* GET /javascript/{lib}/{file}[/...] */
-/* api_geojson.c: every grid the caller may see, with its case counts. */
+/* api_geojson.c: every grid of the city, with its case counts. */
 void cg_api_grids_geojson(cg_api_ctx *ctx);     /* GET /v1/grids.geojson */
 
 /* api_inbound.c: a signed report of another platform (host/inbound.h). */

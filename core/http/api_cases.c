@@ -1,6 +1,6 @@
 /*
- * api_cases.c — POST /v1/cases, GET /v1/cases, GET /v1/cases/{id}. Main
- * thread only.
+ * api_cases.c — POST /v1/cases, GET /v1/cases, GET /v1/cases/{id} (with
+ * the verbs the caller may use on it now). Main thread only.
  *
  * A report is answered 201 only after its group commit (cg_intake_report
  * calls back then), so "201" always means "durably stored".
@@ -17,6 +17,7 @@
 #include <event2/http.h>
 
 #include "case/scope.h"
+#include "case/verbs.h"
 #include "host/intake.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -169,5 +170,14 @@ void cg_api_cases_get(cg_api_ctx *ctx)
         cg_http_reply_result(ctx->req, &r);
         return;
     }
+    /* What the caller may do with it now: the console shows these verbs
+     * and no others (case/verbs.h decides, as it does on the POST). */
+    json_t *verbs;
+    if (cg_verbs_usable(ctx->app->store, ctx->who, id, &verbs, &r) != CG_OK) {
+        json_decref(c);
+        cg_http_reply_result(ctx->req, &r);
+        return;
+    }
+    json_object_set_new(c, "verbs", verbs);
     cg_http_reply_json(ctx->req, 200, c);
 }

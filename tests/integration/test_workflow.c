@@ -67,6 +67,53 @@ static void expect_unchanged(const char *id, json_t *before)
     json_decref(now);
 }
 
+static const char *const all_verbs[] = {"dispatch", "accept",   "handle", "review",
+                                        "transfer", "escalate", "postpone", "cancel",
+                                        "reopen",   "rate"};
+
+/* GET /v1/cases/{id} as `token` lists exactly the verbs `want` (names
+ * separated by spaces, in the table's order), and every verb it leaves out
+ * is refused to that caller (403 or 409) with the case unchanged: the list
+ * is what the POST lets through. */
+static void expect_verbs(const char *token, const char *who, const char *id, const char *want)
+{
+    char path[64], got[256] = "";
+    snprintf(path, sizeof path, "/v1/cases/%s", id);
+    int status;
+    json_t *c = ta_call("GET", path, token, NULL, &status);
+    json_t *verbs = json_object_get(c, "verbs");
+    EXPECT(status == 200 && json_is_array(verbs), "%s: GET %s: %d, no \"verbs\" array", who,
+           path, status);
+    size_t i;
+    json_t *v;
+    json_array_foreach(verbs, i, v) {
+        size_t len = strlen(got);
+        snprintf(got + len, sizeof got - len, "%s%s", len ? " " : "", json_string_value(v));
+    }
+    EXPECT(!strcmp(got, want), "%s on %s (%s, level %s): verbs [%s], expected [%s]", who, id,
+           ta_text(c, "status"), ta_text(c, "level"), got, want);
+    for (size_t k = 0; k < sizeof all_verbs / sizeof *all_verbs; k++) {
+        char padded[sizeof got + 2], name[32];
+        snprintf(padded, sizeof padded, " %s ", got);
+        snprintf(name, sizeof name, " %s ", all_verbs[k]);
+        if (strstr(padded, name))
+            continue;
+        char body[96];
+        snprintf(body, sizeof body, "{\"action\":\"%s\",\"result\":\"reject\",\"reason\":\"r\"}",
+                 all_verbs[k]);
+        char actions[96];
+        snprintf(actions, sizeof actions, "/v1/cases/%s/actions", id);
+        json_t *e = ta_call("POST", actions, token, body, &status);
+        char *text = ta_dump(e);
+        EXPECT(status == 403 || status == 409, "%s: '%s' is not listed but got %d: " EXCERPT, who,
+               all_verbs[k], status, text);
+        free(text);
+        json_decref(e);
+        expect_unchanged(id, c);
+    }
+    json_decref(c);
+}
+
 #define FOOD "{\"category\":\"food_hygiene\",\"grid\":\"" GRID_A "\",\"description\":\"kitchen\"}"
 
 START_TEST(the_loop_with_rework_and_refusals)
@@ -78,6 +125,11 @@ START_TEST(the_loop_with_rework_and_refusals)
     json_t *c = ta_wait_case(id, "status", "accepted", WAIT_MS);
     EXPECT(!strcmp(ta_text(c, "assignee"), MARKET_PRO), "assignee %s", ta_text(c, "assignee"));
     EXPECT(*ta_text(c, "expected_at"), "no expected_at after dispatch");
+    /* what each caller's case page offers now, and nothing else works */
+    expect_verbs(leader, "the leader", id, "transfer escalate postpone cancel");
+    expect_verbs(market, "the assignee", id, "handle transfer");
+    expect_verbs(fulltime, "the reporter", id, "");
+    expect_verbs(D.token, "the admin", id, "handle transfer escalate postpone cancel");
 
     /* a verb out of order: 409 with the status, nothing changes */
     json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 409);
@@ -101,6 +153,8 @@ START_TEST(the_loop_with_rework_and_refusals)
     /* the handler may not review (and is not the leader anyway); a fulltime neither */
     act_ok(market, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
     act_ok(fulltime, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
+    expect_verbs(market, "the handler", id, "");
+    expect_verbs(leader, "the leader", id, "review cancel");
 
     /* the leader rejects: rework + 1, back to accepted */
     e = act(leader, id, "{\"action\":\"review\",\"result\":\"reject\",\"note\":\"still dirty\"}", 200);
@@ -112,6 +166,9 @@ START_TEST(the_loop_with_rework_and_refusals)
     EXPECT(!strcmp(ta_text(e, "status"), "closed"), "pass did not close");
     EXPECT(ta_history_count(e, "review") == 2 && ta_history_count(e, "handle") == 2, "history");
     json_decref(e);
+    expect_verbs(leader, "the leader", id, "reopen");
+    expect_verbs(fulltime, "the reporter", id, "rate");
+    expect_verbs(market, "the handler", id, "");
 
     /* the reporter rates: low and not fixed reopens it to the department */
     act_ok(leader, id, "{\"action\":\"rate\",\"satisfaction\":2,\"fixed\":false}", 403);
@@ -139,6 +196,8 @@ START_TEST(on_site_case_closes_on_review_not_by_its_handler)
     json_t *c = ta_get_case(id);
     EXPECT(!strcmp(ta_text(c, "status"), "handled") && !strcmp(ta_text(c, "handled_by"), LEADER),
            "on-site case");
+    expect_verbs(leader, "the leader who handled it", id, "cancel");
+    expect_verbs(instructor, "the instructor", id, "review cancel");
     json_t *e = act(leader, id, "{\"action\":\"review\",\"result\":\"pass\"}", 403);
     json_decref(e);
     expect_unchanged(id, c);
@@ -272,6 +331,9 @@ START_TEST(overdue_climbs_the_levels_across_a_restart)
     }
     EXPECT(json_is_true(json_object_get(c, "overdue")), "not flagged overdue");
     json_decref(c);
+    /* at the top of the ladder the case page offers no escalation */
+    json_decref(ta_wait_case(id, "status", "accepted", WAIT_MS));
+    expect_verbs(leader, "the leader at city level", id, "transfer postpone cancel");
     int status;
     json_t *page = ta_call("GET", "/v1/cases?overdue=true&level=city", leader, NULL, &status);
     EXPECT(status == 200 && json_array_size(json_object_get(page, "items")) == 1,
