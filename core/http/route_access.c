@@ -107,7 +107,9 @@ const cg_route_access cg_route_access_table[] = {
     {GET, "/v1/reports/annual", EVERY(ADMIN | DEPT | STAFF), CG_AX_FILTERED},
     /* The published honour roll: every signed-in caller sees all of it. */
     {GET, "/v1/reports/commendations", EVERY(SIGNED_IN), 0},
-    {GET, "/v1/grids.geojson", REGISTRY, CG_AX_FILTERED},
+    /* The city's map: every grid and its counts, aggregates only, for
+     * everyone signed in (docs/authz.md rule 9, case/grid_map.c). */
+    {GET, "/v1/grids.geojson", EVERY(SIGNED_IN), 0},
     /* The console's files are public; what it shows comes from the API. */
     {GET, "/", EVERY(ANYONE), 0},
     {GET, "/console/settings.json", EVERY(ANYONE), 0},
