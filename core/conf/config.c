@@ -485,6 +485,48 @@ static const cg_conf_group bus_group = {
 
 /* ---------------------------------------------------------------- routine, evidence */
 
+static void release_trusted_proxies(void *obj)
+{
+    cg_http_conf *h = obj;
+    free(h->trusted_proxies);
+    h->trusted_proxies = NULL;
+    h->n_trusted_proxies = 0;
+}
+
+/* trusted_proxies = [ "127.0.0.1", "10.0.0.0/8", "::1" ]: addresses or
+ * ranges (lib/netaddr.h). */
+static int read_trusted_proxies(cg_conf_cx *cx, const config_setting_t *s, const char *def,
+                                void *obj)
+{
+    cg_http_conf *h = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return cg_conf_fail(cx, s, "'trusted_proxies' must be a list of addresses or ranges, "
+                            "e.g. [ \"127.0.0.1\", \"10.0.0.0/8\" ]");
+    int n = config_setting_length(s);
+    release_trusted_proxies(h);
+    h->trusted_proxies = n ? calloc((size_t)n, sizeof *h->trusted_proxies) : NULL;
+    if (n && !h->trusted_proxies)
+        return cg_conf_fail(cx, s, "out of memory");
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *text = config_setting_type(e) == CONFIG_TYPE_STRING
+                               ? config_setting_get_string(e) : NULL;
+        if (!text || cg_netrange_parse(text, &h->trusted_proxies[i]) < 0)
+            return cg_conf_fail(cx, s, "trusted_proxies[%d] must be an IP address or a range "
+                                "ADDRESS/BITS without host bits (got %s%s%s)", i,
+                                text ? "'" : "", text ? text : "a non-string",
+                                text ? "'" : "");
+        h->n_trusted_proxies++;
+    }
+    return 0;
+}
+
+static const char *const proxy_headers[] = {"X-Forwarded-For", "X-Real-IP", NULL};
+
 static const cg_conf_key http_keys[] = {
     {.name = "max_body_bytes", .type = CG_CONF_SIZE, .offset = offsetof(cg_http_conf, max_body_bytes),
      .def = "65536", .min = 1024, .max = 64 * 1024 * 1024,
@@ -507,6 +549,15 @@ static const cg_conf_key http_keys[] = {
     {.name = "terminal_token_ttl", .type = CG_CONF_INT,
      .offset = offsetof(cg_http_conf, terminal_token_ttl), .def = "7776000", .min = 1,
      .max = 2 * 366 * 86400, .doc = "Seconds any other token (a terminal's) lives."},
+    {.name = "trusted_proxies", .type = CG_CONF_CUSTOM, .read = read_trusted_proxies,
+     .release = release_trusted_proxies, .type_doc = "list of strings",
+     .doc = "Reverse proxies (addresses or ADDRESS/BITS ranges) whose proxy_header names the "
+            "client, for the login throttle and the logs; unset: the socket's address, and "
+            "the header is ignored."},
+    {.name = "proxy_header", .type = CG_CONF_ENUM, .offset = offsetof(cg_http_conf, proxy_header),
+     .def = "X-Forwarded-For", .allowed = proxy_headers,
+     .doc = "The header a trusted proxy sets: X-Forwarded-For (the client is the last "
+            "address not itself a trusted proxy) or X-Real-IP (one address)."},
     {0}};
 static const cg_conf_group http_group = {.name = "http", .path = "http", .keys = http_keys};
 

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/netaddr.h"
+
 #define CG_ASSESS_N_WEIGHTS 7 /* the assessment's indicators (assessment.h) */
 
 typedef enum cg_plugin_mode { CG_MODE_THREAD = 0, CG_MODE_PROCESS, CG_MODE_REMOTE } cg_plugin_mode;
@@ -112,7 +114,14 @@ typedef struct cg_http_conf {
     int idle_timeout;        /* seconds a kept-alive connection may idle */
     int session_ttl;         /* seconds a login's token lives (people/auth.h) */
     int terminal_token_ttl;  /* seconds any other token lives */
+    /* Reverse proxies whose header names the client (http/client_addr.h);
+     * none: the socket's address is the client's. */
+    cg_netrange *trusted_proxies;
+    size_t n_trusted_proxies;
+    int proxy_header;        /* CG_PROXY_HEADER_*: which header they set */
 } cg_http_conf;
+
+enum { CG_PROXY_HEADER_XFF = 0, CG_PROXY_HEADER_REAL_IP = 1 };
 
 /* tls = { ... }: HTTPS on the listener (http/http.c, lib/tls.h). Both NULL:
  * plain HTTP. The files are checked when the config is read. */

@@ -12,6 +12,7 @@
 
 #include <event2/http.h>
 
+#include "http/client_addr.h"
 #include "http/login_throttle.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -43,17 +44,6 @@ static const char *string_field(json_t *body, const char *key, size_t max, cg_re
     return json_string_value(v);
 }
 
-/* The client's address, as the socket says (no proxy header is trusted). */
-static void peer_address(struct evhttp_request *req, char *out, size_t len)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    char *host = NULL;
-    ev_uint16_t port = 0;
-    if (evcon)
-        evhttp_connection_get_peer(evcon, &host, &port);
-    snprintf(out, len, "%s", host ? host : "unknown");
-}
-
 /* A login for the log: printable ASCII kept, anything else as '?', so that
  * a login cannot forge log lines. */
 static void printable(const char *s, char *out, size_t len)
@@ -77,8 +67,10 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
         cg_http_reply_result(ctx->req, &err);
         return;
     }
-    char address[64], shown[LOGIN_MAX + 1];
-    peer_address(ctx->req, address, sizeof address);
+    char address[CG_CLIENT_ADDR_MAX], shown[LOGIN_MAX + 1];
+    /* The socket's, or what a trusted reverse proxy says (client_addr.h). */
+    cg_http_client_address(ctx->app->config ? &ctx->app->config->http : NULL, ctx->req, address,
+                           sizeof address);
     printable(login, shown, sizeof shown);
     int64_t now = cg_monotonic_ms();
     int wait = cg_login_throttle_check(login, address, now);
