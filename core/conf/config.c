@@ -558,6 +558,10 @@ static const cg_conf_key http_keys[] = {
      .def = "X-Forwarded-For", .allowed = proxy_headers,
      .doc = "The header a trusted proxy sets: X-Forwarded-For (the client is the last "
             "address not itself a trusted proxy) or X-Real-IP (one address)."},
+    {.name = "password_workers", .type = CG_CONF_INT,
+     .offset = offsetof(cg_http_conf, password_workers), .def = "2", .min = 1, .max = 16,
+     .doc = "Threads that check and hash passwords (argon2id, about 0.3 s and 64 MiB each), "
+            "so that logins never hold up the event loop."},
     {0}};
 static const cg_conf_group http_group = {.name = "http", .path = "http", .keys = http_keys};
 

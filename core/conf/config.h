@@ -119,6 +119,7 @@ typedef struct cg_http_conf {
     cg_netrange *trusted_proxies;
     size_t n_trusted_proxies;
     int proxy_header;        /* CG_PROXY_HEADER_*: which header they set */
+    int password_workers;    /* argon2id threads (host/workers.h) */
 } cg_http_conf;
 
 enum { CG_PROXY_HEADER_XFF = 0, CG_PROXY_HEADER_REAL_IP = 1 };

@@ -2,18 +2,22 @@
  * api_auth.c — POST /v1/sessions (log in, get a token) and
  * POST /v1/members/{id}/tokens (an admin, or the leader of every grid the
  * member serves, issues a terminal's token: people/members.h).
- * Main thread only.
+ * Main thread only, except login_verify, which runs on the worker pool
+ * (host/workers.h) and touches only its own login_job.
  */
 #include "http/api.h"
 #include "lib/metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
 
 #include "http/client_addr.h"
+#include "http/http.h"
 #include "http/login_throttle.h"
+#include "host/workers.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
@@ -54,7 +58,67 @@ static void printable(const char *s, char *out, size_t len)
     out[i] = 0;
 }
 
-/* {"login","password"} -> 200 {"token","member":{"id","name","department","is_admin"}} */
+/* One login between the handler and its answer: parked while argon2id runs
+ * on the worker pool (host/workers.h). */
+typedef struct login_job {
+    cg_http_deferred deferred;
+    cg_app *app;
+    cg_auth_attempt attempt;
+    char login[LOGIN_MAX + 1];
+    char shown[LOGIN_MAX + 1];
+    char address[CG_CLIENT_ADDR_MAX];
+} login_job;
+
+static void login_job_free(login_job *job)
+{
+    cg_auth_attempt_clear(&job->attempt);
+    free(job);
+}
+
+/* Pool thread: argon2id only; touches nothing but the attempt. */
+static void login_verify(void *arg)
+{
+    login_job *job = arg;
+    cg_auth_login_verify(&job->attempt);
+}
+
+/* Main thread: the verdict, the token, the answer. */
+static void login_verified(void *arg, int ran)
+{
+    login_job *job = arg;
+    struct evhttp_request *req = cg_http_undefer(&job->deferred);
+    if (!req || !ran) {
+        /* The server is gone (or going): nobody to answer. */
+        cg_login_throttle_abandoned(job->login, job->address);
+        if (req)
+            cg_http_reply_error(req, 503, "shutting_down", "the server is stopping");
+        login_job_free(job);
+        return;
+    }
+    cg_principal who;
+    char token[CG_TOKEN_HEX_LEN + 1];
+    memset(&who, 0, sizeof who);
+    if (cg_auth_login_finish(job->app->store, &job->attempt, &who, token) < 0) {
+        cg_login_throttle_failed(job->login, job->address, cg_monotonic_ms());
+        cg_metrics_count(CG_M_LOGIN_FAILURES);
+        /* Never the password: not even its length. */
+        CG_WARN("auth", "failed login for '%s' from %s", job->shown, job->address);
+        cg_http_reply_error(req, 401, "invalid_credentials", "wrong login or password");
+        login_job_free(job);
+        return;
+    }
+    cg_login_throttle_succeeded(job->login, job->address);
+    cg_http_reply_json(req, 200,
+                       json_pack("{s:s, s:{s:s, s:s, s:s, s:b}}", "token", token, "member", "id",
+                                 who.member_id, "name", who.name, "department", who.department,
+                                 "is_admin", who.is_admin));
+    memset(token, 0, sizeof token);
+    login_job_free(job);
+}
+
+/* {"login","password"} -> 200 {"token","member":{"id","name","department","is_admin"}}
+ * The throttle answers 429 before any argon2 work; the password check runs
+ * on the worker pool and the request waits, parked, for its verdict. */
 void cg_api_sessions_create(cg_api_ctx *ctx)
 {
     cg_result err;
@@ -67,13 +131,19 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
         cg_http_reply_result(ctx->req, &err);
         return;
     }
-    char address[CG_CLIENT_ADDR_MAX], shown[LOGIN_MAX + 1];
+    login_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        json_decref(body);
+        cg_http_reply_error(ctx->req, 500, "internal_error", "out of memory");
+        return;
+    }
+    job->app = ctx->app;
+    snprintf(job->login, sizeof job->login, "%s", login);
     /* The socket's, or what a trusted reverse proxy says (client_addr.h). */
-    cg_http_client_address(ctx->app->config ? &ctx->app->config->http : NULL, ctx->req, address,
-                           sizeof address);
-    printable(login, shown, sizeof shown);
-    int64_t now = cg_monotonic_ms();
-    int wait = cg_login_throttle_check(login, address, now);
+    cg_http_client_address(ctx->app->config ? &ctx->app->config->http : NULL, ctx->req,
+                           job->address, sizeof job->address);
+    printable(login, job->shown, sizeof job->shown);
+    int wait = cg_login_throttle_begin(login, job->address, cg_monotonic_ms());
     if (wait > 0) {
         json_decref(body);
         cg_metrics_count(CG_M_LOGIN_THROTTLED);
@@ -81,31 +151,31 @@ void cg_api_sessions_create(cg_api_ctx *ctx)
         snprintf(after, sizeof after, "%d", wait);
         evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Retry-After", after);
         CG_WARN("auth", "login for '%s' from %s refused: too many failures (retry after %d s)",
-                shown, address, wait);
+                job->shown, job->address, wait);
         cg_http_reply_error(ctx->req, 429, "too_many_attempts",
                             "too many failed logins; try again in %d seconds", wait);
+        login_job_free(job);
         return;
     }
-    cg_principal who;
-    char token[CG_TOKEN_HEX_LEN + 1];
-    memset(&who, 0, sizeof who);
-    int rc = cg_auth_login(ctx->app->store, login, password, &who, token);
-    if (rc < 0) {
-        cg_login_throttle_failed(login, address, now);
-        json_decref(body);
-        cg_metrics_count(CG_M_LOGIN_FAILURES);
-        /* Never the password: not even its length. */
-        CG_WARN("auth", "failed login for '%s' from %s", shown, address);
-        cg_http_reply_error(ctx->req, 401, "invalid_credentials", "wrong login or password");
-        return;
-    }
-    cg_login_throttle_succeeded(login, address);
+    int began = cg_auth_login_begin(ctx->app->store, login, password, &job->attempt);
+    /* The body holds the password: gone before anything waits. */
     json_decref(body);
-    cg_http_reply_json(ctx->req, 200,
-                       json_pack("{s:s, s:{s:s, s:s, s:s, s:b}}", "token", token, "member", "id",
-                                 who.member_id, "name", who.name, "department", who.department,
-                                 "is_admin", who.is_admin));
-    memset(token, 0, sizeof token);
+    if (began < 0) {
+        cg_login_throttle_abandoned(job->login, job->address);
+        cg_http_reply_error(ctx->req, 500, "internal_error", "cannot check the login");
+        login_job_free(job);
+        return;
+    }
+    cg_http_defer(ctx->http, &job->deferred, ctx->req);
+    if (cg_workers_submit(cg_http_workers(ctx->http), login_verify, login_verified, job) < 0) {
+        /* The pool's queue is full: a flood of logins from many addresses.
+         * Refused cheaply, no argon2, not counted as a failure. */
+        struct evhttp_request *req = cg_http_undefer(&job->deferred);
+        cg_login_throttle_abandoned(job->login, job->address);
+        login_job_free(job);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        cg_http_reply_error(req, 503, "busy", "too many logins at once; try again in a second");
+    }
 }
 
 /* May the caller issue `member` a token? 0 yes; else the HTTP status with

@@ -6,7 +6,9 @@
  * validation, the rules of who may change what, the SQL) and answer. A write
  * goes through cg_batch (group commit) and is answered from the done
  * callback, after COMMIT; the apply runs wherever the batch applies and
- * touches only its own cg_member_write and the store.
+ * touches only its own cg_member_write and the store. A new password is
+ * hashed first, on the worker pool (host/workers.h: argon2id must not hold
+ * up the loop); hash_password touches only its own job.
  */
 #include "http/api.h"
 
@@ -16,6 +18,8 @@
 
 #include <event2/http.h>
 
+#include "host/workers.h"
+#include "http/http.h"
 #include "store/batch.h"
 #include "people/members.h"
 
@@ -24,6 +28,7 @@ typedef struct member_job {
     cg_app *app;
     cg_member_write *w;
     cg_result refusal; /* why the apply refused, for the reply */
+    int hash_failed;   /* set on the pool thread */
 } member_job;
 
 static void job_free(member_job *job)
@@ -66,6 +71,28 @@ static void member_written(void *arg, int status, const char *why)
     job_free(job);
 }
 
+/* Pool thread: argon2id of the new password; touches only the write. */
+static void hash_password(void *arg)
+{
+    member_job *job = arg;
+    job->hash_failed = cg_members_hash_password(job->w) < 0;
+}
+
+/* Main thread: hashed, now the write joins the next batch. */
+static void password_hashed(void *arg, int ran)
+{
+    member_job *job = arg;
+    if (!ran || job->hash_failed || !job->deferred.req) {
+        struct evhttp_request *req = cg_http_undefer(&job->deferred);
+        if (req)
+            cg_http_reply_error(req, ran ? 500 : 503, ran ? "internal_error" : "shutting_down",
+                                ran ? "cannot hash the password" : "the server is stopping");
+        job_free(job);
+        return;
+    }
+    cg_batch_submit(job->app->batch, apply_member, member_written, job);
+}
+
 static void submit_write(cg_api_ctx *ctx, int create)
 {
     cg_result err;
@@ -90,8 +117,16 @@ static void submit_write(cg_api_ctx *ctx, int create)
         cg_http_reply_result(ctx->req, &r);
     } else {
         cg_http_defer(ctx->http, &job->deferred, ctx->req);
-        cg_batch_submit(ctx->app->batch, apply_member, member_written, job);
-        job = NULL; /* the callback's now */
+        if (!job->w->has_password) {
+            cg_batch_submit(ctx->app->batch, apply_member, member_written, job);
+        } else if (cg_workers_submit(cg_http_workers(ctx->http), hash_password, password_hashed,
+                                     job) < 0) {
+            struct evhttp_request *req = cg_http_undefer(&job->deferred);
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+            cg_http_reply_error(req, 503, "busy", "too many passwords being checked; try again in a second");
+            job_free(job);
+        }
+        job = NULL; /* the callbacks' now */
     }
     json_decref(body);
     if (job)

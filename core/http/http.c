@@ -51,6 +51,7 @@
 #include "people/auth.h"
 #include "http/http_gate.h"
 #include "http/http_util.h"
+#include "host/workers.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 
@@ -59,6 +60,7 @@
 #define HTTP_MAX_PATH 1024
 #define HTTP_FD_RESERVE 64          /* descriptors kept for the database, the bus, plugins */
 #define ACCEPT_PAUSE_MS 100         /* after EMFILE and the like */
+#define PASSWORD_JOBS_PER_WORKER 32 /* queued argon2id jobs: ~10 s of work at most */
 
 struct cg_http {
     cg_app *app;
@@ -70,6 +72,7 @@ struct cg_http {
     int port;
     int draining;                   /* cg_http_drain() was called */
     cg_http_deferred deferred;      /* list head of parked requests */
+    cg_workers *workers;            /* argon2id off the loop (logins, passwords) */
 };
 
 /* ---- the routes -------------------------------------------------------- */
@@ -542,7 +545,10 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     gc.max_connections = fit_connections(gc.max_connections ? gc.max_connections : 512);
     http->gate = cg_gate_new(app->base, &gc, judge_head, http);
     http->accept_pause = evtimer_new(app->base, on_accept_pause_end, http);
-    if (!http->gate || !http->accept_pause) {
+    int threads = app->config ? app->config->http.password_workers : 2;
+    http->workers = cg_workers_new(app->base, threads > 0 ? threads : 2,
+                                   (size_t)PASSWORD_JOBS_PER_WORKER * (threads > 0 ? threads : 2));
+    if (!http->gate || !http->accept_pause || !http->workers) {
         snprintf(err, errlen, "out of memory");
         cg_http_free(http);
         return NULL;
@@ -661,5 +667,13 @@ void cg_http_free(cg_http *http)
         event_free(http->accept_pause);
     cg_gate_free(http->gate);
     cg_tls_ctx_free(http->tls);
+    /* Last: a job finishing now finds its request undeferred (NULL) and
+     * only frees itself. */
+    cg_workers_free(http->workers);
     free(http);
+}
+
+cg_workers *cg_http_workers(const cg_http *http)
+{
+    return http ? http->workers : NULL;
 }

@@ -30,6 +30,10 @@ void cg_http_drain(cg_http *http);
  * drain should keep the loop running until this is 0, plus a short grace for
  * the answers to be written. */
 size_t cg_http_pending(const cg_http *http);
+/* The pool that runs argon2id off the loop (host/workers.h): owned by the
+ * server, http.password_workers threads, at most 32 jobs per thread waiting
+ * or running (the next is answered 503 at once). */
+struct cg_workers *cg_http_workers(const cg_http *http);
 void cg_http_free(cg_http *http);
 
 #endif

@@ -12,12 +12,15 @@
 #define PROBE 16
 #define KEY_MAX 200
 #define FORGET_MS (30LL * 60 * 1000)
+#define MAX_INFLIGHT_PAIR 1
+#define MAX_INFLIGHT_ADDRESS 4
 
 typedef struct slot {
     char key[KEY_MAX];
     unsigned failures;
     int64_t last_ms;        /* last failure */
     int64_t blocked_until;  /* no attempt before this */
+    unsigned inflight;      /* attempts begun, not yet failed or succeeded */
 } slot;
 
 static slot table[SLOTS];
@@ -59,7 +62,8 @@ static slot *find(const char *key, int64_t now, int create)
     slot *stalest = NULL;
     for (unsigned i = 0; i < PROBE; i++) {
         slot *s = &table[(h + i) % SLOTS];
-        if (s->key[0] && now - s->last_ms > FORGET_MS && now >= s->blocked_until)
+        if (s->key[0] && now - s->last_ms > FORGET_MS && now >= s->blocked_until &&
+            !s->inflight)
             s->key[0] = 0; /* forgotten */
         if (s->key[0] && strcmp(s->key, key) == 0)
             return s;
@@ -86,9 +90,52 @@ int cg_login_throttle_check(const char *login, const char *address, int64_t now_
     return wait > 0 ? (int)((wait + 999) / 1000) : 0;
 }
 
+/* One attempt fewer under way for the address and the pair. */
+static void ended(const char *login, const char *address)
+{
+    char key[KEY_MAX];
+    for (char kind = 'a'; kind; kind = kind == 'a' ? 'p' : 0) {
+        make_key(key, kind, login, address);
+        slot *s = find(key, 0, 0);
+        if (s && s->inflight)
+            s->inflight--;
+    }
+}
+
+int cg_login_throttle_begin(const char *login, const char *address, int64_t now_ms)
+{
+    int wait = cg_login_throttle_check(login, address, now_ms);
+    if (wait > 0)
+        return wait;
+    char key[KEY_MAX];
+    make_key(key, 'a', login, address);
+    slot *a = find(key, now_ms, 1);
+    if (a->inflight >= MAX_INFLIGHT_ADDRESS)
+        return 1;
+    make_key(key, 'p', login, address);
+    slot *p = find(key, now_ms, 1);
+    if (p->inflight >= MAX_INFLIGHT_PAIR)
+        return 1;
+    /* A fresh slot is not forgotten while in flight (find), and is kept
+     * from being the stalest by its time. */
+    if (!a->last_ms)
+        a->last_ms = now_ms;
+    if (!p->last_ms)
+        p->last_ms = now_ms;
+    a->inflight++;
+    p->inflight++;
+    return 0;
+}
+
+void cg_login_throttle_abandoned(const char *login, const char *address)
+{
+    ended(login, address);
+}
+
 void cg_login_throttle_failed(const char *login, const char *address, int64_t now_ms)
 {
     char key[KEY_MAX];
+    ended(login, address);
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         make_key(key, rules[i].kind, login, address);
         slot *s = find(key, now_ms, 1);
@@ -107,10 +154,13 @@ void cg_login_throttle_failed(const char *login, const char *address, int64_t no
 void cg_login_throttle_succeeded(const char *login, const char *address)
 {
     char key[KEY_MAX];
+    ended(login, address);
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         make_key(key, rules[i].kind, login, address);
         slot *s = find(key, 0, 0);
-        if (s)
+        if (s && s->inflight) /* other attempts still under way: keep counting them */
+            s->failures = 0, s->blocked_until = 0;
+        else if (s)
             s->key[0] = 0;
     }
 }

@@ -15,6 +15,12 @@
  * Entries are forgotten 30 min after their last failure; the table is
  * bounded (entries are evicted oldest-first when it is full).
  *
+ * argon2id runs on a worker pool, so several attempts can be under way at
+ * once and a failure is only counted when its check ends. So that parallel
+ * connections cannot buy extra guesses before the counters catch up, an
+ * attempt also waits (1 s) while the same login from the same address has
+ * one under way, or the address has MAX_INFLIGHT_ADDRESS (4) under way.
+ *
  * Main (libevent) thread only. Times in milliseconds (monotonic).
  */
 #ifndef CG_LOGIN_THROTTLE_H
@@ -24,9 +30,16 @@
 
 /* 0 when an attempt may go ahead now, else the seconds to wait (>= 1). */
 int cg_login_throttle_check(const char *login, const char *address, int64_t now_ms);
+/* cg_login_throttle_check, and when the attempt may go ahead, count it as
+ * under way until cg_login_throttle_failed, _succeeded or _abandoned. 0 go
+ * ahead; else the seconds to wait (>= 1). */
+int cg_login_throttle_begin(const char *login, const char *address, int64_t now_ms);
 /* Record the outcome of an attempt that went ahead. */
 void cg_login_throttle_failed(const char *login, const char *address, int64_t now_ms);
 void cg_login_throttle_succeeded(const char *login, const char *address);
+/* An attempt that began and was never checked (the pool was full, the
+ * server stopped): no longer under way, and no failure. */
+void cg_login_throttle_abandoned(const char *login, const char *address);
 /* Forget everything (tests). */
 void cg_login_throttle_reset(void);
 

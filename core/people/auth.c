@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,7 +188,7 @@ int cg_auth_token_lookup(cg_store *st, const char *token, cg_principal *out)
     token_digest(token, digest);
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT m.id, m.name, m.department, m.is_admin FROM tokens t"
-        " JOIN members m ON m.id = t.member_id WHERE t.token_hash = ?1 AND "
+        " JOIN members m ON m.id = t.member_id WHERE t.token_hash = ?1 AND m.active AND "
         TOKEN_ALIVE("t", "?2", "?3"));
     if (!s)
         return -1;
@@ -278,50 +280,125 @@ int cg_auth_purge_expired(cg_store *st)
 }
 
 /* Verifying against this when the login is unknown makes both failures take
- * the same time, so logins cannot be probed. Computed once (main thread). */
+ * the same time, so logins cannot be probed. Computed once, by whichever
+ * thread needs it first. */
+static char dummy[crypto_pwhash_STRBYTES];
+static void make_dummy(void)
+{
+    if (cg_auth_hash_password("citygrid: no such login", dummy, sizeof dummy) < 0)
+        dummy[0] = 0;
+}
 static const char *dummy_hash(void)
 {
-    static char hash[crypto_pwhash_STRBYTES];
-    if (!hash[0] && cg_auth_hash_password("citygrid: no such login", hash, sizeof hash) < 0)
-        hash[0] = 0;
-    return hash;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_dummy);
+    return dummy;
 }
 
-int cg_auth_login(cg_store *st, const char *login, const char *password, cg_principal *who,
-                  char token[CG_TOKEN_HEX_LEN + 1])
+/* The member behind a login, when active and with a password: 1 found
+ * (hash and principal filled), 0 not, -1 storage error. */
+static int read_credentials(cg_store *st, const char *login, char hash[crypto_pwhash_STRBYTES],
+                            cg_principal *p)
 {
-    token[0] = 0;
-    if (!login || !password || crypto_ready() < 0)
-        return -1;
     sqlite3_stmt *s = cg_store_read_stmt(st,
-        "SELECT password_hash, id, name, department, is_admin FROM members WHERE login = ?1");
+        "SELECT password_hash, id, name, department, is_admin FROM members"
+        " WHERE login = ?1 AND active AND password_hash IS NOT NULL AND password_hash <> ''");
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, login, -1, SQLITE_STATIC);
-    char hash[crypto_pwhash_STRBYTES] = "";
-    cg_principal p;
-    int found = sqlite3_step(s) == SQLITE_ROW;
-    if (found) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
         const char *h = (const char *)sqlite3_column_text(s, 0);
-        snprintf(hash, sizeof hash, "%s", h ? h : "");
-        fill_principal(s, 1, &p);
+        snprintf(hash, crypto_pwhash_STRBYTES, "%s", h ? h : "");
+        fill_principal(s, 1, p);
     }
     sqlite3_reset(s);
-    const char *against = found && hash[0] ? hash : dummy_hash();
-    int good = against[0] &&
-               crypto_pwhash_str_verify(against, password, strlen(password)) == 0;
-    if (!found || !hash[0] || !good)
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+void cg_auth_attempt_clear(cg_auth_attempt *a)
+{
+    if (a->password) {
+        sodium_memzero(a->password, a->password_len + 1);
+        free(a->password);
+    }
+    sodium_memzero(a, sizeof *a);
+}
+
+int cg_auth_login_begin(cg_store *st, const char *login, const char *password,
+                        cg_auth_attempt *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!login || !password || crypto_ready() < 0)
+        return -1;
+    int found = read_credentials(st, login, a->hash, &a->who);
+    if (found < 0)
+        return -1;
+    a->found = found;
+    a->password_len = strlen(password);
+    if (!(a->password = malloc(a->password_len + 1))) {
+        cg_auth_attempt_clear(a);
+        return -1;
+    }
+    memcpy(a->password, password, a->password_len + 1);
+    return 0;
+}
+
+void cg_auth_login_verify(cg_auth_attempt *a)
+{
+    const char *against = a->found ? a->hash : dummy_hash();
+    a->verified = a->password && against[0] &&
+                  crypto_pwhash_str_verify(against, a->password, a->password_len) == 0 &&
+                  a->found;
+    if (a->password) {
+        sodium_memzero(a->password, a->password_len + 1);
+        free(a->password);
+        a->password = NULL;
+    }
+}
+
+int cg_auth_login_finish(cg_store *st, cg_auth_attempt *a, cg_principal *who,
+                         char token[CG_TOKEN_HEX_LEN + 1])
+{
+    token[0] = 0;
+    if (!a->found || !a->verified)
+        return -1;
+    /* argon2 took a while: the member may have been deactivated or given a
+     * new password meanwhile (which revoked their tokens). Then the old
+     * password opens nothing. */
+    sqlite3_stmt *s = cg_store_read_stmt(st,
+        "SELECT password_hash = ?2 FROM members WHERE id = ?1 AND active");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, a->who.member_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, a->hash, -1, SQLITE_STATIC);
+    int same = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+    sqlite3_reset(s);
+    if (!same)
         return -1;
     static int64_t purged_at;
     if (cg_now_ms() - purged_at > PURGE_EVERY_MS) {
         purged_at = cg_now_ms();
         (void)cg_auth_purge_expired(st);
     }
-    if (cg_auth_issue_token(st, p.member_id, "session", token) < 0)
+    if (cg_auth_issue_token(st, a->who.member_id, "session", token) < 0)
         return -1;
     if (who)
-        *who = p;
+        *who = a->who;
     return 0;
+}
+
+int cg_auth_login(cg_store *st, const char *login, const char *password, cg_principal *who,
+                  char token[CG_TOKEN_HEX_LEN + 1])
+{
+    token[0] = 0;
+    cg_auth_attempt a;
+    if (cg_auth_login_begin(st, login, password, &a) < 0)
+        return -1;
+    cg_auth_login_verify(&a);
+    int rc = cg_auth_login_finish(st, &a, who, token);
+    cg_auth_attempt_clear(&a);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- bootstrap */

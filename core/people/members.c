@@ -5,6 +5,7 @@
 #include "people/members.h"
 #include "people/auth.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,8 @@ void cg_member_write_free(cg_member_write *w)
     free(w->assignments);
     free(w->current);
     free(w->caller_grids);
-    memset(w->password_hash, 0, sizeof w->password_hash);
-    memset(w->password, 0, sizeof w->password);
+    sodium_memzero(w->password_hash, sizeof w->password_hash);
+    sodium_memzero(w->password, sizeof w->password);
     free(w);
 }
 
@@ -171,7 +172,7 @@ json_t *cg_members_get_json(cg_store *st, const char *id)
 {
     sqlite3_stmt *s = cg_store_read_stmt(st,
         "SELECT id, name, name_pinyin, login, department, terminal_id, department_account,"
-        " is_admin, password_hash IS NOT NULL, auditor FROM members WHERE id = ?1");
+        " is_admin, password_hash IS NOT NULL, auditor, active FROM members WHERE id = ?1");
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -180,13 +181,14 @@ json_t *cg_members_get_json(cg_store *st, const char *id)
     (sqlite3_column_type(s, (i)) == SQLITE_NULL ? json_null()                           \
                                                 : json_string((const char *)sqlite3_column_text(s, (i))))
     if (sqlite3_step(s) == SQLITE_ROW)
-        m = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b}", "id",
+        m = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b, s:b}", "id",
                       (const char *)sqlite3_column_text(s, 0), "name",
                       (const char *)sqlite3_column_text(s, 1), "name_pinyin", TEXT_OR_NULL(2),
                       "login", TEXT_OR_NULL(3), "department", TEXT_OR_NULL(4), "terminal_id",
                       TEXT_OR_NULL(5), "department_account", sqlite3_column_int(s, 6),
                       "is_admin", sqlite3_column_int(s, 7), "has_password",
-                      sqlite3_column_int(s, 8), "auditor", sqlite3_column_int(s, 9));
+                      sqlite3_column_int(s, 8), "auditor", sqlite3_column_int(s, 9),
+                      "active", sqlite3_column_int(s, 10));
     sqlite3_reset(s);
     if (!m)
         return NULL;
@@ -278,10 +280,10 @@ static cg_status authorize(const cg_principal *who, const cg_member_write *w, cg
         return CG_OK;
     int self = !w->create && strcmp(w->id, who->member_id) == 0;
     int record = w->has_name || w->has_pinyin || w->has_department || w->has_login ||
-                 w->has_terminal;
+                 w->has_terminal || w->has_active;
     int only_own_fields = !w->has_department && !w->has_login && !w->has_terminal &&
                           !w->has_account && !w->has_assignments && !w->has_pinyin &&
-                          !w->has_auditor;
+                          !w->has_auditor && !w->has_active;
     if (self && only_own_fields)
         return CG_OK; /* name and password */
     if (w->has_account)
@@ -508,7 +510,7 @@ static cg_status parse_body(cg_store *st, const cg_catalog *cat, json_t *body, c
 {
     static const char *const known[] = {"id", "name", "name_pinyin", "department", "login",
                                         "password", "terminal_id", "department_account",
-                                        "assignments", "auditor"};
+                                        "assignments", "auditor", "active"};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -566,6 +568,12 @@ static cg_status parse_body(cg_store *st, const cg_catalog *cat, json_t *body, c
         w->has_auditor = 1;
         w->auditor = json_is_true(v);
     }
+    if ((v = json_object_get(body, "active"))) {
+        if (!json_is_boolean(v))
+            return cg_fail(r, CG_E_INVALID, "invalid_field", "'active' must be true or false");
+        w->has_active = 1;
+        w->active = json_is_true(v);
+    }
     if ((v = json_object_get(body, "assignments")) && parse_assignments(st, cat, v, w, r) != CG_OK)
         return r->status;
     return CG_OK;
@@ -577,11 +585,19 @@ cg_status cg_members_write_prepare(cg_store *st, const cg_catalog *cat, const cg
     cg_status rc = parse_body(st, cat, body, w, r);
     if (rc == CG_OK)
         rc = authorize(who, w, r);
-    /* argon2id is slow on purpose: only for a write the rules allow. */
-    if (rc == CG_OK && w->has_password &&
-        cg_auth_hash_password(w->password, w->password_hash, sizeof w->password_hash) < 0)
-        rc = cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot hash the password");
-    memset(w->password, 0, sizeof w->password);
+    /* The password is hashed only for a write the rules allow, and not here:
+     * argon2id is slow on purpose (cg_members_hash_password). */
+    if (rc != CG_OK)
+        sodium_memzero(w->password, sizeof w->password);
+    return rc;
+}
+
+int cg_members_hash_password(cg_member_write *w)
+{
+    int rc = 0;
+    if (w->has_password)
+        rc = cg_auth_hash_password(w->password, w->password_hash, sizeof w->password_hash);
+    sodium_memzero(w->password, sizeof w->password);
     return rc;
 }
 
@@ -656,6 +672,7 @@ cg_status cg_members_apply(cg_store *st, cg_member_write *w, cg_result *r)
         " terminal_id = CASE WHEN ?12 THEN ?13 ELSE terminal_id END,"
         " department_account = CASE WHEN ?14 THEN ?15 ELSE department_account END,"
         " auditor = CASE WHEN ?16 THEN ?17 ELSE auditor END,"
+        " active = CASE WHEN ?18 THEN ?19 ELSE active END,"
         " updated_at = strftime('%s','now') * 1000 WHERE id = ?1");
     if (s) {
         sqlite3_bind_text(s, 1, w->id, -1, SQLITE_STATIC);
@@ -675,11 +692,15 @@ cg_status cg_members_apply(cg_store *st, cg_member_write *w, cg_result *r)
         sqlite3_bind_int(s, 15, w->department_account);
         sqlite3_bind_int(s, 16, w->has_auditor);
         sqlite3_bind_int(s, 17, w->auditor);
+        sqlite3_bind_int(s, 18, w->has_active);
+        sqlite3_bind_int(s, 19, w->active);
     }
     if (cg_store_step(st, s, what, r) != CG_OK)
         return r->status;
-    /* A new password ends every session and terminal token of the member. */
-    if (w->has_password && !w->create && cg_auth_revoke_member_tx(st, w->id, r) != CG_OK)
+    /* A new password, or a deactivation, ends every session and terminal
+     * token of the member. */
+    if (((w->has_password && !w->create) || (w->has_active && !w->active)) &&
+        cg_auth_revoke_member_tx(st, w->id, r) != CG_OK)
         return r->status;
     if (!w->has_assignments)
         return CG_OK;

@@ -7,14 +7,14 @@
  * Who may do what to a member (also in README.md, "Members: who may do what"):
  *  - an admin: everything;
  *  - the member themself: read their record, change their own name and
- *    password;
+ *    password (not deactivate themself);
  *  - a manager (the leader or instructor of a grid) acts on a member only
  *    for the grids the manager manages:
  *      read: any member who shares a grid with them;
  *      create: a member whose assignments are all in grids they manage,
  *        in the roles fulltime, professional or optional;
- *      the record (name, name_pinyin, department, login, terminal_id): only
- *        of a member all of whose grids they manage;
+ *      the record (name, name_pinyin, department, login, terminal_id,
+ *        active): only of a member all of whose grids they manage;
  *      assignments: rows in grids they manage; a member's rows in other
  *        grids must be sent back unchanged (not rewritten, not dropped);
  *      a token (POST /v1/members/{id}/tokens): a leader only, and only for a
@@ -31,9 +31,15 @@
  * view (store/migrations.c): the one place that rule is written.
  *
  * Refusals are lib/result.h statuses with the API's codes and messages.
+ * Deactivating a member ("active": false) keeps the row and its history but
+ * ends every token of theirs and refuses their logins; true lets them log in
+ * again (with a new login or token: the old ones stay revoked).
+ *
  * Threads: all on the main thread with the read connection, except
  * cg_members_apply, which runs inside a cg_batch item (maybe the batch's
- * writer thread) and touches only its cg_member_write and the store.
+ * writer thread) and touches only its cg_member_write and the store, and
+ * cg_members_hash_password, which runs on the worker pool (host/workers.h)
+ * and touches only its cg_member_write.
  */
 #ifndef CG_MEMBERS_H
 #define CG_MEMBERS_H
@@ -63,13 +69,14 @@ typedef struct cg_member_write {
     int create;
     char id[CG_MEMBER_ID_MAX + 1]; /* "" on create: the next M-number */
     int has_name, has_pinyin, has_department, has_login, has_password, has_terminal,
-        has_account, has_assignments;
+        has_account, has_assignments, has_active;
     char name[CG_MEMBER_NAME_MAX + 1], pinyin[CG_MEMBER_NAME_MAX + 1], department[32],
         login[CG_MEMBER_ID_MAX + 1], terminal[CG_MEMBER_ID_MAX + 1];
     char password_hash[160];
     char password[1025]; /* between parse and hash only; then zeroed */
     int department_account;
     int has_auditor, auditor;  /* members.auditor: reads the query audit (admin sets it) */
+    int active;
     cg_member_assignment *assignments;
     size_t n_assignments;
     /* What cg_members_write_begin learnt (PATCH): the target's department
@@ -96,11 +103,16 @@ cg_status cg_members_write_begin(cg_store *st, const cg_principal *who, cg_membe
 
 /* The body: every field checked (CG_E_INVALID "invalid_field" /
  * "missing_field", CG_E_UNPROCESSABLE "unknown_department" /
- * "unknown_grid", naming the field), the password hashed (argon2id, slow on
- * purpose), then the rules above for what the body changes
- * (CG_E_FORBIDDEN). After CG_OK, submit cg_members_apply. */
+ * "unknown_grid", naming the field), then the rules above for what the body
+ * changes (CG_E_FORBIDDEN). After CG_OK, cg_members_hash_password (off the
+ * loop), then submit cg_members_apply. On a refusal the password is wiped. */
 cg_status cg_members_write_prepare(cg_store *st, const cg_catalog *cat, const cg_principal *who,
                                    json_t *body, cg_member_write *w, cg_result *r);
+
+/* When the write sets a password: argon2id into w->password_hash (slow on
+ * purpose: 0.2 s and more). The plain password is wiped either way. 0 ok,
+ * -1 hashing failed (no memory). Any thread; touches only w. */
+int cg_members_hash_password(cg_member_write *w);
 
 /* Inside the transaction: the row, then (when given) the assignments as a
  * whole. CG_E_CONFLICT for an id, login or terminal in use or a grid that

@@ -441,6 +441,11 @@ static const char schema_query_audit[] =
     "  BEGIN SELECT RAISE(ABORT, 'audit_purges is append-only'); END;"
     "ALTER TABLE members ADD COLUMN auditor INTEGER NOT NULL DEFAULT 0;";
 
+/* A member can be deactivated (PATCH /v1/members/{id} {"active": false}):
+ * the row and its history stay, but no login or token lets them in. */
+static const char schema_member_active[] =
+    "ALTER TABLE members ADD COLUMN active INTEGER NOT NULL DEFAULT 1;";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -455,6 +460,7 @@ const cg_migration cg_migrations[] = {
 
     {"open311: keys, reporters' contact details, cases by source", schema_open311},
     {"data-source query audit (append-only, chained), auditors", schema_query_audit},
+    {"members can be deactivated", schema_member_active},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

@@ -4,7 +4,8 @@
  * lives on (each case has its own daemon); DELETE /v1/sessions ends the caller's own token (204, then 401);
  * DELETE /v1/members/{id}/tokens (an admin or the member) ends all of a
  * member's tokens, and nobody else may; a new password set for a member
- * ends every token they had.
+ * ends every token they had, and so does deactivating them ("active":
+ * false), which also refuses their logins.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,58 @@ START_TEST(password_change_revokes)
 }
 END_TEST
 
+/* Deactivating a member ends every token of theirs and refuses their
+ * logins (the right password included); the member cannot do it to
+ * themself; reactivating lets them log in again, the old tokens stay dead. */
+START_TEST(deactivation_revokes)
+{
+    ta_expect_status("PATCH", "/v1/members/M00153", D.token,
+                     "{\"login\":\"m00153\",\"password\":\"a long new password\"}", 200);
+    char *terminal = ta_token_for("M00153");
+    char *session = login_as("m00153", "a long new password");
+    EXPECT(status_with(terminal) == 200 && status_with(session) == 200, "fresh tokens refused");
+    ta_expect_status("PATCH", "/v1/members/M00153", session, "{\"active\":false}", 403);
+    ta_expect_status("PATCH", "/v1/members/M00153", D.token, "{\"active\":\"no\"}", 400);
+    EXPECT(status_with(session) == 200, "a refused deactivation changed something");
+    json_t *m = ta_expect_call("PATCH", "/v1/members/M00153", D.token, "{\"active\":false}", 200);
+    EXPECT(json_is_false(json_object_get(m, "active")), "the member still shows active");
+    json_decref(m);
+    EXPECT(status_with(terminal) == 401 && status_with(session) == 401,
+           "tokens outlived the member's deactivation");
+    ta_expect_status("POST", "/v1/sessions", NULL,
+                     "{\"login\":\"m00153\",\"password\":\"a long new password\"}", 401);
+    /* A token issued to a deactivated member opens nothing either. */
+    char *late = ta_token_for("M00153");
+    EXPECT(status_with(late) == 401, "a deactivated member's new token works");
+    m = ta_expect_call("PATCH", "/v1/members/M00153", D.token, "{\"active\":true}", 200);
+    EXPECT(json_is_true(json_object_get(m, "active")), "the member still shows inactive");
+    json_decref(m);
+    EXPECT(status_with(terminal) == 401 && status_with(session) == 401,
+           "reactivation brought revoked tokens back");
+    char *again = login_as("m00153", "a long new password");
+    EXPECT(status_with(again) == 200, "a reactivated member cannot log in");
+    free(terminal);
+    free(session);
+    free(late);
+    free(again);
+}
+END_TEST
+
+/* The /metrics counter of a name, or -1. */
+static long long metric(const char *name)
+{
+    hc_response r = ta_get("/metrics", D.token);
+    EXPECT(r.status == 200, "/metrics: %d", r.status);
+    long long v = -1;
+    char *want = tu_sprintf("\n%s ", name);
+    const char *at = strstr(r.body, want);
+    if (at)
+        v = atoll(at + strlen(want));
+    free(want);
+    hc_response_free(&r);
+    return v;
+}
+
 /* Wrong passwords: 401 five times, then 429 with Retry-After, the delays
  * growing; while held, even the right password from that address gets 429;
  * each failure is logged without the password. How many attempts fit in a
@@ -166,6 +219,11 @@ START_TEST(failed_logins_throttled)
         free(after);
     }
     EXPECT(throttled > 0 && held >= 4, "failed logins were never held for long (%d)", held);
+    EXPECT(metric("citygrid_login_throttled_total") >= throttled,
+           "citygrid_login_throttled_total is %lld after %d refusals",
+           metric("citygrid_login_throttled_total"), throttled);
+    EXPECT(metric("citygrid_login_failures_total") >= 5, "citygrid_login_failures_total: %lld",
+           metric("citygrid_login_failures_total"));
     char *pw = admin_password();
     char *right = tu_sprintf("{\"login\":\"admin\",\"password\":\"%s\"}", pw);
     ta_expect_status("POST", "/v1/sessions", NULL, right, 429);
@@ -187,5 +245,6 @@ int main(void)
     ta_add_case(s, "revoke_member", revoke_member_tokens, setup, teardown, 60);
     ta_add_case(s, "password", password_change_revokes, setup, teardown, 60);
     ta_add_case(s, "throttle", failed_logins_throttled, setup, teardown, 120);
+    ta_add_case(s, "deactivate", deactivation_revokes, setup, teardown, 60);
     return ta_run(s);
 }

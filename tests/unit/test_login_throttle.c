@@ -59,12 +59,45 @@ START_TEST(many_addresses_cannot_lock_out)
 }
 END_TEST
 
+/* Attempts under way (argon2 on the worker pool) count: one at a time for
+ * a login from an address, four at a time for an address; each ends with
+ * its outcome, or abandoned (no failure counted). */
+START_TEST(attempts_under_way_limited)
+{
+    cg_login_throttle_reset();
+    int64_t t = 5000000;
+    ck_assert_int_eq(cg_login_throttle_begin("admin", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("admin", "10.0.0.1", t), 1);
+    ck_assert_int_eq(cg_login_throttle_begin("admin", "10.0.0.2", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("b", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("c", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("d", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("e", "10.0.0.1", t), 1); /* 4 under way */
+    cg_login_throttle_failed("admin", "10.0.0.1", t);
+    cg_login_throttle_abandoned("b", "10.0.0.1");
+    ck_assert_int_eq(cg_login_throttle_begin("admin", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("e", "10.0.0.1", t), 0);
+    /* A success while others are under way keeps counting them. */
+    cg_login_throttle_succeeded("c", "10.0.0.1");
+    ck_assert_int_eq(cg_login_throttle_begin("f", "10.0.0.1", t), 0);
+    ck_assert_int_eq(cg_login_throttle_begin("g", "10.0.0.1", t), 1);
+    /* Abandoned attempts are no failures: five of them, and still free. */
+    cg_login_throttle_reset();
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(cg_login_throttle_begin("admin", "10.0.0.3", t), 0);
+        cg_login_throttle_abandoned("admin", "10.0.0.3");
+    }
+    ck_assert_int_eq(cg_login_throttle_check("admin", "10.0.0.3", t), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("login_throttle");
     TCase *tc = tcase_create("throttle");
     tcase_add_test(tc, one_address_slowed_down);
     tcase_add_test(tc, many_addresses_cannot_lock_out);
+    tcase_add_test(tc, attempts_under_way_limited);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
