@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "host/workers.h"
+#include "support/run_suite.h"
 
 typedef struct job {
     pthread_t worked_on, done_on;
@@ -129,9 +130,5 @@ int main(void)
     tcase_add_test(tc, queue_cap_and_free);
     tcase_add_test(tc, no_pool_runs_inline);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }
