@@ -139,6 +139,13 @@ const cg_route_access cg_route_access_table[] = {
     {POST, "/v1/open311/keys", EVERY(ADMIN), 0},
     {GET, "/v1/open311/keys", EVERY(ADMIN), 0},
     {DELETE, "/v1/open311/keys/{name}", EVERY(ADMIN), 0},
+    /* Data sources (core/sources/policy.h): the list for anyone signed in;
+     * a query by the roles the policy names (persons: full-time members and
+     * police professionals), rows cut to the caller's grids; the audit for
+     * the admin and auditors. */
+    {GET, "/v1/sources", EVERY(SIGNED_IN), 0},
+    {POST, "/v1/sources/{name}/query", EVERY(CG_AX_FULLTIME | CG_AX_PRO), 0},
+    {GET, "/v1/audit/queries", EVERY(ADMIN | AUDITOR), 0},
 };
 const size_t cg_route_access_n = sizeof cg_route_access_table / sizeof cg_route_access_table[0];
 
