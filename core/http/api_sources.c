@@ -63,12 +63,10 @@ void cg_api_sources_query(cg_api_ctx *ctx)
         cg_http_reply_error(ctx->req, 503, "unavailable", "data sources are not running");
         return;
     }
-    cg_result r;
-    json_t *body = NULL;
-    if (cg_http_read_json_body(ctx->req, cg_api_max_body(ctx->app), 1, &body, &r) < 0) {
-        cg_http_reply_result(ctx->req, &r);
+    json_t *body = cg_api_body(ctx);
+    if (!body)
         return;
-    }
+    cg_result r;
     query_wait *w = calloc(1, sizeof *w);
     if (!w) {
         json_decref(body);
