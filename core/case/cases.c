@@ -503,6 +503,46 @@ static int insert_contact(cg_store *st, const cg_new_case *nc, const char *case_
     return rc;
 }
 
+/* The request key of a new case (cases.h), and the old keys dropped. */
+static int insert_request_key(cg_store *st, const cg_new_case *nc, const char *case_id,
+                              int64_t now_ms, char *err, size_t errlen)
+{
+    if (!nc->request_key || !*nc->request_key)
+        return 0;
+    int64_t now_s = now_ms / 1000;
+    sqlite3_stmt *s = cg_store_stmt(st, "DELETE FROM request_keys WHERE at_s < ?1");
+    if (s)
+        sqlite3_bind_int64(s, 1, now_s - (nc->request_keep_s > 0 ? nc->request_keep_s : 0));
+    if (cg_store_step_text(st, s, "request key expiry", err, errlen) < 0)
+        return -1;
+    s = cg_store_stmt(st, "INSERT INTO request_keys(key, case_id, at_s) VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT(key) DO NOTHING");
+    if (s) {
+        sqlite3_bind_text(s, 1, nc->request_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now_s);
+    }
+    if (cg_store_step_text(st, s, "request key insert", err, errlen) < 0)
+        return -1;
+    if (sqlite3_changes(st->db) == 0) {
+        cg_set_err(err, errlen, "%s", CG_CASES_REQUEST_SEEN);
+        return -1;
+    }
+    return 0;
+}
+
+int cg_cases_request_seen(cg_store *st, const char *key, int64_t since_s)
+{
+    sqlite3_stmt *s = cg_store_read_stmt(st, "SELECT 1 FROM request_keys WHERE key = ?1 AND at_s >= ?2");
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, since_s);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* The history rows of a new case (COMMON.md): "report", then "handle" or
  * "dispatch". Returns how many. */
 static size_t new_case_history(const cg_new_case *nc, history_row rows[2])
@@ -534,6 +574,7 @@ int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char ca
     cg_dispatch d = {0};
     int ok = insert_case_row(st, nc, seq, case_id, now_ms, err, errlen) == 0 &&
              insert_contact(st, nc, case_id, err, errlen) == 0 &&
+             insert_request_key(st, nc, case_id, now_ms, err, errlen) == 0 &&
              add_history_rows(st, case_id, now_ms, rows, nrows, err, errlen) == 0;
     if (ok && !nc->handled_on_site) {
         ok = new_dispatch(st, case_id, &d, err, errlen) == 0;

@@ -50,6 +50,13 @@ typedef struct cg_new_case {
     const char *const *subscribers;
     size_t n_subscribers;
     cg_dispatch *subscriber_out;
+    /* The request that reported it, when it must never report twice (a
+     * signed inbound request: its signature), or NULL. Stored in
+     * request_keys in the case's transaction; a key stored already refuses
+     * the insert (err CG_CASES_REQUEST_SEEN). Keys older than
+     * request_keep_s seconds are dropped in the same write. */
+    const char *request_key;
+    int64_t request_keep_s;
 } cg_new_case;
 
 
@@ -58,6 +65,14 @@ typedef struct cg_new_case {
  * was written. 0 ok, -1 error (err). */
 int cg_cases_insert(cg_store *st, const cg_new_case *nc, int64_t now_ms, char case_id[32],
                     cg_dispatch *out, int *dispatched, char *err, size_t errlen);
+
+/* The insert's err when its request_key is stored already. */
+#define CG_CASES_REQUEST_SEEN "request already received"
+
+/* 1 if a case was reported by the request `key` (cg_new_case.request_key)
+ * at or after since_s (unix s), 0 if not, -1 on a storage fault. The thread
+ * that owns st (the read connection: the main thread). */
+int cg_cases_request_seen(cg_store *st, const char *key, int64_t since_s);
 
 /* The case as the API shows it (like cg_cases_get) right after
  * cg_cases_insert(nc, now_ms) stored it as case_id: built from the report,

@@ -37,7 +37,7 @@ json_t *cg_flow_event_json(const char *kind, const char *verb, const char *from,
 typedef struct pending_case {
     cg_app *app;
     cg_new_case nc;            /* strings below are owned copies */
-    char *strings[6];
+    char *strings[7];
     cg_flow_case_stored stored;
     void *arg;
     char case_id[32];
@@ -91,7 +91,7 @@ static void case_committed(void *arg, int status, const char *err)
         json_decref(pc->case_json);
     pc->stored(pc->arg, status, status == 0 ? pc->case_id : NULL, c, err);
     cg_dispatch_clear(&pc->dispatch);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         free(pc->strings[i]);
     json_decref(pc->nc.extra);
     json_decref(pc->nc.contact);
@@ -117,6 +117,7 @@ void cg_flow_submit_case(cg_app *app, const cg_new_case *nc, cg_flow_case_stored
     pc->nc.description = keep(pc, 3, nc->description);
     pc->nc.source = keep(pc, 4, nc->source);
     pc->nc.reporter = keep(pc, 5, nc->reporter);
+    pc->nc.request_key = nc->request_key ? keep(pc, 6, nc->request_key) : NULL;
     pc->nc.extra = nc->extra ? json_deep_copy(nc->extra) : NULL;
     pc->nc.contact = nc->contact ? json_deep_copy(nc->contact) : NULL;
     pc->nc.sub_event = NULL;

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
 #include <sodium.h>
 
+#include "case/cases.h"
 #include "case/report.h"
 #include "host/flow.h"
 #include "lib/timeutil.h"
@@ -21,14 +23,26 @@
 #define SIG_HEX (crypto_auth_hmacsha256_BYTES * 2)
 #define RECENT_MAX 1024
 
-/* Signatures seen within the window (a ring: the window bounds how long one
- * must be remembered, the ring how many; a flood beyond it is refused by
- * the timestamp check alone). */
+/* Signatures of requests in flight: verified, their case not committed yet
+ * (the ring catches a replay sent before the first one's case is stored;
+ * once stored, request_keys holds the signature for good, see inbound.h).
+ * A ring: requests in flight are at most a few batches' worth, and the
+ * insert's key check catches whatever the ring let through. */
 static struct {
     char sig[SIG_HEX + 1];
     int64_t at_s;
 } recent[RECENT_MAX];
 static size_t recent_next;
+
+/* The signature's hex in lower case: one request, one key, however the
+ * sender spelled the hex digits (both spellings verify). */
+static void canonical_hex(const char *hex, char out[SIG_HEX + 1])
+{
+    size_t i = 0;
+    for (; hex && hex[i] && i < SIG_HEX; i++)
+        out[i] = (char)tolower((unsigned char)hex[i]);
+    out[i] = 0;
+}
 
 static int seen_recently(const char *sig, int64_t now_s, int window_s)
 {
@@ -91,10 +105,15 @@ cg_status cg_inbound_verify(const cg_app *app, const char *source, const char *t
     if (sodium_memcmp(mac, given, sizeof mac) != 0)
         return cg_fail(r, CG_E_UNAUTHENTICATED, "bad_signature",
                        "the signature does not match the body and timestamp");
-    if (seen_recently(signature + 7, now_s, window))
+    char key[SIG_HEX + 1];
+    canonical_hex(signature + 7, key);
+    int stored = cg_cases_request_seen(app->store, key, now_s - 2 * (int64_t)window);
+    if (stored < 0)
+        return cg_fail(r, CG_E_INTERNAL, "internal_error", "the replay check failed");
+    if (stored || seen_recently(key, now_s, window))
         return cg_fail(r, CG_E_UNAUTHENTICATED, "replayed",
                        "this signed request was already received");
-    remember(signature + 7, now_s);
+    remember(key, now_s);
     return CG_OK;
 }
 
@@ -113,17 +132,23 @@ static void stored(void *arg, int status, const char *case_id, json_t *c, const 
     cg_result_clear(&r);
     if (status != 0 || !case_id) {
         json_decref(c);
-        cg_fail(&r, CG_E_INTERNAL, "internal_error", "the case was not stored: %.160s",
-                why ? why : "unknown error");
+        if (why && strstr(why, CG_CASES_REQUEST_SEEN))
+            cg_fail(&r, CG_E_UNAUTHENTICATED, "replayed", "this signed request was already received");
+        else
+            cg_fail(&r, CG_E_INTERNAL, "internal_error", "the case was not stored: %.160s",
+                    why ? why : "unknown error");
         done(done_arg, &r, NULL, NULL);
         return;
     }
     done(done_arg, &r, case_id, c ? c : json_pack("{s:s}", "id", case_id));
 }
 
-cg_status cg_inbound_report(cg_app *app, const char *source, json_t *body, cg_inbound_done done,
-                            void *arg, cg_result *r)
+cg_status cg_inbound_report(cg_app *app, const char *source, const char *signature,
+                            json_t *body, cg_inbound_done done, void *arg, cg_result *r)
 {
+    const cg_config *cfg = app->config;
+    int window = cfg && cfg->inbound_window_s > 0 ? cfg->inbound_window_s
+                                                  : CG_INBOUND_DEFAULT_WINDOW_S;
     cg_new_case nc;
     /* The platform is the source: whatever `source` the body says is
      * replaced (a platform cannot pose as a patrol). */
@@ -139,6 +164,13 @@ cg_status cg_inbound_report(cg_app *app, const char *source, json_t *body, cg_in
     snprintf(src, sizeof src, "%s%s", CG_INBOUND_SOURCE_PREFIX, source);
     nc.source = src;
     nc.reporter = NULL;
+    /* The hex after "sha256=" as cg_inbound_verify looks it up; kept for
+     * twice the window, as long as a timestamp could still pass. */
+    char key[SIG_HEX + 1] = "";
+    if (signature && !strncmp(signature, "sha256=", 7))
+        canonical_hex(signature + 7, key);
+    nc.request_key = *key ? key : NULL;
+    nc.request_keep_s = 2 * (int64_t)window;
     if (nc.grid && *nc.grid) {
         int known = cg_grids_exists(app->store, nc.grid);
         if (known <= 0)

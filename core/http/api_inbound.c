@@ -78,7 +78,8 @@ void cg_api_inbound(cg_api_ctx *ctx)
         return;
     }
     cg_http_defer(ctx->http, &p->deferred, ctx->req);
-    if (cg_inbound_report(ctx->app, source, body, inbound_stored, p, &r) != CG_OK) {
+    if (cg_inbound_report(ctx->app, source, evhttp_find_header(h, "X-Citygrid-Signature"), body,
+                          inbound_stored, p, &r) != CG_OK) {
         cg_http_undefer(&p->deferred);
         free(p);
         cg_http_reply_result(ctx->req, &r);

@@ -115,7 +115,12 @@ int cg_o311_check_jurisdiction(cg_api_ctx *ctx, cg_o311_format fmt, const cg_o31
 /* ---- keys and their rate ----------------------------------------------------
  * A token bucket per key name, in memory (a restart refills them): capacity
  * one minute's worth, refilled continuously. A small table is enough: keys
- * are a handful of platforms. */
+ * are a handful of platforms. Kept in memory by design: the limit protects
+ * the daemon from a runaway client, not the data, so a restart (an
+ * operator's act, not a client's) may hand out one more minute's worth and
+ * nothing is accepted that would otherwise be refused for good. What must
+ * survive a restart is the inbound replay check, and it does
+ * (request_keys, host/inbound.h). */
 #define RATE_SLOTS 64
 static struct rate_slot {
     char name[CG_O311_NAME_MAX + 1];

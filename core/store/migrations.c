@@ -446,6 +446,18 @@ static const char schema_query_audit[] =
 static const char schema_member_active[] =
     "ALTER TABLE members ADD COLUMN active INTEGER NOT NULL DEFAULT 1;";
 
+/* The requests that reported a case, by a key that names each (a signed
+ * inbound request's signature), written in the case's transaction: a
+ * replay is refused after a restart as before it. Rows older than twice
+ * the replay window are dropped as new ones come (at_s is unix seconds). */
+static const char schema_request_keys[] =
+    "CREATE TABLE request_keys ("
+    "  key TEXT PRIMARY KEY,"
+    "  case_id TEXT NOT NULL,"
+    "  at_s INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX request_keys_by_age ON request_keys(at_s);";
+
 const cg_migration cg_migrations[] = {
     {"cases, history, outbox, members, tokens", schema_v1},
     {"places, grids, grid boxes, assignments", schema_v2},
@@ -461,6 +473,7 @@ const cg_migration cg_migrations[] = {
     {"open311: keys, reporters' contact details, cases by source", schema_open311},
     {"data-source query audit (append-only, chained), auditors", schema_query_audit},
     {"members can be deactivated", schema_member_active},
+    {"request keys: the signed requests that reported a case (replays)", schema_request_keys},
 };
 
 const size_t cg_migrations_count = sizeof cg_migrations / sizeof cg_migrations[0];

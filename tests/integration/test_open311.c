@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,9 @@ static void setup_configured(void)
     ta_start(&D, &opt, "enforcement", 30000);
 }
 
+/* 1: inbound_post() spells the signature's hex digits in upper case. */
+static int upper_hex;
+
 /* POST /v1/inbound/SOURCE with a signature over "ts.body" by key. */
 static int inbound_post(const char *source, const char *body, long long ts, const char *key,
                         char **answer)
@@ -219,6 +223,8 @@ static int inbound_post(const char *source, const char *body, long long ts, cons
     crypto_auth_hmacsha256_final(&st, mac);
     memcpy(sig, "sha256=", 7);
     sodium_bin2hex(sig + 7, sizeof sig - 7, mac, sizeof mac);
+    for (char *c = sig + 7; upper_hex && *c; c++)
+        *c = (char)toupper((unsigned char)*c);
     snprintf(path, sizeof path, "/v1/inbound/%s", source);
     snprintf(h1, sizeof h1, "X-Citygrid-Timestamp: %s", stamp);
     snprintf(h2, sizeof h2, "X-Citygrid-Signature: %s", sig);
@@ -299,7 +305,26 @@ START_TEST(configured)
     status = inbound_post("four-platforms", report, now, INBOUND_KEY, &body);
     EXPECT(status == 401 && strstr(body, "replayed"), "a replay: %d " EXCERPT, status, body);
     free(body);
-    EXPECT(cases_count() == before + 1, "one case from one signed report");
+    /* ... with the signature's hex in upper case (it verifies all the same). */
+    upper_hex = 1;
+    status = inbound_post("four-platforms", report, now, INBOUND_KEY, &body);
+    upper_hex = 0;
+    EXPECT(status == 401 && strstr(body, "replayed"), "a replay in upper-case hex: %d " EXCERPT,
+           status, body);
+    free(body);
+    /* ... and after citygridd was killed and started again, still within
+     * the window: the signature was stored with its case. */
+    td_kill9(&D);
+    EXPECT(td_restart(&D) == 0, "restart after kill -9");
+    status = inbound_post("four-platforms", report, now, INBOUND_KEY, &body);
+    EXPECT(status == 401 && strstr(body, "replayed"), "a replay after a restart: %d " EXCERPT,
+           status, body);
+    free(body);
+    /* Another request (a new timestamp) of the same report is a new one. */
+    status = inbound_post("four-platforms", report, now + 1, INBOUND_KEY, &body);
+    EXPECT(status == 201, "a second signed request after the restart: %d " EXCERPT, status, body);
+    free(body);
+    EXPECT(cases_count() == before + 2, "one case from each signed request, none from replays");
 }
 END_TEST
 
