@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "lib/log.h"
+#include "lib/jsontext.h"
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
 static size_t utf8_seq_len(const unsigned char *s)
@@ -73,7 +74,8 @@ void cg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
     /* 15 significant digits: a coordinate sent as 28.45 comes back as 28.45,
      * not jansson's default 28.449999999999999. */
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : strdup("{}");
+    char *text = body ? cg_json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+                      : strdup("{}");
     struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
     struct evbuffer *buf = evbuffer_new();
 

@@ -412,20 +412,31 @@ json_t *cg_grids_gaps(cg_store *st, const char *const *only, size_t n_only)
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* Open: assigned and not yet handled, in every grid they serve; kept up to
+ * date by triggers (migration "members' open-case counters"). In member
+ * order straight from assignments_for_dispatch (no sort). */
+static const char dispatch_members_sql[] =
+    "SELECT m.id, m.name, a.role, coalesce(o.n, 0)"
+    " FROM assignments a JOIN members m ON m.id = a.member_id"
+    " LEFT JOIN member_open_cases o ON o.member_id = m.id"
+    " WHERE a.grid = ?1 AND a.department = ?2 AND a.role IN ('professional','optional')"
+    " ORDER BY a.member_id"; /* = m.id */
+
+static sqlite3_stmt *dispatch_members_stmt(cg_store *st, const char *grid, const char *department)
+{
+    sqlite3_stmt *s = cg_store_stmt(st, dispatch_members_sql);
+    if (s) {
+        sqlite3_bind_text(s, 1, grid ? grid : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, department ? department : "", -1, SQLITE_STATIC);
+    }
+    return s;
+}
+
 json_t *cg_grids_dispatch_members(cg_store *st, const char *grid, const char *department)
 {
-    /* Open: assigned and not yet handled, in every grid they serve; kept up
-     * to date by triggers (migration "members' open-case counters"). */
-    sqlite3_stmt *s = cg_store_stmt(st,
-        "SELECT m.id, m.name, a.role, coalesce(o.n, 0)"
-        " FROM assignments a JOIN members m ON m.id = a.member_id"
-        " LEFT JOIN member_open_cases o ON o.member_id = m.id"
-        " WHERE a.grid = ?1 AND a.department = ?2 AND a.role IN ('professional','optional')"
-        " ORDER BY m.id");
+    sqlite3_stmt *s = dispatch_members_stmt(st, grid, department);
     if (!s)
         return NULL;
-    sqlite3_bind_text(s, 1, grid ? grid : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, department ? department : "", -1, SQLITE_STATIC);
     json_t *list = json_array();
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -438,4 +449,29 @@ json_t *cg_grids_dispatch_members(cg_store *st, const char *grid, const char *de
         return NULL;
     }
     return list;
+}
+
+int cg_grids_dispatch_members_write(cg_store *st, const char *grid, const char *department,
+                                    cg_jbuf *out)
+{
+    sqlite3_stmt *s = dispatch_members_stmt(st, grid, department);
+    if (!s)
+        return -1;
+    cg_jbuf_raw(out, "[");
+    int rc, first = 1;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cg_jbuf_raw(out, first ? "{\"id\":" : ",{\"id\":");
+        first = 0;
+        cg_jbuf_string(out, col_text(s, 0));
+        cg_jbuf_raw(out, ",\"name\":");
+        cg_jbuf_string(out, col_text(s, 1));
+        cg_jbuf_raw(out, ",\"role\":");
+        cg_jbuf_string(out, col_text(s, 2));
+        cg_jbuf_raw(out, ",\"open_cases\":");
+        cg_jbuf_int(out, sqlite3_column_int64(s, 3));
+        cg_jbuf_raw(out, "}");
+    }
+    sqlite3_reset(s);
+    cg_jbuf_raw(out, "]");
+    return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "lib/jsontext.h"
 #include "store/store.h"
 
 #define CG_GRID_CODE_SIZE 15 /* 14 digits + NUL */
@@ -68,5 +69,9 @@ json_t *cg_grids_gaps(cg_store *st, const char *const *only, size_t n_only);
  * database error. Uses cg_store_stmt(st, ...): call it on the thread that
  * owns st (inside a cg_batch apply is fine). */
 json_t *cg_grids_dispatch_members(cg_store *st, const char *grid, const char *department);
+/* The same array written as JSON text into out (the dispatch payload's
+ * encoder): 0, or -1 on a database error (out then holds a partial text). */
+int cg_grids_dispatch_members_write(cg_store *st, const char *grid, const char *department,
+                                    cg_jbuf *out);
 
 #endif

@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "lib/log.h"
+#include "lib/jsontext.h"
 #include "wire/handshake.h"
 #include "wire/protocol.h"
 #include "lib/timeutil.h"
@@ -812,7 +813,7 @@ static void send_result(cg_runtime *rt, const char *id, int code, json_t *action
             snprintf(why, sizeof why, "handle failed: code %d", code);
         json_object_set_new(o, "error", json_string(why));
     }
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? cg_json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
         CG_ERROR(rt->name, "RESULT %s: out of memory", id);
