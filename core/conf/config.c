@@ -958,6 +958,34 @@ static void release_listen(void *obj)
     cfg->listen_host = NULL;
 }
 
+/* metrics_listen = "HOST:PORT": GET /metrics without a token, there only. */
+static int read_metrics_listen(cg_conf_cx *cx, const config_setting_t *s, const char *def,
+                               void *obj)
+{
+    cg_config *cfg = obj;
+    (void)def;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cg_conf_fail(cx, s, "'metrics_listen' must be a string");
+    char *host = NULL;
+    int port;
+    if (cg_config_parse_listen(config_setting_get_string(s), &host, &port) < 0)
+        return cg_conf_fail(cx, s, "'metrics_listen' must be HOST:PORT with a port 0-65535 "
+                            "(got '%s')", config_setting_get_string(s));
+    free(cfg->metrics_host);
+    cfg->metrics_host = host;
+    cfg->metrics_port = port;
+    return 0;
+}
+
+static void release_metrics_listen(void *obj)
+{
+    cg_config *cfg = obj;
+    free(cfg->metrics_host);
+    cfg->metrics_host = NULL;
+}
+
 static int read_log_level(cg_conf_cx *cx, const config_setting_t *s, const char *def, void *obj)
 {
     cg_config *cfg = obj;
@@ -1008,6 +1036,11 @@ static const cg_conf_key top_keys[] = {
     {.name = "listen", .type = CG_CONF_CUSTOM, .read = read_listen, .release = release_listen,
      .def = "127.0.0.1:8080", .type_doc = "string HOST:PORT",
      .doc = "The HTTP address; [::1]:8080 for IPv6. citygridd --listen overrides it."},
+    {.name = "metrics_listen", .type = CG_CONF_CUSTOM, .read = read_metrics_listen,
+     .release = release_metrics_listen, .type_doc = "string HOST:PORT",
+     .doc = "A second, plain-HTTP address that serves only GET /metrics, without a token (for "
+            "Prometheus; keep it on loopback or an internal network). Unset: /metrics only on "
+            "listen, with the admin token."},
     {.name = "state_dir", .type = CG_CONF_PATH, .offset = offsetof(cg_config, state_dir),
      .def = "/var/lib/citygrid",
      .doc = "The database (citygrid.db), photos and admin.token; created 0700 if missing. "

@@ -208,6 +208,8 @@ typedef struct cg_config {
     char *path;              /* the main file, absolute */
     char *listen_host;       /* from `listen` */
     int listen_port;
+    char *metrics_host;      /* from `metrics_listen`; NULL: /metrics only on listen */
+    int metrics_port;
     char *state_dir;         /* absolute */
     int log_level;           /* citygrid_log_level */
     char *dataset_dir;       /* grids + roster imported on first start (absolute);

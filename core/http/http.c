@@ -52,6 +52,7 @@
 #include "http/http_gate.h"
 #include "http/http_util.h"
 #include "host/workers.h"
+#include "http/metrics_listen.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 
@@ -68,6 +69,7 @@ struct cg_http {
     struct evhttp_bound_socket *socket;
     cg_gate *gate;
     cg_tls_ctx *tls;                /* NULL: plain HTTP */
+    cg_metrics_listen *metrics;     /* the config's metrics_listen, or NULL */
     struct event *accept_pause;     /* re-enables the listener */
     int port;
     int draining;                   /* cg_http_drain() was called */
@@ -595,6 +597,14 @@ cg_http *cg_http_start(cg_app *app, const char *host, int port, char *err, size_
     }
     if (http->port == 0)
         http->port = port;
+    if (app->config && app->config->metrics_host) {
+        http->metrics = cg_metrics_listen_start(app, app->config->metrics_host,
+                                                app->config->metrics_port, err, errlen);
+        if (!http->metrics) {
+            cg_http_free(http);
+            return NULL;
+        }
+    }
     CG_NOTICE("http", "listening on %s:%d (%s, JSON bodies up to %zu bytes, %u connections)",
               host, http->port, http->tls ? "TLS 1.2 and newer" : "plain HTTP", max_body,
               gc.max_connections);
@@ -635,6 +645,8 @@ void cg_http_drain(cg_http *http)
     if (!http || http->draining)
         return;
     http->draining = 1;
+    cg_metrics_listen_free(http->metrics);
+    http->metrics = NULL;
     if (http->socket) {
         evhttp_del_accept_socket(http->evh, http->socket);
         http->socket = NULL;
@@ -666,6 +678,7 @@ void cg_http_free(cg_http *http)
     if (http->accept_pause)
         event_free(http->accept_pause);
     cg_gate_free(http->gate);
+    cg_metrics_listen_free(http->metrics);
     cg_tls_ctx_free(http->tls);
     /* Last: a job finishing now finds its request undeferred (NULL) and
      * only frees itself. */
