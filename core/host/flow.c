@@ -14,6 +14,7 @@
 #include "store/batch.h"
 #include "people/catalog.h"
 #include "host/deadlines.h"
+#include "host/peer_query.h"
 #include "lib/log.h"
 #include "case/subscribe.h"
 #include "lib/timeutil.h"
@@ -332,6 +333,7 @@ static int on_ready(void *arg, const cg_bus_peer_info *peer, char *why, size_t w
 const cg_bus_handlers cg_flow_bus_handlers = {
     .on_ready = on_ready,
     .on_result = on_result,
+    .on_peer_query = cg_peer_query,
 };
 
 /* ---------------------------------------------------------------- restart */

@@ -123,6 +123,7 @@ typedef struct bus_peer {
     double latencies[CG_BUS_LATENCY_WINDOW]; /* ms, a ring */
     size_t n_latencies, latency_next;
     json_t *sources;          /* the data sources its READY declared (ABI 1.4), or NULL */
+    unsigned long long serial; /* unique per READY: cg_bus_answer_peer finds it by this */
 } bus_peer;
 
 /* A QUERY sent and not yet answered (ABI 1.4): never stored, never re-sent;
@@ -158,6 +159,7 @@ struct cg_bus {
     char *welcome;            /* body of the HEARTBEAT that takes a peer ("" : none) */
     pending_query *queries;   /* QUERYs in flight */
     unsigned long long next_query;
+    unsigned long long next_peer_serial;
 };
 
 /* ------------------------------------------------------------- small lists */
@@ -672,6 +674,35 @@ static void on_answer_msg(cg_bus *bus, bus_peer *p, const cg_msg *m)
     CG_DEBUG(BUS_LOG, "ANSWER %s from %s: nobody waits for it", m->id, p->name);
 }
 
+/* A plugin asks a source (host source_query): the host decides and answers
+ * through cg_bus_answer_peer; without a handler the bus refuses. */
+static void on_peer_query_msg(cg_bus *bus, bus_peer *p, const cg_msg *m)
+{
+    if (!m->id[0])
+        return;
+    if (!bus->handlers.on_peer_query) {
+        const char *no = "{\"status\":\"refused\",\"reason\":\"this core answers no plugin's "
+                         "questions\",\"rows\":[]}";
+        send_msg(bus, p->identity, p->identity_len, CG_MSG_ANSWER, m->id, no, strlen(no));
+        return;
+    }
+    cg_bus_asker asker = {.serial = p->serial, .name = p->name, .department = p->department,
+                          .instance = p->instance};
+    bus->handlers.on_peer_query(bus->arg, &asker, m->id, m->body);
+}
+
+int cg_bus_answer_peer(cg_bus *bus, unsigned long long asker_serial, const char *query_id,
+                       const char *body)
+{
+    if (!bus || !query_id || !body)
+        return -1;
+    for (bus_peer *p = bus->peers; p; p = p->next)
+        if (p->serial == asker_serial && !p->lost)
+            return send_msg(bus, p->identity, p->identity_len, CG_MSG_ANSWER, query_id, body,
+                            strlen(body)) < 0 ? -1 : 0;
+    return -1; /* gone meanwhile: nobody waits */
+}
+
 char *cg_bus_sources_json(const cg_bus *bus)
 {
     json_t *all = json_array();
@@ -877,6 +908,7 @@ static void on_ready_msg(cg_bus *bus, const unsigned char *identity, size_t ilen
         return;
     memcpy(p->identity, identity, ilen);
     p->identity_len = ilen;
+    p->serial = ++bus->next_peer_serial;
     char why[160] = "";
     if (parse_ready(m, p, why, sizeof why) < 0) {
         CG_WARN(BUS_LOG, "peer refused: %s", why);
@@ -1041,6 +1073,9 @@ static void handle_message(cg_bus *bus, const unsigned char *identity, size_t il
         break;
     case CG_MSG_ANSWER:
         on_answer_msg(bus, p, m);
+        break;
+    case CG_MSG_QUERY:
+        on_peer_query_msg(bus, p, m);
         break;
     case CG_MSG_DISCONNECT: {
         json_t *o = json_loadb(m->body, m->body_len, 0, NULL);

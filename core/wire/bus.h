@@ -56,6 +56,13 @@ typedef struct cg_bus_peer_info {
     size_t n_sources;             /* data sources it serves (ABI 1.4) */
 } cg_bus_peer_info;
 
+/* A plugin that asks a data source (ABI 1.4 host source_query). Strings
+ * valid during the call only; keep `serial` to answer. */
+typedef struct cg_bus_asker {
+    unsigned long long serial;
+    const char *name, *department, *instance;
+} cg_bus_asker;
+
 typedef struct cg_bus_handlers {
     /* A peer said READY. Return 0 to take it, or -1 with a reason in why
      * (the peer gets DISCONNECT with it). May be NULL: all accepted. */
@@ -74,6 +81,13 @@ typedef struct cg_bus_handlers {
      * its READY said. A hung local host can then be killed (plugins.c). May
      * be NULL. */
     void (*on_peer_silent)(void *arg, const char *instance, long pid, const char *reason);
+    /* A plugin asked a data source (QUERY plugin -> core; body: {"source",
+     * "params":{"q"}, "max_rows", "timeout_ms", "case"}). The receiver
+     * answers exactly once, now or later, with cg_bus_answer_peer(); the
+     * plugin waits for it at most timeout_ms. May be NULL: every such
+     * question is refused. */
+    void (*on_peer_query)(void *arg, const cg_bus_asker *asker, const char *query_id,
+                          const char *body);
 } cg_bus_handlers;
 
 cg_bus *cg_bus_new(struct event_base *base, void *zmq_ctx, const cg_bus_options *opt,
@@ -144,6 +158,12 @@ typedef void (*cg_bus_answer_fn)(void *arg, cg_bus_answer_status status, const c
  * live peer serves it (or out of memory): fn is never called. */
 int cg_bus_query(cg_bus *bus, const char *source, const char *body, int timeout_ms,
                  cg_bus_answer_fn fn, void *arg);
+/* Send the ANSWER `body` (JSON: {"status":"ok","fields":[...],"rows":[...]}
+ * or {"status":"refused"|"not_found"|"timeout"|"unavailable", ...}) for the
+ * plugin's question `query_id`. -1 when that peer is gone (or the send
+ * failed): nobody waits any more. */
+int cg_bus_answer_peer(cg_bus *bus, unsigned long long asker_serial, const char *query_id,
+                       const char *body);
 /* The sources the live peers serve, as JSON text (malloc'd): READY's
  * "sources" objects plus "plugin" (the first peer's name for each source). */
 char *cg_bus_sources_json(const cg_bus *bus);

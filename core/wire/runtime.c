@@ -117,6 +117,11 @@ struct cg_runtime {
     cached_result *oldest, *newest;
 
     int64_t last_heard, next_beat, reconnect_at;
+    /* source_query(): messages that came while the plugin waited for its
+     * ANSWER, handled in order once the callback is over. */
+    cg_msg *deferred;
+    size_t n_deferred, cap_deferred;
+    unsigned long long next_ask;
     int reconnect_delay_ms;
     unsigned connections;
 };
@@ -464,6 +469,155 @@ static int host_log_enabled(citygrid_plugin_ctx *ctx, int level)
     return level <= cg_log_level();
 }
 
+/* ------------------------------------------------------------- host: asking a source */
+
+#define ASK_MIN_MS 100
+#define ASK_MAX_MS 5000
+#define ASK_MAX_ROWS 100
+#define MAX_DEFERRED 4096
+
+static void defer(cg_runtime *rt, cg_msg *m)
+{
+    if (rt->n_deferred == rt->cap_deferred) {
+        size_t cap = rt->cap_deferred ? rt->cap_deferred * 2 : 16;
+        cg_msg *d = cap <= MAX_DEFERRED ? realloc(rt->deferred, cap * sizeof *d) : NULL;
+        if (!d) {
+            /* The core re-sends a dispatch after its lease and a query's
+             * asker has a deadline: dropping loses nothing for good. */
+            CG_WARN(rt->name, "%s %s dropped while the plugin waited for a source",
+                    cg_msg_type_name(m->type), m->id);
+            cg_msg_clear(m);
+            return;
+        }
+        rt->deferred = d;
+        rt->cap_deferred = cap;
+    }
+    rt->deferred[rt->n_deferred++] = *m; /* takes the body */
+}
+
+static void on_core_message(cg_runtime *rt, const cg_msg *m);
+static void link_send(cg_runtime *rt, cg_msg_type type, const char *id, const char *body,
+                      size_t len);
+
+/* Wait on the link for the ANSWER `id` until `deadline` (monotonic ms),
+ * beating meanwhile; everything else is deferred (ACKs and HEARTBEATs are
+ * taken at once: they call no plugin code). The ANSWER's JSON, or NULL. */
+static json_t *await_answer(cg_runtime *rt, const char *id, int64_t deadline)
+{
+    while (rt->sock) {
+        int64_t now = cg_monotonic_ms();
+        if (now >= deadline)
+            return NULL;
+        if (now >= rt->next_beat) {
+            link_send(rt, CG_MSG_HEARTBEAT, "", "", 0);
+            rt->next_beat = now + rt->heartbeat_ms;
+        }
+        int64_t wake = deadline < rt->next_beat ? deadline : rt->next_beat;
+        zmq_pollitem_t item = {.socket = rt->sock, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, (long)(wake > now ? wake - now : 0));
+        if (rc < 0 && errno != EINTR)
+            return NULL;
+        if (rc <= 0)
+            continue;
+        for (;;) {
+            cg_msg m;
+            const char *why = NULL;
+            int r = cg_msg_recv(rt->sock, NULL, NULL, &m, ZMQ_DONTWAIT, &why);
+            if (r == -1)
+                break;
+            rt->last_heard = cg_monotonic_ms();
+            if (r == -2)
+                continue;
+            if (m.type == CG_MSG_ANSWER && strcmp(m.id, id) == 0) {
+                json_t *o = json_loadb(m.body, m.body_len, 0, NULL);
+                cg_msg_clear(&m);
+                return o;
+            }
+            if (m.type == CG_MSG_ANSWER) { /* an earlier ask's, after its deadline */
+                cg_msg_clear(&m);
+            } else if (m.type == CG_MSG_ACK || m.type == CG_MSG_HEARTBEAT) {
+                on_core_message(rt, &m);
+                cg_msg_clear(&m);
+            } else {
+                defer(rt, &m);
+            }
+        }
+    }
+    return NULL;
+}
+
+static int host_source_query(citygrid_plugin_ctx *ctx, const char *source, const char *q,
+                             unsigned max_rows, unsigned timeout_ms,
+                             int (*fn)(void *arg, size_t n_fields, const char *const *names,
+                                       const char *const *values),
+                             void *arg)
+{
+    if (!ctx || !source || !*source || !fn || strlen(source) > 31 || (q && strlen(q) > 200))
+        return CITYGRID_E_INVALID;
+    cg_runtime *rt = ctx->rt;
+    if (!rt->in_handle)
+        return CITYGRID_E_STATE;
+    if (!rt->sock)
+        return CITYGRID_E_RETRY;
+    unsigned wait = timeout_ms < ASK_MIN_MS ? ASK_MIN_MS : timeout_ms > ASK_MAX_MS ? ASK_MAX_MS
+                                                                                   : timeout_ms;
+    char id[32];
+    snprintf(id, sizeof id, "A%llu", ++rt->next_ask);
+    json_t *body = json_pack("{s:s, s:{s:s}, s:i, s:i, s:s}", "source", source, "params", "q",
+                             q ? q : "", "max_rows",
+                             (int)(max_rows == 0 || max_rows > ASK_MAX_ROWS ? ASK_MAX_ROWS
+                                                                            : max_rows),
+                             "timeout_ms", (int)wait, "case",
+                             rt->handling_case ? rt->handling_case : "");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return CITYGRID_E_INVALID; /* not UTF-8 */
+    link_send(rt, CG_MSG_QUERY, id, text, strlen(text));
+    free(text);
+    /* The core answers at its own deadline (wait); a little more here for
+     * that answer to travel. */
+    json_t *a = await_answer(rt, id, cg_monotonic_ms() + wait + 500);
+    if (!a)
+        return CITYGRID_E_RETRY;
+    const char *status = json_string_value(json_object_get(a, "status"));
+    int rc = CITYGRID_E_RETRY;
+    if (status && strcmp(status, "ok") == 0) {
+        json_t *names = json_object_get(a, "fields"), *rows = json_object_get(a, "rows");
+        size_t n = json_array_size(names);
+        const char *nv[64], *vv[64];
+        rc = CITYGRID_OK;
+        for (size_t i = 0; i < n && i < 64; i++)
+            nv[i] = json_string_value(json_array_get(names, i));
+        size_t ri;
+        json_t *row;
+        json_array_foreach(rows, ri, row) {
+            if (n == 0 || n > 64 || json_array_size(row) != n)
+                break;
+            for (size_t i = 0; i < n; i++)
+                vv[i] = json_string_value(json_array_get(row, i));
+            if (fn(arg, n, nv, vv) != 0)
+                break;
+        }
+    } else if (status && (strcmp(status, "refused") == 0 || strcmp(status, "not_found") == 0)) {
+        rc = CITYGRID_E_NOTFOUND;
+    }
+    json_decref(a);
+    return rc;
+}
+
+/* Messages deferred by a source_query(), in the order they came. */
+static void run_deferred(cg_runtime *rt)
+{
+    while (rt->n_deferred > 0) {
+        cg_msg m = rt->deferred[0];
+        memmove(rt->deferred, rt->deferred + 1, (rt->n_deferred - 1) * sizeof *rt->deferred);
+        rt->n_deferred--;
+        on_core_message(rt, &m);
+        cg_msg_clear(&m);
+    }
+}
+
 static void fill_host(citygrid_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -494,6 +648,7 @@ static void fill_host(citygrid_host *h)
     h->case_extra_bool = host_case_extra_bool;
     h->department_names = host_department_names;
     h->query_row = host_query_row;
+    h->source_query = host_source_query;
 }
 
 /* Run what is due. A repeating timer is re-armed before its callback so the
@@ -1077,6 +1232,7 @@ static void runtime_loop(cg_runtime *rt)
 {
     link_open(rt);
     while (!stop_requested(rt)) {
+        run_deferred(rt);
         int64_t now = cg_monotonic_ms();
         int64_t wake = rt->sock ? rt->next_beat : rt->reconnect_at;
         if (rt->sock && rt->last_heard + (int64_t)CORE_SILENT_BEATS * rt->heartbeat_ms + 1 < wake)
@@ -1128,6 +1284,9 @@ static void runtime_free(cg_runtime *rt)
     while (rt->oldest)
         cache_drop(rt, rt->oldest);
     free(rt->buckets);
+    for (size_t i = 0; i < rt->n_deferred; i++)
+        cg_msg_clear(&rt->deferred[i]);
+    free(rt->deferred);
     json_decref(rt->settings);
     json_decref(rt->departments);
     json_decref(rt->old_departments);

@@ -32,7 +32,9 @@
  *        citygrid_plugin.sources and citygrid_plugin.query (two pointers
  *        taken from the reserved room, so the descriptor keeps its size);
  *        citygrid_host.query_row. The core reads sources and calls query
- *        only for a plugin answering 1.4 or newer.
+ *        only for a plugin answering 1.4 or newer. Appended later in 1.4:
+ *        citygrid_host.source_query (a plugin asks a source through the
+ *        core; check CITYGRID_HOST_HAS before calling it).
  *
  * What this means for a plugin, precisely:
  *   - A plugin answering 1.N runs on every core 1.M with M >= N, and may call
@@ -318,6 +320,32 @@ typedef struct citygrid_host {
      * not UTF-8 or longer than 4000 bytes; CITYGRID_E_NOMEM. */
     int (*query_row)(citygrid_plugin_ctx *ctx, const citygrid_query *q,
                      const char *const *values);
+
+    /* ---- ABI 1.4, appended after query_row: a plugin built with this
+     * header that runs on a 1.4 core built before it must check
+     * CITYGRID_HOST_HAS(host, source_query) ---- */
+
+    /* Ask a data source served by another plugin (e.g. the market plugin
+     * asks "companies" for the licence of the case it handles). Valid
+     * inside handle() and on_event() only. The core decides as for a
+     * professional member of the plugin's department (the source rules of
+     * the config), masks what that member may not see, and logs the
+     * question with the case; the plugin waits here, on its own thread,
+     * at most timeout_ms (100..5000). `q` is the free text (params.q);
+     * fn is called once per row, before source_query returns, with the
+     * field names and values (NULL: no value), valid during the call only;
+     * return non-zero from fn to skip the rest.
+     * Returns CITYGRID_OK (0 or more rows went to fn);
+     *   CITYGRID_E_NOTFOUND  no live plugin serves the source, or the
+     *                        department may not ask it;
+     *   CITYGRID_E_RETRY     the source did not answer in time or is down;
+     *   CITYGRID_E_STATE     outside handle()/on_event();
+     *   CITYGRID_E_INVALID   NULL or malformed arguments. */
+    int (*source_query)(citygrid_plugin_ctx *ctx, const char *source, const char *q,
+                        unsigned max_rows, unsigned timeout_ms,
+                        int (*fn)(void *arg, size_t n_fields, const char *const *names,
+                                  const char *const *values),
+                        void *arg);
 } citygrid_host;
 
 /* 1 if the host table `host` has the member `fn` (a function added in some

@@ -102,8 +102,11 @@ START_TEST(host_table_grew_only_at_its_end)
                       offsetof(citygrid_host, department_names) +
                           sizeof(((citygrid_host *)0)->department_names));
     /* 1.4 appended query_row. */
-    ck_assert_uint_eq(sizeof(citygrid_host),
+    ck_assert_uint_eq(offsetof(citygrid_host, source_query),
                       offsetof(citygrid_host, query_row) + sizeof(((citygrid_host *)0)->query_row));
+    /* ... and then source_query. */
+    ck_assert_uint_eq(sizeof(citygrid_host), offsetof(citygrid_host, source_query) +
+                                                 sizeof(((citygrid_host *)0)->source_query));
     /* on_event (1.2), then sources and query (1.4) took pointers of the
      * descriptor's reserved room, which shrank by as much. */
     ck_assert_uint_eq(offsetof(citygrid_plugin, sources),
