@@ -11,7 +11,9 @@
 #include "host/app.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
+#include "sources/audit.h"
 #include "sources/mask.h"
+#include "store/batch.h"
 #include "sources/policy.h"
 
 #define ASK_MAX_ROWS 100
@@ -26,7 +28,19 @@ typedef struct pending_ask {
     char id[64], plugin[64], department[32], source[32], case_id[64];
     const cg_source_rule *rule;
     json_t *fields; /* [{"name","class"}] of the source, as its plugin declared */
+    char *params;   /* the question's params, JSON text, for the audit */
+    json_t *reply;  /* the masked answer, sent once its audit row is committed */
+    char instance[64];
+    int64_t at;
 } pending_ask;
+
+static void pending_ask_free(pending_ask *pa)
+{
+    json_decref(pa->fields);
+    json_decref(pa->reply);
+    free(pa->params);
+    free(pa);
+}
 
 static void answer(cg_app *app, unsigned long long asker, const char *id, json_t *o)
 {
@@ -96,6 +110,66 @@ static json_t *masked_answer(const pending_ask *pa, json_t *rows)
     return json_pack("{s:s, s:o, s:o}", "status", "ok", "fields", names, "rows", out);
 }
 
+/* The non-public fields the rule lets the asker see whole, as JSON text. */
+static char *unmasked_fields(const pending_ask *pa)
+{
+    json_t *names = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(pa->fields, i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *klass = json_string_value(json_object_get(f, "class"));
+        if (name && klass && !cg_mask_is_public(klass) &&
+            cg_source_rule_shows(pa->rule, name, klass))
+            json_array_append_new(names, json_string(name));
+    }
+    char *text = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    return text;
+}
+
+/* A plugin's question is audited like a member's: the asker is the plugin
+ * ("plugin:NAME"), the reason names the case it was checking. */
+static int audit_apply(cg_store *st, void *arg, char *err, size_t errlen)
+{
+    pending_ask *pa = arg;
+    char member[80], reason[256];
+    snprintf(member, sizeof member, "plugin:%.63s", pa->plugin);
+    snprintf(reason, sizeof reason, "插件核查案件 %.63s; plugin %.63s checking its case",
+             pa->case_id[0] ? pa->case_id : "-", pa->plugin);
+    char *unmasked = unmasked_fields(pa);
+    cg_audit_entry e = {.at = pa->at, .kind = "query", .member_id = member, .role = ASKER_ROLE,
+                        .department = pa->department, .source = pa->source,
+                        .params = pa->params ? pa->params : "{}", .reason = reason,
+                        .case_id = pa->case_id[0] ? pa->case_id : NULL, .outcome = "ok",
+                        .rows = (long)json_array_size(json_object_get(pa->reply, "rows")),
+                        .unmasked = unmasked ? unmasked : "[]", .instance = pa->instance};
+    long long seq = 0;
+    cg_result r;
+    cg_status rc = cg_audit_append(st, &e, &seq, &r);
+    free(unmasked);
+    if (rc != CG_OK) {
+        snprintf(err, errlen, "%s", r.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rows go out only once their audit row is durable. */
+static void audit_done(void *arg, int status, const char *err)
+{
+    pending_ask *pa = arg;
+    if (status != 0) {
+        CG_ERROR("sources", "plugin %s's question to %s not audited: %s", pa->plugin, pa->source,
+                 err ? err : "?");
+        refuse(pa->app, pa->asker, pa->id, "unavailable", "the question could not be audited");
+    } else {
+        answer(pa->app, pa->asker, pa->id, pa->reply);
+        pa->reply = NULL;
+    }
+    pending_ask_free(pa);
+}
+
 static void on_source_answer(void *arg, cg_bus_answer_status st, const char *body,
                              const char *instance)
 {
@@ -107,7 +181,11 @@ static void on_source_answer(void *arg, cg_bus_answer_status st, const char *bod
         CG_INFO("sources", "plugin %s (%s) asked %s for case %s: %zu row(s) from %s", pa->plugin,
                 pa->department, pa->source, pa->case_id[0] ? pa->case_id : "-",
                 json_array_size(rows), instance);
-        answer(pa->app, pa->asker, pa->id, masked_answer(pa, rows));
+        pa->reply = masked_answer(pa, rows);
+        snprintf(pa->instance, sizeof pa->instance, "%s", instance ? instance : "");
+        json_decref(a);
+        cg_batch_submit(pa->app->batch, audit_apply, audit_done, pa);
+        return;
     } else {
         const char *why = st == CG_BUS_ANSWER_TIMEOUT ? "timeout" : "unavailable";
         CG_NOTICE("sources", "plugin %s asked %s for case %s: %s", pa->plugin, pa->source,
@@ -116,8 +194,7 @@ static void on_source_answer(void *arg, cg_bus_answer_status st, const char *bod
                "the source did not answer");
     }
     json_decref(a);
-    json_decref(pa->fields);
-    free(pa);
+    pending_ask_free(pa);
 }
 
 void cg_peer_query(void *arg, const cg_bus_asker *asker, const char *query_id, const char *body)
@@ -157,6 +234,8 @@ void cg_peer_query(void *arg, const cg_bus_asker *asker, const char *query_id, c
     pa->asker = asker->serial;
     pa->rule = rule;
     pa->fields = fields;
+    pa->at = cg_now_ms();
+    pa->params = json_is_object(params) ? json_dumps(params, JSON_COMPACT) : strdup("{}");
     snprintf(pa->id, sizeof pa->id, "%s", query_id);
     snprintf(pa->plugin, sizeof pa->plugin, "%s", asker->name);
     snprintf(pa->department, sizeof pa->department, "%s", asker->department);
@@ -173,8 +252,7 @@ void cg_peer_query(void *arg, const cg_bus_asker *asker, const char *query_id, c
     /* pa->source, not `source`: that lives in o. */
     if (!text || cg_bus_query(app->bus, pa->source, text, wait, on_source_answer, pa) < 0) {
         refuse(app, pa->asker, pa->id, "not_found", "no plugin serves this source");
-        json_decref(pa->fields);
-        free(pa);
+        pending_ask_free(pa);
     }
     json_decref(o);
     free(text);

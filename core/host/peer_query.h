@@ -4,8 +4,10 @@
  * "companies"). The core decides as for a professional member of the
  * asking plugin's department (sources/policy.h), forwards the question to
  * the plugin that serves the source with a deadline, masks the rows the
- * rule does not show whole (sources/mask.h), answers the asker once, and
- * logs who asked what for which case.
+ * rule does not show whole (sources/mask.h), writes the question to the
+ * query audit (sources/audit.h: member "plugin:NAME", the case it was
+ * checking) and answers the asker once that row is committed, and logs who
+ * asked what for which case.
  *
  * Main thread (the bus's handler).
  */

@@ -120,6 +120,15 @@ static void market_notes_the_company(const char *mode)
     free(text);
     json_decref(c);
 
+    /* The plugin's questions are in the audit like a member's: the asker,
+     * the source, the case it was checking. */
+    json_t *audit = ta_get_json("/v1/audit/queries?member=plugin:market&source=companies");
+    json_t *row = ta_find(json_object_get(audit, "items"), "case", known);
+    EXPECT(row && !strcmp(ta_text(row, "outcome"), "ok") && !strcmp(ta_text(row, "role"), "professional") &&
+               !strcmp(ta_text(row, "department"), "market"),
+           "%s mode: no audit row of plugin:market asking companies for case %s", mode, known);
+    json_decref(audit);
+
     /* The core logged who asked what for which case. */
     char *log = td_log(&D);
     char *line = tu_sprintf("plugin market (market) asked companies for case %s", known);
