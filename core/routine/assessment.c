@@ -1039,6 +1039,38 @@ static void csv_value(buf *b, json_t *v)
     /* null: an empty field */
 }
 
+/* The CSV header in Chinese: a spreadsheet is read by people; the JSON keys
+ * stay the machine's names. A key not listed here is written as it is. */
+static const struct {
+    const char *key, *zh;
+} csv_labels[] = {
+    {"member", "成员编号"}, {"grid", "网格编码"}, {"department", "部门"},
+    {"name", "姓名"}, {"name_zh", "中文名称"}, {"role", "主要岗位"}, {"roles", "岗位"},
+    {"grids", "所在网格"}, {"departments", "所属部门"},
+    {"patrol_discovery_rate", "巡查发现率"}, {"timely_disposal_rate", "及时处置率"},
+    {"closure_rate", "结案率"}, {"satisfaction", "满意度"}, {"attendance_rate", "出勤率"},
+    {"coordination", "协同配合"}, {"effectiveness", "管理成效"},
+    {"score", "综合得分"}, {"own_score", "个人得分"}, {"grid_score", "网格得分"},
+    {"cases", "上报案件数"}, {"patrol_found", "巡查发现数"}, {"due", "到期案件数"},
+    {"due_not_postponed", "到期未延期数"}, {"handled_on_time", "按时处置数"},
+    {"closed", "结案数"}, {"rated", "评价数"}, {"rating_sum", "评分合计"},
+    {"duty_days_required", "应值班天数"}, {"duty_days_met", "实际值班天数"},
+    {"patrol_days_required", "应巡查天数"}, {"patrol_days_met", "实际巡查天数"},
+    {"coordination_received", "收到协同数"}, {"coordination_met", "完成协同数"},
+    {"rework", "返工数"}, {"reopens", "重新打开数"}, {"duplicates", "重复上报数"},
+    {"problems", "问题数"}, {"due_prev", "上月到期数"}, {"problems_prev", "上月问题数"},
+    {"rank", "名次"}, {"months_counted", "计入月数"}, {"monthly", "各月得分"},
+    {"year", "年度"}, {"month", "月份"},
+};
+
+static const char *csv_label(const char *key)
+{
+    for (size_t i = 0; i < sizeof csv_labels / sizeof csv_labels[0]; i++)
+        if (!strcmp(csv_labels[i].key, key))
+            return csv_labels[i].zh;
+    return key;
+}
+
 char *cg_assess_csv(const json_t *items, size_t *len)
 {
     buf b = {0};
@@ -1050,7 +1082,7 @@ char *cg_assess_csv(const json_t *items, size_t *len)
     json_object_foreach(first, key, v) {
         if (i++)
             buf_str(&b, ",");
-        csv_field(&b, key);
+        csv_field(&b, csv_label(key));
     }
     buf_str(&b, "\r\n");
     size_t r;

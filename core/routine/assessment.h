@@ -91,9 +91,10 @@ json_t *cg_assess_annual(cg_store *st, const cg_assess_conf *c, int year, int32_
 json_t *cg_assess_commendations(const json_t *annual, int top);
 
 /* The rows of a report (`items`) as CSV, UTF-8 with a byte order mark so
- * that spreadsheet programs show Chinese names: one header line of the keys
- * (lists joined with ';', null empty), CRLF line ends. malloc'd, *len set;
- * NULL on no memory. */
+ * that spreadsheet programs show Chinese names: one header line, the keys in
+ * Chinese (巡查发现率 for patrol_discovery_rate; a key without a label as it
+ * is), then the rows (lists joined with ';', null empty), CRLF line ends.
+ * malloc'd, *len set; NULL on no memory. */
 char *cg_assess_csv(const json_t *items, size_t *len);
 
 #endif

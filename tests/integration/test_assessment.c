@@ -159,7 +159,10 @@ START_TEST(monthly_report_moves_when_a_case_closes)
                strstr(r.content_type, "utf-8"), "csv content type %s",
            r.content_type ? r.content_type : "(none)");
     EXPECT(r.body_len > 3 && !memcmp(r.body, "\xEF\xBB\xBF", 3), "no BOM");
-    EXPECT(!strncmp(r.body + 3, "member,", 7), "csv header: %.80s", r.body + 3);
+    /* Headers in Chinese, in the JSON's order: 成员编号 (member) first. */
+    EXPECT(!strncmp(r.body + 3, "成员编号,", strlen("成员编号,")) &&
+               strstr(r.body, ",巡查发现率,") && strstr(r.body, ",综合得分,"),
+           "csv header: %.200s", r.body + 3);
     EXPECT(strstr(r.body, MARKET_PRO ",") != NULL, "csv rows");
     hc_response_free(&r);
 
