@@ -333,11 +333,20 @@ static cg_status authorize(const cg_principal *who, const cg_member_write *w, cg
     return CG_OK;
 }
 
-cg_status cg_members_may_issue_token(cg_store *st, const cg_principal *who, const char *member,
-                                     cg_result *r)
+/* How far a caller reaches over a member: whether the caller leads (or,
+ * with need_leads 0, manages) at least one grid the member serves, the first
+ * grid of theirs where the caller does not, and whether the member is a
+ * grid's leader or instructor anywhere. */
+typedef struct member_reach {
+    int in_one;
+    char beyond[CG_GRID_CODE_SIZE]; /* "" when the caller reaches them all */
+    int member_manages;
+} member_reach;
+
+static cg_status reach_over(cg_store *st, const cg_principal *who, const char *member,
+                            int need_leads, member_reach *out, cg_result *r)
 {
-    if (who->is_admin)
-        return CG_OK;
+    memset(out, 0, sizeof *out);
     struct cg_member_grid *mine = NULL;
     size_t n_mine = 0;
     cg_member_assignment *theirs = NULL;
@@ -348,71 +357,61 @@ cg_status cg_members_may_issue_token(cg_store *st, const cg_principal *who, cons
         free(mine);
         return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the member's grids");
     }
-    cg_status rc = CG_OK;
-    int leads_one = 0;
-    const char *beyond = NULL;
     for (size_t i = 0; i < n_theirs; i++) {
         const struct cg_member_grid *g = find_grid(mine, n_mine, theirs[i].grid);
-        if (g && g->leads)
-            leads_one = 1;
-        else if (!beyond)
-            beyond = theirs[i].grid;
+        if (g && (need_leads ? g->leads : g->manages))
+            out->in_one = 1;
+        else if (!out->beyond[0])
+            snprintf(out->beyond, sizeof out->beyond, "%s", theirs[i].grid);
     }
-    if (!leads_one)
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "only an administrator or the leader of a grid where %.64s serves may issue "
-                     "their token", member);
-    else if (any_manager_row(theirs, n_theirs))
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "only an administrator issues a token for a grid's leader or instructor");
-    else if (beyond)
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "%.64s also serves grid %s, which you do not lead: only an administrator "
-                     "issues their token", member, beyond);
+    out->member_manages = any_manager_row(theirs, n_theirs);
     free(mine);
     free(theirs);
-    return rc;
+    return CG_OK;
+}
+
+cg_status cg_members_may_issue_token(cg_store *st, const cg_principal *who, const char *member,
+                                     cg_result *r)
+{
+    member_reach reach;
+    if (who->is_admin)
+        return CG_OK;
+    if (reach_over(st, who, member, 1, &reach, r) != CG_OK)
+        return r->status;
+    if (!reach.in_one)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "only an administrator or the leader of a grid where %.64s serves may "
+                       "issue their token", member);
+    if (reach.member_manages)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "only an administrator issues a token for a grid's leader or instructor");
+    if (reach.beyond[0])
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "%.64s also serves grid %s, which you do not lead: only an administrator "
+                       "issues their token", member, reach.beyond);
+    return CG_OK;
 }
 
 cg_status cg_members_may_equip(cg_store *st, const cg_principal *who, const char *member,
                                cg_result *r)
 {
+    member_reach reach;
     if (who->is_admin)
         return CG_OK;
-    struct cg_member_grid *mine = NULL;
-    size_t n_mine = 0;
-    cg_member_assignment *theirs = NULL;
-    size_t n_theirs = 0;
-    if (load_grids(st, who->member_id, &mine, &n_mine) < 0)
-        return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the caller's grids");
-    if (load_assignments(st, member, &theirs, &n_theirs) < 0) {
-        free(mine);
-        return cg_fail(r, CG_E_INTERNAL, "internal_error", "cannot read the member's grids");
-    }
-    cg_status rc = CG_OK;
-    int manages_one = 0;
-    const char *beyond = NULL;
-    for (size_t i = 0; i < n_theirs; i++) {
-        const struct cg_member_grid *g = find_grid(mine, n_mine, theirs[i].grid);
-        if (g && g->manages)
-            manages_one = 1;
-        else if (!beyond)
-            beyond = theirs[i].grid;
-    }
-    if (!manages_one)
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "only an administrator or the leader or instructor of the holder's grid "
-                     "issues and takes back devices");
-    else if (any_manager_row(theirs, n_theirs))
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "only an administrator equips a grid's leader or instructor");
-    else if (beyond)
-        rc = cg_fail(r, CG_E_FORBIDDEN, "forbidden",
-                     "%.64s also serves grid %s, which you do not manage: only an administrator "
-                     "issues or takes back their devices", member, beyond);
-    free(mine);
-    free(theirs);
-    return rc;
+    if (reach_over(st, who, member, 0, &reach, r) != CG_OK)
+        return r->status;
+    if (!reach.in_one)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "only an administrator or the leader or instructor of the holder's grid "
+                       "issues and takes back devices");
+    if (reach.member_manages)
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "only an administrator equips a grid's leader or instructor");
+    if (reach.beyond[0])
+        return cg_fail(r, CG_E_FORBIDDEN, "forbidden",
+                       "%.64s also serves grid %s, which you do not manage: only an administrator "
+                       "issues or takes back their devices", member, reach.beyond);
+    return CG_OK;
 }
 
 /* ---------------------------------------------------------------- the body */
