@@ -53,6 +53,7 @@ struct plugin_mock {
     const citygrid_query *query;     /* inside query() (ABI 1.4), else NULL */
     size_t query_fields;
     json_t *rows;                    /* the last query's rows */
+    json_t *answers;                 /* source -> {"fields":[...],"rows":[[...]]} for source_query */
     pm_action *actions;
     size_t n_actions, cap_actions;
     pthread_mutex_t log_lock;
@@ -533,6 +534,63 @@ static int64_t host_now(citygrid_plugin_ctx *ctx)
     return m && m->now_set ? m->now : (int64_t)time(NULL);
 }
 
+int pm_set_source_answer(plugin_mock *m, const char *source, const char *answer_json)
+{
+    json_t *a = json_loads(answer_json, 0, NULL);
+    if (!json_is_array(json_object_get(a, "fields")) || !json_is_array(json_object_get(a, "rows"))) {
+        json_decref(a);
+        return -1;
+    }
+    if (!m->answers)
+        m->answers = json_object();
+    json_object_set_new(m->answers, source, a);
+    return 0;
+}
+
+/* ABI 1.4 source_query: inside handle() only (the mock has no events
+ * running here), answered from pm_set_source_answer(); a source with no
+ * answer set is one no plugin serves. */
+static int host_source_query(citygrid_plugin_ctx *ctx, const char *source, const char *q,
+                             unsigned max_rows, unsigned timeout_ms,
+                             int (*fn)(void *arg, size_t n_fields, const char *const *names,
+                                       const char *const *values),
+                             void *arg)
+{
+    plugin_mock *m = mock_of(ctx);
+    (void)timeout_ms;
+    if (!m || !source || !q || !fn)
+        return CITYGRID_E_INVALID;
+    if (!m->current_case)
+        return CITYGRID_E_STATE;
+    json_t *a = json_object_get(m->answers, source);
+    if (!a)
+        return CITYGRID_E_NOTFOUND;
+    json_t *fields = json_object_get(a, "fields"), *rows = json_object_get(a, "rows");
+    size_t n = json_array_size(fields);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    const char **values = calloc(n ? n : 1, sizeof *values);
+    if (!names || !values) {
+        free(names);
+        free(values);
+        return CITYGRID_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        names[i] = json_string_value(json_array_get(fields, i));
+    size_t r;
+    json_t *row;
+    json_array_foreach(rows, r, row) {
+        if (r >= max_rows)
+            break;
+        for (size_t i = 0; i < n; i++)
+            values[i] = json_string_value(json_array_get(row, i));
+        if (fn(arg, n, names, values))
+            break;
+    }
+    free(names);
+    free(values);
+    return CITYGRID_OK;
+}
+
 static const citygrid_host mock_host = {
     .size = sizeof(citygrid_host),
     .abi = {CITYGRID_ABI_MAJOR, CITYGRID_ABI_MINOR},
@@ -560,6 +618,7 @@ static const citygrid_host mock_host = {
     .case_extra_bool = host_case_extra_bool,
     .department_names = host_department_names,
     .query_row = host_query_row,
+    .source_query = host_source_query,
 };
 
 /* ------------------------------------------------------------ open, close */
@@ -642,6 +701,7 @@ void pm_close(plugin_mock *m)
     json_decref(m->settings);
     json_decref(m->departments);
     json_decref(m->rows);
+    json_decref(m->answers);
     pthread_mutex_destroy(&m->log_lock);
     dlclose(m->dl);
     free(m);

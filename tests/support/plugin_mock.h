@@ -61,6 +61,12 @@ int pm_init(plugin_mock *m, const char *settings_json);
  * does before it took the plugin. -1 when the text is not a JSON object. */
 int pm_set_departments(plugin_mock *m, const char *departments_json);
 
+/* ABI 1.4: what host->source_query() answers for `source`, as JSON text
+ * {"fields":["name",...],"rows":[["value",...],...]} (values strings or
+ * null); a source never set answers CITYGRID_E_NOTFOUND, as when no plugin
+ * serves it. -1 when the text is not of that shape. */
+int pm_set_source_answer(plugin_mock *m, const char *source, const char *answer_json);
+
 /* The time host->now() answers (default: the real clock). */
 void pm_set_now(plugin_mock *m, int64_t unix_seconds);
 

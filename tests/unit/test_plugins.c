@@ -410,6 +410,37 @@ START_TEST(test_market_links_valid_licence)
 }
 END_TEST
 
+/* ABI 1.4: the licence is looked up in "companies" through the host; the
+ * registered company is noted, an unknown code says so, and a registry
+ * that no plugin serves never fails the case. */
+START_TEST(test_market_asks_the_registry)
+{
+    plugin_mock *m = open_dept("market", NULL);
+    ck_assert_int_eq(handle(m, "food_hygiene", 48, 0, NULL,
+                            "{\"licence_no\":\"91331102MA2A1B2C3D\"}"),
+                     CITYGRID_OK);
+    ck_assert_ptr_nonnull(note_with(m, "business registry not checked"));
+    ck_assert_uint_eq(pm_count(m, "accept"), 1);
+
+    ck_assert_int_eq(pm_set_source_answer(m, "companies",
+        "{\"fields\":[\"credit_code\",\"name\",\"status\",\"address\",\"legal_rep\"],"
+        "\"rows\":[[\"91331102MA2A1B2C3X\",\"别家\",\"存续\",\"丽水\",\"李**\"],"
+        "[\"91331102MA2A1B2C3D\",\"丽水市莲都区小吃店\",\"存续\",\"丽水市莲都区\",\"王**\"]]}"),
+        0);
+    ck_assert_int_eq(handle(m, "food_hygiene", 48, 0, NULL,
+                            "{\"licence_no\":\"91331102MA2A1B2C3D\"}"),
+                     CITYGRID_OK);
+    ck_assert_ptr_nonnull(note_with(m, "registered company: 丽水市莲都区小吃店"));
+    ck_assert_ptr_null(note_with(m, "别家"));
+
+    ck_assert_int_eq(handle(m, "food_hygiene", 48, 0, NULL,
+                            "{\"licence_no\":\"91331102MA2A1B2C4E\"}"),
+                     CITYGRID_OK);
+    ck_assert_ptr_nonnull(note_with(m, "is not in the business registry"));
+    pm_close(m);
+}
+END_TEST
+
 START_TEST(test_market_notes_invalid_licence)
 {
     static const char *const bad[] = {
@@ -602,6 +633,7 @@ static Suite *plugins_suite(void)
     tcase_add_test(tc, test_police_traffic_safety_cap);
     tcase_add_test(tc, test_police_cap_setting);
     tcase_add_test(tc, test_market_links_valid_licence);
+    tcase_add_test(tc, test_market_asks_the_registry);
     tcase_add_test(tc, test_market_notes_invalid_licence);
     tcase_add_test(tc, test_market_ignores_licence_outside_extra);
     tcase_add_test(tc, test_market_survives_malformed_json);
