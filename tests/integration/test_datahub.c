@@ -84,9 +84,10 @@ static int p_sources_offline(void *arg) { return !p_sources_online(arg); }
 
 /* Ask `source` and wait for the answer: the ANSWER's rows (a new
  * reference), or fails the test. */
+/* Ask `source` through the bus; takes params (a new reference). */
 static json_t *ask(const char *source, json_t *params, int max_rows)
 {
-    json_t *o = json_pack("{s:s, s:O, s:i}", "source", source, "params", params, "max_rows",
+    json_t *o = json_pack("{s:s, s:o, s:i}", "source", source, "params", params, "max_rows",
                           max_rows);
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
