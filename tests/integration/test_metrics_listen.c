@@ -72,15 +72,7 @@ START_TEST(bad_address_refused)
     char *cfg = tu_sprintf("%s/bad.cfg", dir);
     EXPECT(tu_write_file(cfg, "dataset_dir = \"\";\n\nmetrics_listen = \"localhost\";\n") == 0,
            "write %s", cfg);
-    const char *args[] = {"--check-config", "--config", cfg, NULL};
-    int st = 0;
-    char *out = NULL;
-    EXPECT(td_run_once(args, 20000, &st, &out) == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
-           "--check-config accepted metrics_listen without a port: %s", out);
-    char *where = tu_sprintf("%s:3: ", cfg);
-    EXPECT(strstr(out, where) && strstr(out, "metrics_listen"), "%s", out);
-    free(where);
-    free(out);
+    ta_expect_config_refused(cfg, 3, "metrics_listen");
     free(cfg);
     tu_rmrf(dir);
     free(dir);

@@ -59,19 +59,9 @@ static char *login_as(const char *login, const char *password)
     return token;
 }
 
-static char *admin_password(void)
-{
-    char *path = tu_sprintf("%s/admin.password", D.dir);
-    char *pw = tu_read_file(path);
-    EXPECT(pw, "no %s", path);
-    pw[strcspn(pw, "\r\n")] = 0;
-    free(path);
-    return pw;
-}
-
 START_TEST(logout_and_expiry)
 {
-    char *pw = admin_password();
+    char *pw = ta_admin_password(&D);
     char *a = login_as("admin", pw), *b = login_as("admin", pw);
     EXPECT(status_with(a) == 200 && status_with(b) == 200, "fresh sessions refused");
     ta_expect_status("DELETE", "/v1/sessions", a, NULL, 204);
@@ -88,7 +78,7 @@ END_TEST
  * terminal-class token, one hour here) lives on. */
 START_TEST(session_expiry)
 {
-    char *pw = admin_password();
+    char *pw = ta_admin_password(&D);
     char *b = login_as("admin", pw);
     long long deadline = ta_mono_ms() + 60000;
     while (status_with(b) == 200 && ta_mono_ms() < deadline)
@@ -224,7 +214,7 @@ START_TEST(failed_logins_throttled)
            metric("citygrid_login_throttled_total"), throttled);
     EXPECT(metric("citygrid_login_failures_total") >= 5, "citygrid_login_failures_total: %lld",
            metric("citygrid_login_failures_total"));
-    char *pw = admin_password();
+    char *pw = ta_admin_password(&D);
     char *right = tu_sprintf("{\"login\":\"admin\",\"password\":\"%s\"}", pw);
     ta_expect_status("POST", "/v1/sessions", NULL, right, 429);
     char *log = tu_read_file(D.log_path);

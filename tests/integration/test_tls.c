@@ -143,16 +143,6 @@ static void teardown(void)
     Certs = NULL;
 }
 
-static char *admin_password(void)
-{
-    char *path = tu_sprintf("%s/admin.password", D.dir);
-    char *pw = tu_read_file(path);
-    EXPECT(pw, "no %s", path);
-    pw[strcspn(pw, "\r\n")] = 0;
-    free(path);
-    return pw;
-}
-
 START_TEST(serves_over_tls)
 {
     char *out = NULL;
@@ -162,7 +152,7 @@ START_TEST(serves_over_tls)
     free(out);
 
     /* A real login over TLS, and its token used over TLS. */
-    char *pw = admin_password();
+    char *pw = ta_admin_password(&D);
     char *body = tu_sprintf("{\"login\":\"admin\",\"password\":\"%s\"}", pw);
     rc = curl(&out, Trusted, "", "POST", "/v1/sessions", NULL, body);
     EXPECT(rc == 0 && last_status(out) == 200, "POST /v1/sessions over TLS: curl %d: %s", rc, out);
@@ -307,16 +297,10 @@ static char *write_config(const char *dir, const char *cert, const char *key)
 static void expect_refused(const char *cert, const char *key, int line, const char *needle)
 {
     char *cfg = write_config(Certs, cert, key);
-    const char *check[] = {"--check-config", "--config", cfg, NULL};
+    ta_expect_config_refused(cfg, line, needle);
+    char *where = tu_sprintf("%s:%d: ", cfg, line);
     int st = 0;
     char *out = NULL;
-    EXPECT(td_run_once(check, 20000, &st, &out) == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
-           "--check-config accepted cert %s key %s: %s", cert, key, out);
-    char *where = tu_sprintf("%s:%d: ", cfg, line);
-    EXPECT(strstr(out, where) && strstr(out, needle),
-           "--check-config for cert %s key %s does not say '%s' ... '%s': %s", cert, key, where,
-           needle, out);
-    free(out);
     const char *start[] = {"--config", cfg, NULL};
     EXPECT(td_run_once(start, 20000, &st, &out) == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
            "citygridd started with cert %s key %s: %s", cert, key, out);

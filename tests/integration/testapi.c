@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "support/testutil.h"
@@ -281,4 +282,30 @@ void ta_add_case(Suite *s, const char *name, const TTest *test, SFun setup, SFun
 int ta_run(Suite *s)
 {
     return tu_run_suite(s);
+}
+
+void ta_expect_config_refused(const char *cfg, int line, const char *needle)
+{
+    const char *args[] = {"--check-config", "--config", cfg, NULL};
+    int st = 0;
+    char *out = NULL;
+    ck_assert_msg(td_run_once(args, 20000, &st, &out) == 1 && WIFEXITED(st) &&
+                      WEXITSTATUS(st) == 1,
+                  "--check-config accepted %s: %s", cfg, out ? out : "");
+    char *where = tu_sprintf("%s:%d: ", cfg, line);
+    ck_assert_msg(out && strstr(out, where) && strstr(out, needle),
+                  "--check-config on %s does not say '%s' ... '%s': %s", cfg, where, needle,
+                  out ? out : "");
+    free(where);
+    free(out);
+}
+
+char *ta_admin_password(const td_daemon *d)
+{
+    char *path = tu_sprintf("%s/admin.password", d->dir);
+    char *pw = tu_read_file(path);
+    ck_assert_msg(pw != NULL, "no %s", path);
+    pw[strcspn(pw, "\r\n")] = 0;
+    free(path);
+    return pw;
 }

@@ -155,4 +155,13 @@ void ta_add_case(Suite *s, const char *name, const TTest *test, SFun setup, SFun
  * test passed, else EXIT_FAILURE. For main(). */
 int ta_run(Suite *s);
 
+/* `citygridd --check-config --config FILE` on the file `cfg` refuses it:
+ * exit 1, and its output names "FILE:LINE: " and contains `needle`. Fails
+ * the running Check test otherwise. */
+void ta_expect_config_refused(const char *cfg, int line, const char *needle);
+
+/* The admin password the daemon wrote on its first start (state dir's
+ * admin.password, without the line end). malloc'd; fails the test if absent. */
+char *ta_admin_password(const td_daemon *d);
+
 #endif
